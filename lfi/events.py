@@ -1,0 +1,543 @@
+"""EventSample: weighted events in one HDF5 file (format "lfi-events", version 1).
+
+The layout is the data contract of DESIGN §2. Shapes use N events, P object slots, B benchmarks,
+D parameters, C morphing components and G event-level globals.
+
+=============================  ===================  ===============================================
+path                           shape, dtype         meaning
+=============================  ===================  ===============================================
+/benchmarks/names, /theta      (B,) str, (B, D) f8  parameter points with stored weights
+/morphing/components, /basis   (C, D) i4, (C,) i4   monomial exponents; benchmark indices of the basis
+/events/momenta                (N, P, 4) f4         (E, px, py, pz) in GeV, zero-padded, pT-ordered
+/events/types                  (N, P) i1            0 pad, 1 jet, 2 b-jet, 3 e-, 4 e+, 5 mu-, 6 mu+, 7 photon
+/events/globals                (N, G) f4            event-level inputs, names in attribute ``names``
+/events/observables/<name>     (N,) f4              high-level observables
+/events/weights                (N, B) f8            weight in pb at every benchmark
+/events/process                (N,) i2              index into /processes/names
+/events/sampled_from           (N,) i2              generation benchmark, -1 if not applicable
+/truth/events/<name>           (N, ...)             optional per-event truth (sliced with the events)
+/truth/<name>                  any                  optional sample-level truth
+=============================  ===================  ===============================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["EventSample", "EventFileError", "FORMAT_NAME", "FORMAT_VERSION", "OBJECT_TYPES"]
+
+FORMAT_NAME = "lfi-events"
+FORMAT_VERSION = 1
+OBJECT_TYPES = ("pad", "jet", "b-jet", "e-", "e+", "mu-", "mu+", "photon")
+_CHUNK_EVENTS = 4096
+
+
+class EventFileError(ValueError):
+    """An event file is missing, unreadable, of another format, or breaks the data contract.
+
+    The message always names the file and, where it applies, the HDF5 dataset.
+    """
+
+
+@dataclass
+class EventSample:
+    """Weighted events with their parameter benchmarks, morphing setup and optional truth.
+
+    Parameters
+    ----------
+    parameters : list of str, length D
+        Parameter names, e.g. ``["f_W", "f_WW"]``.
+    benchmark_names : list of str, length B
+    benchmark_theta : ndarray, shape (B, D), float64
+        Parameter values of the benchmarks (in ``units``).
+    momenta : ndarray, shape (N, P, 4), float32
+        Object four-momenta (E, px, py, pz) in GeV, zero-padded.
+    types : ndarray, shape (N, P), int8
+        Object type codes, see ``OBJECT_TYPES``.
+    weights : ndarray, shape (N, B), float64
+        Event weights in pb at each benchmark; a column sums to the cross section there.
+    globals_ : ndarray, shape (N, G), float32
+    global_names : list of str, length G
+    observables : dict of str to ndarray of shape (N,), float32
+    process : ndarray, shape (N,), int16
+    process_names : list of str
+    sampled_from : ndarray, shape (N,), int16
+    morphing_components : ndarray, shape (C, D), int32, optional
+        Monomial exponents of the polynomial θ-dependence of every weight.
+    morphing_basis : ndarray, shape (C,), int32, optional
+        Benchmark indices forming the morphing basis.
+    truth_events : dict of str to ndarray with leading dimension N
+    truth : dict of str to ndarray
+        Sample-level truth (not sliced with the events).
+    units : str
+        Unit of the parameters, e.g. ``"TeV^-2"``.
+    metadata : dict
+        JSON-serialisable provenance (simulator, seed, settings).
+    """
+
+    parameters: list[str]
+    benchmark_names: list[str]
+    benchmark_theta: np.ndarray
+    momenta: np.ndarray
+    types: np.ndarray
+    weights: np.ndarray
+    globals_: np.ndarray | None = None
+    global_names: list[str] = field(default_factory=list)
+    observables: dict[str, np.ndarray] = field(default_factory=dict)
+    process: np.ndarray | None = None
+    process_names: list[str] = field(default_factory=lambda: ["signal"])
+    sampled_from: np.ndarray | None = None
+    morphing_components: np.ndarray | None = None
+    morphing_basis: np.ndarray | None = None
+    truth_events: dict[str, np.ndarray] = field(default_factory=dict)
+    truth: dict[str, np.ndarray] = field(default_factory=dict)
+    units: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.weights)
+        self.benchmark_theta = np.asarray(self.benchmark_theta, dtype=np.float64).reshape(len(self.benchmark_names), -1)
+        self.momenta = np.asarray(self.momenta, dtype=np.float32)
+        self.types = np.asarray(self.types, dtype=np.int8)
+        self.weights = np.asarray(self.weights, dtype=np.float64)
+        if self.globals_ is None:
+            self.globals_ = np.zeros((n, 0), dtype=np.float32)
+        self.globals_ = np.asarray(self.globals_, dtype=np.float32)
+        self.observables = {k: np.asarray(v, dtype=np.float32) for k, v in self.observables.items()}
+        self.process = np.zeros(n, np.int16) if self.process is None else np.asarray(self.process, np.int16)
+        self.sampled_from = (
+            np.full(n, -1, np.int16) if self.sampled_from is None else np.asarray(self.sampled_from, np.int16)
+        )
+        if self.morphing_components is not None:
+            self.morphing_components = np.asarray(self.morphing_components, dtype=np.int32)
+            self.morphing_basis = np.asarray(self.morphing_basis, dtype=np.int32)
+        self.parameters = list(self.parameters)
+        self.benchmark_names = list(self.benchmark_names)
+        self.global_names = list(self.global_names)
+        self.process_names = list(self.process_names)
+        self.validate()
+
+    # ------------------------------------------------------------------ basic properties
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    @property
+    def n_parameters(self) -> int:
+        return len(self.parameters)
+
+    @property
+    def n_benchmarks(self) -> int:
+        return len(self.benchmark_names)
+
+    @property
+    def cross_sections(self) -> np.ndarray:
+        """Cross section in pb at every benchmark, shape (B,)."""
+        return self.weights.sum(axis=0)
+
+    @property
+    def can_morph(self) -> bool:
+        return self.morphing_components is not None
+
+    def benchmark_index(self, name: str) -> int:
+        """Index of the benchmark called ``name`` (raises KeyError listing the valid names)."""
+        try:
+            return self.benchmark_names.index(name)
+        except ValueError:
+            raise KeyError(f"no benchmark {name!r}; benchmarks are {self.benchmark_names}") from None
+
+    def morpher(self):
+        """The :class:`lfi.morphing.Morpher` of this sample (basis = its morphing benchmarks)."""
+        from lfi.morphing import Morpher
+
+        if not self.can_morph:
+            raise ValueError("this sample carries no /morphing group: its weights are known only at the benchmarks")
+        return Morpher(self.morphing_components, self.benchmark_theta[self.morphing_basis])
+
+    def weights_at(self, theta: np.ndarray) -> np.ndarray:
+        """Event weights in pb at arbitrary parameter points by morphing.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (D,) or (T, D)
+
+        Returns
+        -------
+        ndarray, shape (N,) or (N, T)
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        single = theta.ndim == 1
+        w_basis = self.weights[:, self.morphing_basis]
+        morph = self.morpher().weights(np.atleast_2d(theta))  # (T, C)
+        out = w_basis @ morph.T
+        return out[:, 0] if single else out
+
+    # ------------------------------------------------------------------ validation
+    def validate(self, source: str = "<memory>") -> None:
+        """Check shapes, dtypes and finiteness; raise :class:`EventFileError` naming the dataset."""
+        n, b, d = len(self.weights), self.n_benchmarks, self.n_parameters
+
+        def fail(dataset: str, why: str) -> None:
+            raise EventFileError(f"{source}: dataset {dataset}: {why}")
+
+        if self.benchmark_theta.shape != (b, d):
+            fail("/benchmarks/theta", f"shape {self.benchmark_theta.shape}, expected ({b}, {d})")
+        if self.weights.ndim != 2 or self.weights.shape[1] != b:
+            fail("/events/weights", f"shape {self.weights.shape}, expected ({n}, {b})")
+        if self.momenta.ndim != 3 or self.momenta.shape[0] != n or self.momenta.shape[2] != 4:
+            fail("/events/momenta", f"shape {self.momenta.shape}, expected ({n}, P, 4)")
+        if self.types.shape != self.momenta.shape[:2]:
+            fail("/events/types", f"shape {self.types.shape}, expected {self.momenta.shape[:2]}")
+        if self.globals_.shape != (n, len(self.global_names)):
+            fail("/events/globals", f"shape {self.globals_.shape}, expected ({n}, {len(self.global_names)})")
+        for name, values in self.observables.items():
+            if values.shape != (n,):
+                fail(f"/events/observables/{name}", f"shape {values.shape}, expected ({n},)")
+        for dataset, values in (("/events/process", self.process), ("/events/sampled_from", self.sampled_from)):
+            if values.shape != (n,):
+                fail(dataset, f"shape {values.shape}, expected ({n},)")
+        for name, values in self.truth_events.items():
+            if len(values) != n:
+                fail(f"/truth/events/{name}", f"{len(values)} rows, expected {n}")
+        bad = _first_nonfinite(self.weights)
+        if bad is not None:
+            fail("/events/weights", f"non-finite weight {self.weights[bad]} in event {bad[0]}")
+        bad = _first_nonfinite(self.momenta)
+        if bad is not None:
+            fail("/events/momenta", f"non-finite momentum component in event {bad[0]}")
+        if len(self.types) and (self.types.min() < 0 or self.types.max() >= len(OBJECT_TYPES)):
+            fail("/events/types", f"type codes must lie in 0..{len(OBJECT_TYPES) - 1}")
+        if len(self.process) and (self.process.min() < 0 or self.process.max() >= len(self.process_names)):
+            fail("/events/process", f"process ids must index /processes/names ({len(self.process_names)} names)")
+        if self.morphing_components is not None:
+            c = len(self.morphing_components)
+            if self.morphing_components.shape != (c, d):
+                fail("/morphing/components", f"shape {self.morphing_components.shape}, expected (C, {d})")
+            if self.morphing_basis.shape != (c,):
+                fail("/morphing/basis", f"shape {self.morphing_basis.shape}, expected ({c},)")
+            if self.morphing_basis.min() < 0 or self.morphing_basis.max() >= b:
+                fail("/morphing/basis", f"indices must lie in 0..{b - 1}")
+
+    # ------------------------------------------------------------------ slicing and combining
+    def select(self, index: slice | np.ndarray | Sequence[int]) -> "EventSample":
+        """A new sample with the events picked by a slice, an index array or a boolean mask."""
+        if not isinstance(index, slice):
+            index = np.asarray(index)
+        return replace(
+            self,
+            momenta=self.momenta[index],
+            types=self.types[index],
+            weights=self.weights[index],
+            globals_=self.globals_[index],
+            observables={k: v[index] for k, v in self.observables.items()},
+            process=self.process[index],
+            sampled_from=self.sampled_from[index],
+            truth_events={k: v[index] for k, v in self.truth_events.items()},
+        )
+
+    __getitem__ = select
+
+    def split(
+        self, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0, reweight: bool = True
+    ) -> list["EventSample"]:
+        """Split by event into disjoint random parts (e.g. train / validation / test).
+
+        Parameters
+        ----------
+        fractions : sequence of float
+            Fractions of events per part; must sum to 1.
+        seed : int
+            Seed of the permutation; the same seed gives the same split.
+        reweight : bool
+            Divide each part's weights by its fraction so each part alone still sums to the
+            cross section (in pb).
+        """
+        fractions = np.asarray(fractions, dtype=float)
+        if np.any(fractions <= 0) or abs(fractions.sum() - 1) > 1e-9:
+            raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
+        order = np.random.default_rng(seed).permutation(len(self))
+        edges = np.round(np.cumsum(fractions) * len(self)).astype(int)
+        parts = []
+        for start, stop, frac in zip(np.r_[0, edges[:-1]], edges, fractions):
+            part = self.select(np.sort(order[start:stop]))
+            if reweight:
+                part.weights = part.weights / frac
+            parts.append(part)
+        return parts
+
+    @classmethod
+    def concatenate(cls, samples: Iterable["EventSample"]) -> "EventSample":
+        """Join samples with identical benchmarks and morphing; object lists are padded to the widest.
+
+        Weights are kept as they are (each sample's weights in pb); to combine several
+        statistically independent samples of the *same* process, scale their weights first.
+        """
+        samples = list(samples)
+        if not samples:
+            raise ValueError("concatenate needs at least one sample")
+        first = samples[0]
+        for other in samples[1:]:
+            if other.benchmark_names != first.benchmark_names or not np.array_equal(
+                other.benchmark_theta, first.benchmark_theta
+            ):
+                raise ValueError("cannot concatenate samples with different benchmarks")
+            if other.global_names != first.global_names or sorted(other.observables) != sorted(first.observables):
+                raise ValueError("cannot concatenate samples with different globals or observables")
+        processes = list(dict.fromkeys(name for s in samples for name in s.process_names))
+        width = max(s.momenta.shape[1] for s in samples)
+
+        def pad(a: np.ndarray) -> np.ndarray:
+            extra = [(0, 0)] * a.ndim
+            extra[1] = (0, width - a.shape[1])
+            return np.pad(a, extra)
+
+        remapped = [np.array([processes.index(n) for n in s.process_names])[s.process] for s in samples]
+        truth_keys = set.intersection(*(set(s.truth_events) for s in samples))
+        return replace(
+            first,
+            momenta=np.concatenate([pad(s.momenta) for s in samples]),
+            types=np.concatenate([pad(s.types) for s in samples]),
+            weights=np.concatenate([s.weights for s in samples]),
+            globals_=np.concatenate([s.globals_ for s in samples]),
+            observables={k: np.concatenate([s.observables[k] for s in samples]) for k in first.observables},
+            process=np.concatenate(remapped),
+            process_names=processes,
+            sampled_from=np.concatenate([s.sampled_from for s in samples]),
+            truth_events={k: np.concatenate([s.truth_events[k] for s in samples]) for k in sorted(truth_keys)},
+        )
+
+    # ------------------------------------------------------------------ I/O
+    def save(self, path: str | os.PathLike, compression: str | None = None) -> Path:
+        """Write the sample atomically (temporary file in the same folder, then rename).
+
+        Parameters
+        ----------
+        path : path-like
+            Destination ``.h5`` file; an existing file is replaced only once writing succeeded.
+        compression : {None, "lzf", "gzip"}
+            HDF5 filter for the per-event datasets.
+        """
+        import h5py
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            with h5py.File(tmp, "w") as f:
+                self._write(f, compression)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def _write(self, f, compression: str | None) -> None:
+        f.attrs["format"] = FORMAT_NAME
+        f.attrs["version"] = FORMAT_VERSION
+        f.attrs["metadata"] = json.dumps(self.metadata)
+        n = len(self)
+
+        def put(name: str, data: np.ndarray, per_event: bool = True) -> None:
+            data = np.asarray(data)
+            kwargs = {}
+            if per_event and data.ndim >= 1 and n > 0:
+                kwargs["chunks"] = (min(n, _CHUNK_EVENTS),) + data.shape[1:]
+                kwargs["compression"] = compression
+            f.create_dataset(name, data=data, **kwargs)
+
+        bench = f.create_group("benchmarks")
+        bench.create_dataset("names", data=np.array(self.benchmark_names, dtype=object), dtype=_STR)
+        bench.create_dataset("theta", data=self.benchmark_theta)
+        bench.attrs["parameters"] = np.array(self.parameters, dtype=object)
+        bench.attrs["units"] = self.units
+        if self.can_morph:
+            f.create_dataset("morphing/components", data=self.morphing_components)
+            f.create_dataset("morphing/basis", data=self.morphing_basis)
+        f.create_dataset("processes/names", data=np.array(self.process_names, dtype=object), dtype=_STR)
+        put("events/momenta", self.momenta)
+        put("events/types", self.types)
+        put("events/globals", self.globals_)
+        f["events/globals"].attrs["names"] = np.array(self.global_names, dtype=object)
+        f.require_group("events/observables")
+        for name, values in self.observables.items():
+            put(f"events/observables/{name}", values)
+        put("events/weights", self.weights)
+        put("events/process", self.process)
+        put("events/sampled_from", self.sampled_from)
+        if self.truth_events or self.truth:
+            f.require_group("truth/events")
+            for name, values in self.truth_events.items():
+                put(f"truth/events/{name}", values)
+            for name, values in self.truth.items():
+                put(f"truth/{name}", values, per_event=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, events: slice | None = None) -> "EventSample":
+        """Read and validate an event file.
+
+        Parameters
+        ----------
+        path : path-like
+        events : slice, optional
+            Read only these events (the chunked layout makes this cheap).
+
+        Raises
+        ------
+        EventFileError
+            One line naming the file and the dataset for a missing file or dataset, a wrong shape
+            or dtype, a non-finite weight or momentum, another format or version, or a truncated file.
+        """
+        import h5py
+
+        path = Path(path)
+        if not path.is_file():
+            raise EventFileError(f"{path}: no such file")
+        try:
+            f = h5py.File(path, "r")
+        except OSError as err:
+            raise EventFileError(f"{path}: not a readable HDF5 file ({_short(err)}); truncated or corrupted?") from None
+        with f:
+            return _Reader(f, path, events).sample()
+
+    @classmethod
+    def read_info(cls, path: str | os.PathLike) -> dict[str, Any]:
+        """Summary of a file without reading the per-event arrays beyond the weights.
+
+        Returns a dict with parameters, units, benchmarks, processes, observables, globals,
+        number of events and cross sections (pb) per benchmark and per process.
+        """
+        sample = cls.load(path)
+        xs_process = {
+            name: sample.weights[sample.process == i].sum(axis=0).tolist() for i, name in enumerate(sample.process_names)
+        }
+        return {
+            "file": str(path),
+            "events": len(sample),
+            "object_slots": sample.momenta.shape[1],
+            "parameters": sample.parameters,
+            "units": sample.units,
+            "benchmarks": {n: t.tolist() for n, t in zip(sample.benchmark_names, sample.benchmark_theta)},
+            "cross_section_pb": dict(zip(sample.benchmark_names, sample.cross_sections.tolist())),
+            "cross_section_pb_by_process": xs_process,
+            "negative_weight_fraction": float((sample.weights < 0).mean()) if len(sample) else 0.0,
+            "morphing_components": None if not sample.can_morph else sample.morphing_components.tolist(),
+            "morphing_basis": None
+            if not sample.can_morph
+            else [sample.benchmark_names[i] for i in sample.morphing_basis],
+            "observables": sorted(sample.observables),
+            "globals": sample.global_names,
+            "truth": sorted(sample.truth_events) + sorted(sample.truth),
+            "metadata": sample.metadata,
+        }
+
+
+try:  # h5py is a hard dependency, but keep `import lfi.events` cheap and tolerant
+    import h5py as _h5py
+
+    _STR = _h5py.string_dtype("utf-8")
+except ImportError:  # pragma: no cover
+    _STR = None
+
+
+def _first_nonfinite(values: np.ndarray) -> tuple | None:
+    """Index of the first non-finite entry, scanning in blocks to bound memory."""
+    flat_n = len(values)
+    for start in range(0, flat_n, 262144):
+        block = values[start : start + 262144]
+        bad = ~np.isfinite(block)
+        if bad.any():
+            idx = np.argwhere(bad)[0]
+            return (start + idx[0],) + tuple(idx[1:])
+    return None
+
+
+def _short(err: BaseException) -> str:
+    return str(err).splitlines()[0][:160]
+
+
+class _Reader:
+    """Reads one open HDF5 file into an EventSample, turning every failure into an EventFileError."""
+
+    def __init__(self, f, path: Path, events: slice | None):
+        self.f, self.path, self.events = f, path, events if events is not None else slice(None)
+
+    def fail(self, dataset: str, why: str) -> None:
+        raise EventFileError(f"{self.path}: dataset {dataset}: {why}")
+
+    def read(self, name: str, dtype_kind: str | None = None, per_event: bool = True, required: bool = True):
+        if name not in self.f:
+            if required:
+                self.fail("/" + name, "missing")
+            return None
+        node = self.f[name]
+        if not hasattr(node, "dtype"):
+            self.fail("/" + name, "is a group, expected a dataset")
+        if dtype_kind is not None and node.dtype.kind not in dtype_kind:
+            self.fail("/" + name, f"dtype {node.dtype}, expected kind {dtype_kind!r}")
+        try:
+            data = node[self.events] if per_event else node[()]
+        except (OSError, ValueError, KeyError) as err:
+            self.fail("/" + name, f"unreadable ({_short(err)}); truncated or corrupted file?")
+        return data
+
+    def strings(self, name: str) -> list[str]:
+        raw = self.read(name, "SOU", per_event=False)
+        return [x.decode() if isinstance(x, bytes) else str(x) for x in raw]
+
+    def sample(self) -> EventSample:
+        f = self.f
+        fmt = f.attrs.get("format")
+        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+        if fmt != FORMAT_NAME:
+            raise EventFileError(f"{self.path}: attribute /format is {fmt!r}, expected {FORMAT_NAME!r}: not an lfi event file")
+        version = int(f.attrs.get("version", -1))
+        if version != FORMAT_VERSION:
+            raise EventFileError(f"{self.path}: format version {version} is not supported (this lfi reads version {FORMAT_VERSION})")
+        bench = f["benchmarks"] if "benchmarks" in f else self.fail("/benchmarks", "missing")
+        parameters = [str(p) for p in bench.attrs.get("parameters", [])]
+        morph_components = self.read("morphing/components", "iu", per_event=False, required=False)
+        morph_basis = self.read("morphing/basis", "iu", per_event=False, required=morph_components is not None)
+        observables = {}
+        if "events/observables" in f:
+            for name in f["events/observables"]:
+                observables[name] = self.read(f"events/observables/{name}", "f")
+        truth_events, truth = {}, {}
+        if "truth" in f:
+            for name in f["truth"]:
+                if name == "events":
+                    for ev_name in f["truth/events"]:
+                        truth_events[ev_name] = self.read(f"truth/events/{ev_name}")
+                else:
+                    truth[name] = self.read(f"truth/{name}", per_event=False)
+        globals_ = self.read("events/globals", "f")
+        names = f["events/globals"].attrs.get("names", [])
+        try:
+            return EventSample(
+                parameters=parameters,
+                benchmark_names=self.strings("benchmarks/names"),
+                benchmark_theta=self.read("benchmarks/theta", "f", per_event=False),
+                morphing_components=morph_components,
+                morphing_basis=morph_basis,
+                momenta=self.read("events/momenta", "f"),
+                types=self.read("events/types", "iu"),
+                weights=self.read("events/weights", "f"),
+                globals_=globals_,
+                global_names=[n.decode() if isinstance(n, bytes) else str(n) for n in names],
+                observables=observables,
+                process=self.read("events/process", "iu"),
+                process_names=self.strings("processes/names"),
+                sampled_from=self.read("events/sampled_from", "iu"),
+                truth_events=truth_events,
+                truth=truth,
+                units=str(bench.attrs.get("units", "")),
+                metadata=json.loads(f.attrs.get("metadata", "{}")),
+            )
+        except EventFileError as err:
+            raise EventFileError(str(err).replace("<memory>", str(self.path), 1)) from None

@@ -1,0 +1,31 @@
+"""Simulators and adapters that produce EventSamples: ``toy`` (exact likelihood), ``wbf`` (Pythia 8 + EFT
+matrix element), and readers for LHE, Delphes ROOT and MadMiner files.
+
+Each simulator is looked up by name with :func:`get`, so importing this package loads none of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["get", "available"]
+
+_REGISTRY = {
+    "toy": "simulators.toy",
+}
+
+
+def available() -> list[str]:
+    """Names of the registered simulators."""
+    return sorted(_REGISTRY)
+
+
+def get(name: str):
+    """The simulator module registered as ``name`` (it provides ``simulate(n_events, seed, **options)``)."""
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown simulator {name!r}; available: {', '.join(available())}")
+    return importlib.import_module(_REGISTRY[name])
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
