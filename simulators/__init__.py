@@ -12,6 +12,7 @@ __all__ = ["get", "available"]
 
 _REGISTRY = {
     "toy": "simulators.toy",
+    "wbf": "simulators.wbf",
 }
 
 

@@ -1,0 +1,67 @@
+"""The ``lfi`` command line: a thin layer over the public functions.
+
+Each command lives in its own module under ``lfi.cli`` and provides ``add_commands(subparsers)``,
+which registers its sub-parser(s) with ``set_defaults(func=run)``; ``run(args) -> int`` returns the
+exit code. Modules are imported only when the parser is built, so ``import lfi`` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+__all__ = ["main", "build_parser"]
+
+# Command modules, in the order of DESIGN §5; each adds its sub-commands to the parser.
+_COMMAND_MODULES = (
+    "lfi.cli.simulate",
+    "lfi.cli.info",
+    "lfi.cli.transfer",
+    "lfi.cli.train",
+    "lfi.cli.limits",
+    "lfi.cli.planned",
+)
+
+
+class LfiError(Exception):
+    """An error a user can fix; printed as one line without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lfi",
+        description="Likelihood-free inference at the LHC: simulate weighted events, train estimators, "
+        "compute expected limits on EFT coefficients.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging information")
+    subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:  # a real missing dependency inside the module: do not hide it
+                raise
+            continue
+        module.add_commands(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (LfiError, ValueError, KeyError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"lfi {args.command}: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
