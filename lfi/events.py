@@ -332,6 +332,9 @@ class EventSample:
         try:
             with h5py.File(tmp, "w") as f:
                 self._write(f, compression)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -25,7 +25,12 @@ def get(name: str):
     """The simulator module registered as ``name`` (it provides ``simulate(n_events, seed, **options)``)."""
     if name not in _REGISTRY:
         raise KeyError(f"unknown simulator {name!r}; available: {', '.join(available())}")
-    return importlib.import_module(_REGISTRY[name])
+    try:
+        return importlib.import_module(_REGISTRY[name])
+    except ModuleNotFoundError as err:
+        if err.name != _REGISTRY[name]:
+            raise
+        raise KeyError(f"simulator {name!r} is registered but not built yet") from None
 
 
 def __dir__() -> list[str]:

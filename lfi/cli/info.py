@@ -1,0 +1,56 @@
+"""``lfi info FILE``: a readable summary of an event file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["add_commands", "print_info", "format_info"]
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("info", help="summarise an event file: parameters, benchmarks, cross sections")
+    p.add_argument("file", help="event file (.h5)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lfi.events import EventSample
+
+    info = EventSample.read_info(args.file)
+    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    return 0
+
+
+def print_info(path) -> None:
+    from lfi.events import EventSample
+
+    print(format_info(EventSample.read_info(path)))
+
+
+def format_info(info: dict) -> str:
+    """Human-readable text of :meth:`lfi.events.EventSample.read_info`'s dict."""
+    units = f" [{info['units']}]" if info["units"] else ""
+    lines = [
+        f"file         {info['file']}",
+        f"events       {info['events']:,} ({info['object_slots']} object slots)",
+        f"parameters   {', '.join(info['parameters'])}{units}",
+        f"processes    {', '.join(info['cross_section_pb_by_process'])}",
+        f"observables  {', '.join(info['observables']) or '-'}",
+        f"globals      {', '.join(info['globals']) or '-'}",
+        f"truth        {', '.join(info['truth']) or '-'}",
+    ]
+    if info["morphing_basis"]:
+        lines.append(f"morphing     {len(info['morphing_basis'])} components, basis {', '.join(info['morphing_basis'])}")
+    else:
+        lines.append("morphing     none (weights known at the benchmarks only)")
+    if info["negative_weight_fraction"]:
+        lines.append(f"negative w   {100 * info['negative_weight_fraction']:.2f} % of weights")
+    name_width = max(len(n) for n in info["benchmarks"]) if info["benchmarks"] else 4
+    header = "  ".join(f"{p:>9}" for p in info["parameters"])
+    lines += ["", f"{'benchmark':<{name_width}}  {header}  {'σ [pb]':>12}"]
+    for name, theta in info["benchmarks"].items():
+        values = "  ".join(f"{v:>9.4g}" for v in theta)
+        lines.append(f"{name:<{name_width}}  {values}  {info['cross_section_pb'][name]:>12.6g}")
+    return "\n".join(lines)
