@@ -350,7 +350,7 @@ class EventSample:
         def put(name: str, data: np.ndarray, per_event: bool = True) -> None:
             data = np.asarray(data)
             kwargs = {}
-            if per_event and data.ndim >= 1 and n > 0:
+            if per_event and data.ndim >= 1 and data.size > 0:
                 kwargs["chunks"] = (min(n, _CHUNK_EVENTS),) + data.shape[1:]
                 kwargs["compression"] = compression
             f.create_dataset(name, data=data, **kwargs)
@@ -358,7 +358,7 @@ class EventSample:
         bench = f.create_group("benchmarks")
         bench.create_dataset("names", data=np.array(self.benchmark_names, dtype=object), dtype=_STR)
         bench.create_dataset("theta", data=self.benchmark_theta)
-        bench.attrs["parameters"] = np.array(self.parameters, dtype=object)
+        bench.attrs.create("parameters", data=self.parameters, shape=(len(self.parameters),), dtype=_STR)
         bench.attrs["units"] = self.units
         if self.can_morph:
             f.create_dataset("morphing/components", data=self.morphing_components)
@@ -367,7 +367,9 @@ class EventSample:
         put("events/momenta", self.momenta)
         put("events/types", self.types)
         put("events/globals", self.globals_)
-        f["events/globals"].attrs["names"] = np.array(self.global_names, dtype=object)
+        f["events/globals"].attrs.create(
+            "names", data=self.global_names, shape=(len(self.global_names),), dtype=_STR
+        )
         f.require_group("events/observables")
         for name, values in self.observables.items():
             put(f"events/observables/{name}", values)

@@ -1,0 +1,30 @@
+"""`import lfi` must stay light: no torch, Pythia, uproot (or other heavy packages) at import time."""
+
+import subprocess
+import sys
+
+HEAVY = ("torch", "pythia8mc", "uproot", "fastjet", "lightgbm", "matplotlib", "h5py")
+
+
+def _loaded_after(statement: str) -> list[str]:
+    code = f"import sys; {statement}; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    return [m for m in out.split(",") if m]
+
+
+def test_import_lfi_loads_no_heavy_package():
+    assert _loaded_after("import lfi") == []
+
+
+def test_public_names_resolve_lazily():
+    assert _loaded_after("import lfi; lfi.Morpher; lfi.EventSample") == ["h5py"]
+
+
+def test_import_simulators_and_estimators_packages_is_light():
+    assert _loaded_after("import simulators, estimators") == []
+
+
+def test_dir_lists_public_api():
+    import lfi
+
+    assert {"EventSample", "Morpher", "events", "morphing", "augment"} <= set(dir(lfi))
