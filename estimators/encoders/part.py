@@ -1,0 +1,90 @@
+"""Particle Transformer (ParT) with optional SM interaction matrix in the pair embedding.
+
+Architecture (Qu, Li, Qian, arXiv:2202.03772; SM interaction term: arXiv:2211.05143, PHYSICS §4):
+per-object embedding (LN → Linear → GELU per layer), pair embedding U = MLP(pair channels) computed once per
+forward and shared by all particle-attention blocks (added to the attention logits per head), then
+class-attention blocks (no U) on a class token that also carries the event globals, then LayerNorm.
+Permutation invariant; padded slots are hidden from every attention.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from estimators.encoders.base import ObjectEncoder
+from estimators.features import OBJECT_FEATURES
+from estimators.layers import AttentionBlock, ClassAttentionBlock, PairEmbedding, mlp, padding_bias
+
+__all__ = ["ParticleTransformer"]
+
+
+class ParticleTransformer(ObjectEncoder):
+    """ParT encoder (``part``).
+
+    Parameters
+    ----------
+    n_objects : int
+        P, object slots.
+    n_globals : int
+        G, event-level inputs (enter through the class token).
+    pair : str
+        Pair features for U: "none", "mass,delta_r", "ln_kt,ln_z,ln_delta,ln_m2" (ParT's, default) or any
+        comma-separated subset of :data:`estimators.features.PAIR_FEATURES`.
+    interaction : str
+        "none" (default), "sm_ids", "sm_const" or "sm_running": an extra pair channel. With
+        ``pair="mass,delta_r", interaction="sm_running"`` this is "ParT int. SM".
+    embed_dims : sequence of int
+        Widths of the per-object embedding; the last is the model width D and ``embed_dim``.
+    pair_embed_dims : sequence of int
+        Hidden widths of the pair embedding (its output has ``num_heads`` channels).
+    num_heads : int
+    num_layers : int
+        Particle-attention blocks.
+    num_cls_layers : int
+        Class-attention blocks.
+    ffn_ratio : int
+    dropout : float
+    normformer : bool
+        ParT's extra scales and norms in each block.
+    """
+
+    def __init__(self, *, n_objects: int, n_globals: int, pair: str = "ln_kt,ln_z,ln_delta,ln_m2",
+                 interaction: str = "none", embed_dims: Sequence[int] = (64, 64), pair_embed_dims: Sequence[int] = (32, 32),
+                 num_heads: int = 4, num_layers: int = 3, num_cls_layers: int = 1, ffn_ratio: int = 4,
+                 dropout: float = 0.0, normformer: bool = True) -> None:
+        config = dict(pair=pair, interaction=interaction, embed_dims=embed_dims, pair_embed_dims=pair_embed_dims,
+                      num_heads=num_heads, num_layers=num_layers, num_cls_layers=num_cls_layers,
+                      ffn_ratio=ffn_ratio, dropout=dropout, normformer=normformer)
+        super().__init__(n_objects=n_objects, n_globals=n_globals, pair=pair, interaction=interaction, config=config)
+        dims = [len(OBJECT_FEATURES), *embed_dims]
+        self.embed_dim = d = int(embed_dims[-1])
+        self.embed = nn.Sequential(*[nn.Sequential(nn.LayerNorm(a), nn.Linear(a, b), nn.GELU())
+                                     for a, b in zip(dims[:-1], dims[1:])])
+        self.pair_embed = (PairEmbedding(self.n_pair_channels, pair_embed_dims, num_heads)
+                           if self.n_pair_channels else None)
+        block = dict(ffn_ratio=ffn_ratio, dropout=dropout, normformer=normformer)
+        self.blocks = nn.ModuleList(AttentionBlock(d, num_heads, **block) for _ in range(num_layers))
+        self.cls_blocks = nn.ModuleList(ClassAttentionBlock(d, num_heads, **block) for _ in range(num_cls_layers))
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+        self.global_embed = mlp([self.scaler.n_global_features, d])
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
+        """Event embedding, shape (B, embed_dim); see :mod:`estimators.encoders.base` for the inputs."""
+        inp = self._inputs(momenta, types, globals_)
+        x = self.embed(inp.x).masked_fill(~inp.mask.unsqueeze(-1), 0.0)  # (B, P, D)
+        bias = padding_bias(inp.mask)  # (B, 1, 1, P)
+        if self.pair_embed is not None:
+            bias = (self.pair_embed(inp.pairs) + bias).contiguous()  # (B, H, P, P)
+        for block in self.blocks:
+            x = block(x, bias)
+        cls = self.cls_token.expand(x.shape[0], 1, -1) + self.global_embed(inp.glob).unsqueeze(1)
+        cls_mask = torch.cat([inp.mask.new_ones(inp.mask.shape[0], 1), inp.mask], dim=1)
+        cls_bias = padding_bias(cls_mask)  # (B, 1, 1, 1 + P)
+        for block in self.cls_blocks:
+            cls = block(cls, x, cls_bias)
+        return self.norm(cls.squeeze(1))
