@@ -1,0 +1,7 @@
+"""``python -m lfi.cli`` runs the ``lfi`` command."""
+
+import sys
+
+from lfi.cli import main
+
+sys.exit(main())
