@@ -32,13 +32,15 @@ class EncoderInputs(NamedTuple):
 
     x : (B, P, 12) per-object features; mask : (B, P) bool, True for real objects;
     glob : (B, G + 2) event-level features; pairs : (B, P, P, C) pair channels (selected pair features, then
-    the interaction matrix), or None when C = 0.
+    the interaction matrix), or None when C = 0; momenta (B, P, 4) GeV and types (B, P) after truncation/padding.
     """
 
     x: Tensor
     mask: Tensor
     glob: Tensor
     pairs: Tensor | None
+    momenta: Tensor
+    types: Tensor
 
 
 def _jsonable(value: Any) -> Any:
@@ -127,7 +129,7 @@ class ObjectEncoder(nn.Module):
                 parts.append(interaction_matrix(momenta, types, self.interaction).unsqueeze(-1))
             pairs = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
         return EncoderInputs(self.scaler.objects(momenta, types), types != 0,
-                             self.scaler.globals(momenta, types, globals_), pairs)
+                             self.scaler.globals(momenta, types, globals_), pairs, momenta, types)
 
     @torch.no_grad()
     def fit_input_scaling(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> None:

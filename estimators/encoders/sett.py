@@ -1,0 +1,92 @@
+"""Set Transformer with the pair/SM-interaction attention bias (``sett``; "SetT int. SM" of arXiv:2211.05143).
+
+Lee et al., arXiv:1810.00825: self-attention blocks SAB(X) = MAB(X, X) with
+MAB(X, Y) = LN(H + rFF(H)), H = LN(X + Attention(X, Y, Y)) (post-norm), here with the additive bias U from the pair
+embedding (as in ParT) in every SAB, then pooling by multi-head attention PMA₁ with one learned seed vector,
+which also carries the event globals (the seed is one of the keys, as ParT's class token). Permutation invariant.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from estimators.encoders.base import ObjectEncoder
+from estimators.features import OBJECT_FEATURES
+from estimators.layers import BiasedAttention, PairEmbedding, mlp, padding_bias
+
+__all__ = ["SetTransformer"]
+
+
+class _MAB(nn.Module):
+    """Multihead attention block (post-norm); the first ``n_queries`` tokens ask, or all of them."""
+
+    def __init__(self, dim: int, num_heads: int, ffn_ratio: int) -> None:
+        super().__init__()
+        self.attn = BiasedAttention(dim, num_heads)
+        self.norm1 = nn.LayerNorm(dim)
+        self.rff = mlp([dim, ffn_ratio * dim, dim])
+        self.norm2 = nn.LayerNorm(dim)
+
+    def forward(self, x: Tensor, bias: Tensor, n_queries: int | None = None) -> Tensor:
+        """x (B, S, D), bias (B, H or 1, L, S) → (B, L, D), L = n_queries or S."""
+        query = x if n_queries is None else x[:, :n_queries]
+        h = self.norm1(query + self.attn(x, bias, n_queries))
+        return self.norm2(h + self.rff(h))
+
+
+class SetTransformer(ObjectEncoder):
+    """Set Transformer encoder.
+
+    Parameters
+    ----------
+    n_objects : int
+        P, object slots.
+    n_globals : int
+        G (enter through the PMA seed).
+    pair : str
+        Pair features for the bias: "none" (default), "mass,delta_r", "ln_kt,ln_z,ln_delta,ln_m2", ...
+    interaction : str
+        "none", "sm_ids", "sm_const", "sm_running".
+    dim : int
+        Model width D and ``embed_dim``.
+    num_heads : int
+    num_layers : int
+        SAB blocks.
+    pair_embed_dims : sequence of int
+        Hidden widths of the pair embedding.
+    ffn_ratio : int
+    """
+
+    def __init__(self, *, n_objects: int, n_globals: int, pair: str = "none", interaction: str = "none",
+                 dim: int = 64, num_heads: int = 4, num_layers: int = 2, pair_embed_dims: Sequence[int] = (32, 32),
+                 ffn_ratio: int = 2) -> None:
+        config = dict(pair=pair, interaction=interaction, dim=dim, num_heads=num_heads, num_layers=num_layers,
+                      pair_embed_dims=pair_embed_dims, ffn_ratio=ffn_ratio)
+        super().__init__(n_objects=n_objects, n_globals=n_globals, pair=pair, interaction=interaction, config=config)
+        self.embed_dim = int(dim)
+        self.embed = nn.Linear(len(OBJECT_FEATURES), dim)
+        self.pair_embed = PairEmbedding(self.n_pair_channels, pair_embed_dims, num_heads) if self.n_pair_channels else None
+        self.sabs = nn.ModuleList(_MAB(dim, num_heads, ffn_ratio) for _ in range(num_layers))
+        self.pool_rff = mlp([dim, ffn_ratio * dim, dim])
+        self.seed = nn.Parameter(torch.zeros(1, 1, dim))
+        nn.init.trunc_normal_(self.seed, std=0.02)
+        self.global_embed = mlp([self.scaler.n_global_features, dim])
+        self.pma = _MAB(dim, num_heads, ffn_ratio)
+
+    def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
+        """Event embedding, shape (B, embed_dim)."""
+        inp = self._inputs(momenta, types, globals_)
+        x = self.embed(inp.x)
+        bias = padding_bias(inp.mask)
+        if self.pair_embed is not None:
+            bias = (self.pair_embed(inp.pairs) + bias).contiguous()
+        for sab in self.sabs:
+            x = sab(x, bias)
+        seed = self.seed.expand(x.shape[0], 1, -1) + self.global_embed(inp.glob).unsqueeze(1)
+        # PMA: the seed asks; the objects and the seed itself answer (so an event without objects stays finite
+        # and independent of the number of padded slots).
+        keys = torch.cat([inp.mask.new_ones(inp.mask.shape[0], 1), inp.mask], dim=1)
+        return self.pma(torch.cat([seed, self.pool_rff(x)], dim=1), padding_bias(keys), n_queries=1).squeeze(1)
