@@ -1,0 +1,474 @@
+"""MadMiner v0.9 HDF5 files ↔ EventSample.
+
+The MadMiner layout (read from MadMiner's public ``madminer/utils/interfaces/hdf5.py``; summary in
+PHYSICS §5) holds datasets only, strings as fixed-length ``S256`` ASCII:
+
+=====================================  ==================  =============================================
+dataset                                shape               meaning
+=====================================  ==================  =============================================
+parameters/names, lha_blocks,          (D,)                parameter names and MadGraph card entries
+  lha_ids, max_power, transforms
+parameters/val_ranges                  (D, 2)              parameter ranges
+benchmarks/names, values               (B,), (B, D)        parameter points
+benchmarks/is_nuisance, is_reference   (B,) int            optional flags
+morphing/components                    (C, D) int          monomial exponents
+morphing/morphing_matrix               (C, B') float       w_b(θ) = Σ_c M[c,b] Π_p θ_p^{comp[c,p]}, B' ≤ B
+observables/names, definitions         (O,)                observable names and expressions
+samples/observations                   (N, O) f8           observables per event
+samples/weights                        (N, B) f8           weight in pb at every benchmark
+samples/sampling_benchmarks            (N,) int            generation benchmark, −1 = background
+sample_summary/signal_events           (B,) int            events generated at each benchmark
+sample_summary/background_events       () int              background events
+=====================================  ==================  =============================================
+
+MadMiner keeps observables, not object lists. The export therefore writes lfi's observables, its
+globals and (by default) the object four-momenta and types as extra observable columns whose
+definitions start with ``lfi:`` (``lfi:object 0 px`` …); the import turns such columns back into
+objects, so lfi → MadMiner → lfi loses nothing. A MadMiner file without them imports with
+``NO_OBJECT_SLOTS`` empty object slots and metadata ``{"objects": false}``: histogram and MLP
+estimators use its observables; estimators that need object lists refuse it. lfi's units, process
+names and metadata travel in an extra dataset ``/lfi/info`` (JSON) that MadMiner ignores.
+
+The morphing matrix relates to lfi's :class:`lfi.morphing.Morpher` as M[:, basis] = A⁻¹ with
+A_bc = Π_p θ_{b,p}^{comp[c,p]} over the basis benchmarks, and M[:, b] = 0 for the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lfi.events import EventFileError
+from simulators.io.common import NO_OBJECT_SLOTS
+
+__all__ = ["read_madminer", "write_madminer", "morphing_matrix"]
+
+log = logging.getLogger("lfi")
+
+_REQUIRED = (
+    "parameters/names",
+    "benchmarks/names",
+    "benchmarks/values",
+    "samples/observations",
+    "samples/weights",
+    "samples/sampling_benchmarks",
+)
+_FOUR = ("E", "px", "py", "pz")
+_BLOCK = 65536  # events per read/write block
+
+
+def morphing_matrix(components: np.ndarray, basis_theta: np.ndarray, basis: np.ndarray, n_benchmarks: int) -> np.ndarray:
+    """MadMiner's morphing matrix for lfi's morphing setup.
+
+    Parameters
+    ----------
+    components : ndarray, shape (C, D), int
+    basis_theta : ndarray, shape (C, D)
+        Parameter values of the basis benchmarks.
+    basis : ndarray, shape (C,), int
+        Indices of the basis benchmarks among all B benchmarks.
+    n_benchmarks : int
+        B.
+
+    Returns
+    -------
+    ndarray, shape (C, B)
+        M with w_b(θ) = Σ_c M[c, b] α_c(θ); columns of non-basis benchmarks are zero.
+    """
+    from lfi.morphing import Morpher
+
+    monomials = Morpher(components, basis_theta).monomials(basis_theta)  # A_bc, (C basis, C components)
+    matrix = np.zeros((len(components), n_benchmarks))
+    matrix[:, basis] = np.linalg.inv(monomials)
+    return matrix
+
+
+# ---------------------------------------------------------------------------------------------- export
+def write_madminer(sample, path: str | os.PathLike, *, objects: bool = True) -> Path:
+    """Write an EventSample in the MadMiner v0.9 layout, atomically.
+
+    Parameters
+    ----------
+    sample : EventSample
+    path : path-like
+        Destination; replaced only once the file is complete.
+    objects : bool
+        Also write the object list (four-momenta in GeV and type codes) as observable columns
+        ``o1_E, o1_px, …, o1_type, o2_E, …`` so it survives a round trip.
+
+    Returns
+    -------
+    Path
+    """
+    import h5py
+
+    path = Path(path)
+    columns = _export_columns(sample, objects)
+    for text in [*sample.parameters, *sample.benchmark_names, *(c[0] for c in columns), *(c[1] for c in columns)]:
+        _check_ascii(text, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            _write_settings(f, sample)
+            _write_samples(f, sample, columns)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _check_ascii(text: str, path: Path) -> None:
+    if not text.isascii() or len(text) > 256:
+        raise ValueError(f"{path}: MadMiner stores names as ASCII of at most 256 characters; cannot store {text!r}")
+
+
+def _export_columns(sample, objects: bool) -> list[tuple[str, str, Any]]:
+    """(name, definition, getter(block slice) -> (n,) array) for every observable column."""
+    columns: list[tuple[str, str, Any]] = []
+    for name in sample.observables:
+        columns.append((name, "lfi:observable", lambda s, v=sample.observables[name]: v[s]))
+    taken = set(sample.observables)
+    for g, name in enumerate(sample.global_names):
+        column = name if name not in taken else f"global_{name}"
+        taken.add(column)
+        columns.append((column, f"lfi:global {name}", lambda s, g=g: sample.globals_[s, g]))
+    if len(sample.process_names) > 1:
+        definition = "lfi:process " + json.dumps(sample.process_names)
+        columns.append(("process", definition if len(definition) <= 256 else "lfi:process", lambda s: sample.process[s]))
+    if objects and sample.metadata.get("objects", True):
+        for i in range(sample.momenta.shape[1]):
+            for k, comp in enumerate(_FOUR):
+                columns.append((f"o{i + 1}_{comp}", f"lfi:object {i} {comp}", lambda s, i=i, k=k: sample.momenta[s, i, k]))
+            columns.append((f"o{i + 1}_type", f"lfi:object {i} type", lambda s, i=i: sample.types[s, i]))
+    return columns
+
+
+def _strings(values: list[str]) -> np.ndarray:
+    return np.array([v.encode("ascii") for v in values], dtype="S256")
+
+
+def _write_settings(f, sample) -> None:
+    d, b = sample.n_parameters, sample.n_benchmarks
+    theta = sample.benchmark_theta
+    stored = sample.metadata.get("madminer_parameters") or {}
+    if stored.get("names") != sample.parameters:
+        stored = {}
+    max_power = (
+        sample.morphing_components.max(axis=0) if sample.can_morph else np.full(d, 2)
+    ).astype(np.int64)
+    ranges = np.stack([theta.min(axis=0), theta.max(axis=0)], axis=1) if b else np.zeros((d, 2))
+    f.create_dataset("parameters/names", data=_strings(sample.parameters))
+    f.create_dataset("parameters/lha_blocks", data=_strings(stored.get("lha_blocks", ["lfi"] * d)))
+    f.create_dataset("parameters/lha_ids", data=np.asarray(stored.get("lha_ids", np.arange(1, d + 1)), dtype=np.int64))
+    f.create_dataset("parameters/max_power", data=np.asarray(stored.get("max_power", max_power), dtype=np.int64))
+    f.create_dataset("parameters/val_ranges", data=np.asarray(stored.get("val_ranges", ranges), dtype=np.float64).reshape(d, 2))
+    f.create_dataset("parameters/transforms", data=_strings(stored.get("transforms", ["None"] * d)))
+    reference = sample.metadata.get("madminer_reference_benchmark")
+    f.create_dataset("benchmarks/names", data=_strings(sample.benchmark_names))
+    f.create_dataset("benchmarks/values", data=theta.astype(np.float64))
+    f.create_dataset("benchmarks/is_nuisance", data=np.zeros(b, dtype=np.int64))
+    f.create_dataset("benchmarks/is_reference", data=np.array([n == reference for n in sample.benchmark_names], dtype=np.int64))
+    if sample.can_morph:
+        basis = sample.morphing_basis
+        matrix = morphing_matrix(sample.morphing_components, theta[basis], basis, b)
+        f.create_dataset("morphing/components", data=sample.morphing_components.astype(np.int64))
+        f.create_dataset("morphing/morphing_matrix", data=matrix)
+    info = {
+        "writer": "lfi",
+        "units": sample.units,
+        "process_names": sample.process_names,
+        "metadata": sample.metadata,
+    }
+    f.create_dataset("lfi/info", data=np.bytes_(json.dumps(info)))
+
+
+def _write_samples(f, sample, columns) -> None:
+    n, o = len(sample), len(columns)
+    f.create_dataset("observables/names", data=_strings([c[0] for c in columns]))
+    f.create_dataset("observables/definitions", data=_strings([c[1] for c in columns]))
+    chunks = (min(max(n, 1), 4096), max(o, 1)) if n and o else None
+    observations = f.create_dataset("samples/observations", shape=(n, o), dtype=np.float64, chunks=chunks)
+    for lo in range(0, n, _BLOCK):
+        block = slice(lo, min(lo + _BLOCK, n))
+        if o:
+            observations[block] = np.stack([np.asarray(get(block), dtype=np.float64) for _, _, get in columns], axis=1)
+    f.create_dataset("samples/weights", data=sample.weights.astype(np.float64))
+    sampled = sample.sampled_from.astype(np.int64)
+    f.create_dataset("samples/sampling_benchmarks", data=sampled)
+    f.create_dataset("sample_summary/signal_events", data=np.bincount(sampled[sampled >= 0], minlength=sample.n_benchmarks))
+    f.create_dataset("sample_summary/background_events", data=np.int64((sampled < 0).sum()))
+
+
+# ---------------------------------------------------------------------------------------------- import
+def read_madminer(path: str | os.PathLike) -> "EventSample":  # noqa: F821
+    """Read a MadMiner v0.9 HDF5 file (with its events) into an EventSample.
+
+    Physics benchmarks keep their order; nuisance benchmarks (``is_nuisance``) are left out and
+    listed in the metadata. Events keep their weights (pb) and ``sampling_benchmarks`` (−1 for
+    background); a file without ``lfi:`` process columns gets processes ``signal`` and, if it has
+    background events, ``background``. Observables are stored as float32 (the lfi contract).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    EventFileError
+        One line naming the file and the dataset that is missing or has an unexpected shape, or a
+        morphing matrix that does not match the components and benchmarks.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise EventFileError(f"{path}: not a readable HDF5 file ({str(err).splitlines()[0][:120]})") from None
+    with f:
+        return _Importer(f, path).sample()
+
+
+class _Importer:
+    def __init__(self, f, path: Path):
+        self.f, self.path = f, path
+
+    def fail(self, dataset: str, why: str):
+        raise EventFileError(f"{self.path}: dataset /{dataset}: {why}")
+
+    def read(self, name: str, kinds: str, ndim: int, required: bool = True):
+        if name not in self.f:
+            if not required:
+                return None
+            top = ", ".join(sorted(self.f.keys())) or "none"
+            self.fail(name, f"missing: not a MadMiner v0.9 file with events (top-level groups: {top})")
+        node = self.f[name]
+        if not hasattr(node, "dtype"):
+            self.fail(name, "is a group, expected a dataset")
+        if node.dtype.kind not in kinds or node.ndim != ndim:
+            self.fail(name, f"dtype {node.dtype} with {node.ndim} dimension(s), expected kind {kinds!r} with {ndim}")
+        return node
+
+    def strings(self, name: str, required: bool = True) -> list[str] | None:
+        node = self.read(name, "SOU", 1, required)
+        if node is None:
+            return None
+        return [v.decode("ascii", "replace") if isinstance(v, bytes) else str(v) for v in node[()]]
+
+    def sample(self):
+        from lfi.events import EventSample
+
+        parameters = self.strings("parameters/names")
+        names = self.strings("benchmarks/names")
+        values = self.read("benchmarks/values", "fiu", 2)[()].astype(np.float64)
+        d, b_all = len(parameters), len(names)
+        if values.shape != (b_all, d):
+            self.fail("benchmarks/values", f"shape {values.shape}, expected ({b_all}, {d}) for {b_all} names and {d} parameters")
+        nuisance = self._flags("benchmarks/is_nuisance", b_all)
+        physics = np.flatnonzero(~nuisance)
+        reference = [n for n, r in zip(names, self._flags("benchmarks/is_reference", b_all)) if r]
+        weights_node = self.read("samples/weights", "f", 2)
+        obs_node = self.read("samples/observations", "fiu", 2)
+        sampling = self.read("samples/sampling_benchmarks", "iu", 1)[()].astype(np.int64)
+        n = len(sampling)
+        if weights_node.shape != (n, b_all):
+            self.fail("samples/weights", f"shape {weights_node.shape}, expected ({n}, {b_all}): one weight per event and benchmark")
+        obs_names = self.strings("observables/names", required=obs_node.shape[1] > 0) or []
+        definitions = self.strings("observables/definitions", required=False) or ["None"] * len(obs_names)
+        if obs_node.shape != (n, len(obs_names)) or len(definitions) != len(obs_names):
+            self.fail("samples/observations", f"shape {obs_node.shape}, expected ({n}, {len(obs_names)}) for {len(obs_names)} observables")
+        if n and (sampling.min() < -1 or sampling.max() >= b_all):
+            self.fail("samples/sampling_benchmarks", f"values must lie in -1..{b_all - 1}")
+        if n and np.isin(sampling, np.flatnonzero(nuisance)).any():
+            self.fail("samples/sampling_benchmarks", "events sampled at a nuisance benchmark")
+        new_index = np.full(b_all + 1, -1, dtype=np.int64)
+        new_index[physics] = np.arange(len(physics))
+        sampled_from = new_index[sampling]  # index -1 maps to the trailing -1
+        components, basis = self._morphing(values[physics], d, len(physics), int(nuisance.sum()))
+        weights = weights_node[()][:, physics] if len(physics) < b_all else weights_node[()]
+        layout = _Columns(obs_names, definitions)
+        observables, globals_, process, momenta, types = layout.read(obs_node, n)
+        info = self._info()
+        metadata = dict(info.get("metadata", {}))
+        process_names = self._process_names(layout, info, sampled_from)
+        if process is None:
+            process = self._default_process(process_names, sampled_from)
+        elif n and process.max() >= len(process_names):
+            process_names = [f"process_{i}" for i in range(int(process.max()) + 1)]
+        metadata.update(
+            imported_from=str(self.path),
+            objects=layout.has_objects,
+            madminer_parameters=self._parameters(parameters),
+        )
+        metadata.setdefault("source", "madminer")
+        if reference:
+            metadata["madminer_reference_benchmark"] = reference[0]
+        if nuisance.any():
+            metadata["dropped_nuisance_benchmarks"] = [names[i] for i in np.flatnonzero(nuisance)]
+            log.warning("%s: left out %d nuisance benchmarks", self.path, int(nuisance.sum()))
+        try:
+            return EventSample(
+                parameters=parameters,
+                benchmark_names=[names[i] for i in physics],
+                benchmark_theta=values[physics],
+                momenta=momenta,
+                types=types,
+                weights=weights,
+                globals_=globals_,
+                global_names=layout.global_names,
+                observables=observables,
+                process=process,
+                process_names=process_names,
+                sampled_from=sampled_from,
+                morphing_components=components,
+                morphing_basis=basis,
+                units=info.get("units", ""),
+                metadata=metadata,
+            )
+        except EventFileError as err:
+            raise EventFileError(str(err).replace("<memory>", str(self.path), 1)) from None
+
+    def _flags(self, name: str, b: int) -> np.ndarray:
+        node = self.read(name, "biuf", 1, required=False)
+        if node is None:
+            return np.zeros(b, dtype=bool)
+        if node.shape != (b,):
+            self.fail(name, f"shape {node.shape}, expected ({b},)")
+        return node[()].astype(bool)
+
+    def _morphing(self, theta: np.ndarray, d: int, b: int, n_nuisance: int):
+        comp_node = self.read("morphing/components", "iuf", 2, required=False)
+        matrix_node = self.read("morphing/morphing_matrix", "f", 2, required=comp_node is not None)
+        if comp_node is None:
+            return None, None
+        components = comp_node[()]
+        if components.shape[1:] != (d,) or not np.array_equal(components, np.round(components)):
+            self.fail("morphing/components", f"shape {components.shape} or non-integer powers, expected (C, {d}) integers")
+        components = components.astype(np.int32)
+        c = len(components)
+        matrix = matrix_node[()]
+        if matrix.shape[0] != c or matrix.shape[1] > b + n_nuisance:
+            self.fail("morphing/morphing_matrix", f"shape {matrix.shape}, expected ({c}, B) with B ≤ {b} benchmarks")
+        matrix = matrix[:, :b]
+        basis = np.flatnonzero(np.abs(matrix).max(axis=0) > 0).astype(np.int32)
+        if len(basis) != c:
+            self.fail(
+                "morphing/morphing_matrix",
+                f"{len(basis)} benchmarks carry morphing weight, lfi needs one basis of {c} (MadMiner n_bases > 1 is not supported)",
+            )
+        expected = morphing_matrix(components, theta[basis], basis, b)
+        scale = np.abs(expected).max()
+        if not np.allclose(matrix, expected, rtol=1e-6, atol=1e-9 * scale):
+            self.fail("morphing/morphing_matrix", "does not match the components and benchmark values (w_b = Σ_c M[c,b] Π θ^comp)")
+        return components, basis
+
+    def _info(self) -> dict:
+        if "lfi/info" not in self.f:
+            return {}
+        try:
+            raw = self.f["lfi/info"][()]
+            return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        except (ValueError, TypeError):
+            self.fail("lfi/info", "not valid JSON")
+
+    def _process_names(self, layout: "_Columns", info: dict, sampled_from: np.ndarray) -> list[str]:
+        if layout.process_names:
+            return layout.process_names
+        if info.get("process_names"):
+            return list(info["process_names"])
+        if (sampled_from < 0).any() and (sampled_from >= 0).any():
+            return ["signal", "background"]
+        return ["background"] if (sampled_from < 0).any() and len(sampled_from) else ["signal"]
+
+    @staticmethod
+    def _default_process(process_names: list[str], sampled_from: np.ndarray) -> np.ndarray:
+        if process_names == ["signal", "background"]:
+            return (sampled_from < 0).astype(np.int16)
+        return np.zeros(len(sampled_from), dtype=np.int16)
+
+    def _parameters(self, names: list[str]) -> dict:
+        out: dict[str, Any] = {"names": names}
+        for key in ("lha_blocks", "transforms"):
+            values = self.strings(f"parameters/{key}", required=False)
+            if values is not None:
+                out[key] = values
+        for key in ("lha_ids", "max_power", "val_ranges"):
+            if f"parameters/{key}" in self.f:
+                out[key] = np.asarray(self.f[f"parameters/{key}"][()]).tolist()
+        return out
+
+
+class _Columns:
+    """Sorts observable columns into lfi observables, globals, process ids and object slots."""
+
+    def __init__(self, names: list[str], definitions: list[str]):
+        self.names = names
+        self.observables: list[tuple[int, str]] = []
+        self.globals_: list[tuple[int, str]] = []
+        self.process_column: int | None = None
+        self.process_names: list[str] | None = None
+        self.objects: dict[tuple[int, str], int] = {}
+        for j, (name, definition) in enumerate(zip(names, definitions)):
+            role, _, rest = definition.partition(" ")
+            if role == "lfi:global":
+                self.globals_.append((j, rest or name))
+            elif role == "lfi:process":
+                self.process_column = j
+                self.process_names = json.loads(rest) if rest else None
+            elif role == "lfi:object" and len(rest.split()) == 2 and rest.split()[0].isdigit():
+                slot, comp = rest.split()
+                self.objects[(int(slot), comp)] = j
+            else:
+                self.observables.append((j, name))
+        self.width = 1 + max((slot for slot, _ in self.objects), default=-1)
+        self.has_objects = self.width > 0 and all(
+            (slot, comp) in self.objects for slot in range(self.width) for comp in (*_FOUR, "type")
+        )
+        if self.width and not self.has_objects:  # incomplete object columns: keep them as observables
+            self.observables += [(j, names[j]) for j in self.objects.values()]
+            self.objects = {}
+
+    @property
+    def global_names(self) -> list[str]:
+        return [name for _, name in self.globals_]
+
+    def read(self, node, n: int):
+        """Read the observations block by block into (observables, globals, process, momenta, types)."""
+        width = self.width if self.has_objects else NO_OBJECT_SLOTS
+        observables = {name: np.zeros(n, dtype=np.float32) for _, name in self.observables}
+        globals_ = np.zeros((n, len(self.globals_)), dtype=np.float32)
+        process = None if self.process_column is None else np.zeros(n, dtype=np.int16)
+        momenta = np.zeros((n, width, 4), dtype=np.float32)
+        types = np.zeros((n, width), dtype=np.int8)
+        for lo in range(0, n, _BLOCK):
+            hi = min(lo + _BLOCK, n)
+            block = node[lo:hi]
+            for j, name in self.observables:
+                observables[name][lo:hi] = block[:, j]
+            for g, (j, _) in enumerate(self.globals_):
+                globals_[lo:hi, g] = block[:, j]
+            if process is not None:
+                process[lo:hi] = block[:, self.process_column]
+            if self.has_objects:
+                for (slot, comp), j in self.objects.items():
+                    if comp == "type":
+                        types[lo:hi, slot] = block[:, j]
+                    else:
+                        momenta[lo:hi, slot, _FOUR.index(comp)] = block[:, j]
+        return observables, globals_, process, momenta, types

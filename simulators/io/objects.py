@@ -1,0 +1,189 @@
+"""Object lists: from flat per-object arrays to the padded, pT-ordered arrays of the event contract.
+
+Shapes: N events, P object slots, K objects in total over all events (a flat, jagged layout where
+``counts[i]`` objects belong to event ``i``). Momenta are (E, px, py, pz) in GeV; type codes are those
+of DESIGN §2 (``lfi.events.OBJECT_TYPES``): 0 pad, 1 jet, 2 b-jet, 3 e−, 4 e+, 5 μ−, 6 μ+, 7 photon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "JET",
+    "BJET",
+    "ELECTRON",
+    "POSITRON",
+    "MUON",
+    "ANTIMUON",
+    "PHOTON",
+    "four_momenta",
+    "pad_objects",
+    "widen",
+    "missing_et",
+    "standard_observables",
+    "OBSERVABLE_NAMES",
+]
+
+JET, BJET, ELECTRON, POSITRON, MUON, ANTIMUON, PHOTON = 1, 2, 3, 4, 5, 6, 7
+
+OBSERVABLE_NAMES = (
+    "n_jets",
+    "n_leptons",
+    "pt_j1",
+    "pt_j2",
+    "eta_j1",
+    "eta_j2",
+    "m_jj",
+    "delta_eta_jj",
+    "delta_phi_jj",
+    "m_4l",
+)
+
+
+def four_momenta(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    """(E, px, py, pz) from transverse momentum, pseudorapidity, azimuth and mass.
+
+    Parameters
+    ----------
+    pt, eta, phi, mass : ndarray, shape (K,)
+        pT and mass in GeV, φ in rad.
+
+    Returns
+    -------
+    ndarray, shape (K, 4), float64
+    """
+    pt, eta, phi, mass = (np.asarray(a, dtype=np.float64) for a in (pt, eta, phi, mass))
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
+    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    return np.stack([energy, px, py, pz], axis=-1)
+
+
+def pad_objects(
+    counts: np.ndarray, momenta: np.ndarray, types: np.ndarray, max_objects: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Scatter a flat object list into zero-padded per-event slots, ordered by pT (highest first).
+
+    Parameters
+    ----------
+    counts : ndarray, shape (N,), int
+        Number of objects in each event; the flat arrays hold event 0's objects first.
+    momenta : ndarray, shape (K, 4)
+        (E, px, py, pz) in GeV, K = counts.sum().
+    types : ndarray, shape (K,), int
+        Type codes 1..7.
+    max_objects : int, optional
+        Keep at most this many objects per event (the highest-pT ones); default: as many as the
+        busiest event has.
+
+    Returns
+    -------
+    momenta : ndarray, shape (N, P, 4), float32
+    types : ndarray, shape (N, P), int8
+    n_dropped : int
+        Objects beyond ``max_objects`` that were dropped.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    momenta = np.asarray(momenta, dtype=np.float64).reshape(-1, 4)
+    types = np.asarray(types)
+    n = len(counts)
+    if len(momenta) != counts.sum() or len(types) != len(momenta):
+        raise ValueError(f"object arrays have {len(momenta)} rows, counts add up to {counts.sum()}")
+    width = int(counts.max()) if n else 0
+    if max_objects is not None:
+        width = min(width, int(max_objects))
+    event = np.repeat(np.arange(n), counts)
+    pt = np.hypot(momenta[:, 1], momenta[:, 2])
+    order = np.lexsort((-pt, event))  # by event, then pT descending
+    starts = np.cumsum(counts) - counts
+    rank = np.arange(len(order)) - starts[event[order]]
+    keep = rank < width
+    rows, slots, source = event[order][keep], rank[keep], order[keep]
+    out_momenta = np.zeros((n, width, 4), dtype=np.float32)
+    out_types = np.zeros((n, width), dtype=np.int8)
+    out_momenta[rows, slots] = momenta[source]
+    out_types[rows, slots] = types[source]
+    return out_momenta, out_types, int((~keep).sum())
+
+
+def widen(momenta: np.ndarray, types: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-pad object arrays of shape (N, P, 4) and (N, P) to P = ``width`` slots."""
+    extra = width - momenta.shape[1]
+    if extra <= 0:
+        return momenta, types
+    return np.pad(momenta, ((0, 0), (0, extra), (0, 0))), np.pad(types, ((0, 0), (0, extra)))
+
+
+def missing_et(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """(met, met_phi) from the summed invisible transverse momentum, shape (N, 2); GeV, rad."""
+    return np.stack([np.hypot(px, py), np.arctan2(py, px)], axis=-1)
+
+
+def _pick(mask: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """Slot index of the rank-th (0-based) True entry per event and whether it exists, shapes (N,)."""
+    position = np.cumsum(mask, axis=1)
+    hit = mask & (position == rank + 1)
+    return hit.argmax(axis=1), hit.any(axis=1)
+
+
+def _pt_eta_phi(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pt = np.hypot(p[..., 1], p[..., 2])
+    eta = np.arcsinh(np.divide(p[..., 3], pt, out=np.zeros_like(pt), where=pt > 0))
+    return pt, eta, np.arctan2(p[..., 2], p[..., 1])
+
+
+def _mass(p: np.ndarray) -> np.ndarray:
+    m2 = p[..., 0] ** 2 - (p[..., 1:] ** 2).sum(axis=-1)
+    return np.sqrt(np.clip(m2, 0.0, None))
+
+
+def standard_observables(momenta: np.ndarray, types: np.ndarray) -> dict[str, np.ndarray]:
+    """High-level observables of the two leading jets and the four leading leptons.
+
+    Jets are types 1 and 2, charged leptons types 3–6; "leading" means highest pT. An observable
+    that needs objects the event lacks is 0 (``m_jj`` with fewer than two jets, ``m_4l`` with
+    fewer than four leptons). ``delta_phi_jj`` is signed: φ of the more forward jet (larger η)
+    minus φ of the other, wrapped to (−π, π] — the variable sensitive to the CP structure of WBF.
+
+    Parameters
+    ----------
+    momenta : ndarray, shape (N, P, 4)
+        (E, px, py, pz) in GeV, pT-ordered.
+    types : ndarray, shape (N, P), int
+
+    Returns
+    -------
+    dict of str to ndarray, shape (N,), float32
+        The names in ``OBSERVABLE_NAMES``; pT and masses in GeV, angles in rad.
+    """
+    momenta = np.asarray(momenta, dtype=np.float64)
+    n = len(momenta)
+    rows = np.arange(n)
+    is_jet = (types == JET) | (types == BJET)
+    is_lepton = (types >= ELECTRON) & (types <= ANTIMUON)
+    obs = {name: np.zeros(n, dtype=np.float64) for name in OBSERVABLE_NAMES}
+    obs["n_jets"] = is_jet.sum(axis=1).astype(np.float64)
+    obs["n_leptons"] = is_lepton.sum(axis=1).astype(np.float64)
+    if momenta.shape[1] == 0:
+        return {k: v.astype(np.float32) for k, v in obs.items()}
+    (i1, has1), (i2, has2) = _pick(is_jet, 0), _pick(is_jet, 1)
+    j1, j2 = momenta[rows, i1], momenta[rows, i2]
+    pt1, eta1, phi1 = _pt_eta_phi(j1)
+    pt2, eta2, phi2 = _pt_eta_phi(j2)
+    obs["pt_j1"] = np.where(has1, pt1, 0.0)
+    obs["eta_j1"] = np.where(has1, eta1, 0.0)
+    obs["pt_j2"] = np.where(has2, pt2, 0.0)
+    obs["eta_j2"] = np.where(has2, eta2, 0.0)
+    obs["m_jj"] = np.where(has2, _mass(j1 + j2), 0.0)
+    obs["delta_eta_jj"] = np.where(has2, np.abs(eta1 - eta2), 0.0)
+    dphi = np.where(eta1 >= eta2, phi1 - phi2, phi2 - phi1)
+    dphi = np.pi - np.mod(np.pi - dphi, 2 * np.pi)  # wrap to (-pi, pi]
+    obs["delta_phi_jj"] = np.where(has2, dphi, 0.0)
+    leptons = np.zeros((n, 4))
+    has4 = np.ones(n, dtype=bool)
+    for rank in range(4):
+        index, has = _pick(is_lepton, rank)
+        leptons = leptons + momenta[rows, index] * has[:, None]
+        has4 &= has
+    obs["m_4l"] = np.where(has4, _mass(leptons), 0.0)
+    return {k: v.astype(np.float32) for k, v in obs.items()}
