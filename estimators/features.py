@@ -379,17 +379,21 @@ class InputScaler(nn.Module):
         momenta, types, globals_ = (torch.as_tensor(a) for a in (momenta, types, globals_))
         if momenta.shape[0] == 0:
             raise ValueError("fit_input_scaling needs at least one event")
+        # features in the dtype the model will see (float32 masses of light objects carry rounding noise),
+        # sums in float64
+        dtype = momenta.dtype if momenta.is_floating_point() else torch.float32
         sums = {name: None for name in ("object", "global", "pair")}
         for start in range(0, momenta.shape[0], chunk_size):
-            m = momenta[start:start + chunk_size].to(self.object_mean.device, torch.float64)
+            m = momenta[start:start + chunk_size].to(self.object_mean.device, dtype)
             t = types[start:start + chunk_size].to(self.object_mean.device).long()
-            g = globals_[start:start + chunk_size].to(self.object_mean.device, torch.float64)
+            g = globals_[start:start + chunk_size].to(self.object_mean.device, dtype)
             mask = t != 0
             obj = object_features(m, t)[..., :N_CONTINUOUS_OBJECT_FEATURES][mask]
             pairs = pair_features(m, t, self.pair)
             eye = torch.eye(t.shape[1], dtype=torch.bool, device=t.device)
             pair_mask = mask.unsqueeze(2) & mask.unsqueeze(1) & ~eye
             for name, rows in (("object", obj), ("global", global_features(m, t, g)), ("pair", pairs[pair_mask])):
+                rows = rows.double()
                 count = rows.new_full((rows.shape[1],), float(rows.shape[0]))
                 acc = torch.stack([count, rows.sum(0), (rows**2).sum(0)])
                 sums[name] = acc if sums[name] is None else sums[name] + acc
