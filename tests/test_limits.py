@@ -37,6 +37,8 @@ from lfi.limits import (
     grid_axes,
     grid_points,
     histogram_q,
+    log_r_mse,
+    map_difference,
     p_value,
     parse_grid,
     q_threshold,
@@ -328,6 +330,21 @@ def test_sallino_recovers_truth_for_gaussian():
     np.testing.assert_allclose(q[1:], exact[1:], rtol=0.01)
 
 
+def test_sallino_equals_histogram_of_h_per_point():
+    rng = np.random.default_rng(5)
+    score = rng.normal(size=(3000, 2))
+    w_true = rng.uniform(0.5, 1.5, 3000) / 3000
+    theta = np.array([[0.0, 0.0], [0.1, 0.2], [0.2, 0.4], [-0.3, 0.1], [0.3, -0.1], [0.0, 0.5]])
+    weights = w_true[:, None] * np.exp(0.3 * score @ theta.T)  # any positive weights per point
+    q = sallino_q(score, theta, np.zeros(2), weights, w_true, 80.0, n_bins=12)
+    for j in range(len(theta)):
+        h = score @ theta[j]
+        direct = histogram_q(h, weights[:, [j]], w_true, 80.0, n_bins=12 if j else 1)[0]
+        # Points on one line share the binning; a mirrored direction reuses it (equal up to one boundary event).
+        assert q[j] == pytest.approx(direct, rel=1e-12 if j in (0, 1, 2, 4, 5) else 0.05)
+    assert q[0] == 0.0
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Grids and contours
 
@@ -410,6 +427,27 @@ def test_contour_summary_is_json_and_consistent():
     assert s["grid"] == [[-3.0, 3.0, 61], [-3.0, 3.0, 61]]
     with pytest.raises(ValueError, match="grid"):
         contour_summary(q[:-1], axes)
+
+
+def test_map_difference_and_log_r_mse():
+    axes = grid_axes("-5:5:201,-5:5:201")
+    q_ref = quadratic_q(axes, np.eye(2), np.zeros(2))
+    d = map_difference(0.5 * q_ref + 0.1, q_ref, axes)
+    c = q_threshold(0.9545)
+    assert d["area_ratio"]["95.45"] == pytest.approx(2.0 * (c - 0.1) / c, rel=2e-3)  # q ≤ c ⇔ q_ref ≤ 2(c − 0.1)
+    inside = q_ref[q_ref <= q_threshold(0.9545)]
+    assert d["n_points"] == inside.size
+    assert d["mse"] == pytest.approx(np.mean((0.1 - 0.5 * inside) ** 2))
+    json.dumps(d, allow_nan=False)
+    theta = grid_points(grid_axes("-1:1:5,-1:1:5"))
+    err = np.zeros((25, 100))
+    err[:, 0] = 10.0  # one terrible event
+    err[:, 1:] = 0.1
+    res = log_r_mse(err, np.zeros_like(err), theta, prior_width=0.3)
+    assert res["mse"] == pytest.approx((100 + 99 * 0.01) / 100)
+    assert res["mse_trimmed"] == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="prior_width"):
+        log_r_mse(err, err, theta, prior_width=0.0)
 
 
 def test_public_api_is_pinned():

@@ -10,6 +10,7 @@ Pure functions of arrays: no I/O, no torch, no global state. One module per job:
 - :mod:`~lfi.limits.score` — ``fisher_information`` + ``sally_q`` (SALLY, linearised), ``sallino_q``.
 - :mod:`~lfi.limits.grid` — ``parse_grid``, ``grid_axes``, ``grid_points`` (C order, last parameter fastest).
 - :mod:`~lfi.limits.contours` — ``contour_areas``, ``contour_is_open``, ``best_fit``, ``contour_summary``.
+- :mod:`~lfi.limits.compare` — ``map_difference`` (area ratios, MSE over the 95 % region), ``log_r_mse``.
 
 Units throughout: cross sections and event weights in pb, luminosity in pb⁻¹ (1 fb⁻¹ = 1000 pb⁻¹).
 """
@@ -17,6 +18,7 @@ Units throughout: cross sections and event weights in pb, luminosity in pb⁻¹ 
 from __future__ import annotations
 
 from lfi.limits.asimov import asimov_q, expected_log_r, extended_asimov_q, truth_q
+from lfi.limits.compare import log_r_mse, map_difference
 from lfi.limits.contours import best_fit, contour_areas, contour_is_open, contour_summary
 from lfi.limits.grid import grid_axes, grid_points, parse_grid
 from lfi.limits.histogram import (
@@ -63,6 +65,9 @@ __all__ = [
     "contour_is_open",
     "best_fit",
     "contour_summary",
+    # comparison with the exact result
+    "map_difference",
+    "log_r_mse",
 ]
 
 
