@@ -187,6 +187,21 @@ def test_asimov_bad_input_messages():
         asimov_q(lr, w, s, 1.0, true_index=7)
     with pytest.raises(ValueError, match="positive cross section"):
         asimov_q(lr, -w, s, 1.0, true_index=0)
+    with pytest.raises(ValueError, match="log_r contains non-finite"):
+        asimov_q(np.where(np.eye(3, 4) > 0, np.nan, lr), w, s, 1.0, true_index=0)
+    with pytest.raises(ValueError, match="log_r_true contains non-finite"):
+        asimov_q(lr, w, s, 1.0, sigma_true=1.0, log_r_true=np.inf)
+
+
+def test_asimov_float32_input_in_blocks():
+    rng = np.random.default_rng(7)
+    lr = rng.normal(size=(600, 500))  # more rows than one conversion block
+    w = rng.uniform(0.1, 1.0, 500)
+    sigma = rng.uniform(0.5, 2.0, 600)
+    q64 = asimov_q(lr, w, sigma, 30.0, true_index=3)
+    q32 = asimov_q(lr.astype(np.float32), w, sigma, 30.0, true_index=3)
+    np.testing.assert_allclose(q32, q64, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(expected_log_r(lr, w), lr @ w / w.sum(), rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------------------

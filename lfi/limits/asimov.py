@@ -36,6 +36,20 @@ def _as_weights(weights: np.ndarray, name: str, n_events: int | None = None) -> 
     return w
 
 
+_BLOCK_ROWS = 256  # rows of log r converted to float64 at a time (bounds memory for float32 input)
+
+
+def _weighted_means(lr: np.ndarray, w: np.ndarray, name: str) -> np.ndarray:
+    """Σ_i w_i lr_ti / Σ_i w_i per row in float64, block by block; rejects non-finite values."""
+    out = np.empty(lr.shape[0])
+    for start in range(0, lr.shape[0], _BLOCK_ROWS):
+        block = np.asarray(lr[start : start + _BLOCK_ROWS], dtype=np.float64)
+        if not np.all(np.isfinite(block)):
+            raise ValueError(f"{name} contains non-finite values")
+        out[start : start + _BLOCK_ROWS] = block @ w
+    return out / w.sum()
+
+
 def _check_lumi(lumi: float) -> float:
     lumi = float(lumi)
     if not (np.isfinite(lumi) and lumi > 0.0):
@@ -66,12 +80,12 @@ def expected_log_r(log_r: np.ndarray, weights_true: np.ndarray) -> np.ndarray:
     ValueError
         On shape mismatch, non-finite weights or a non-positive sum of weights.
     """
-    lr = np.asarray(log_r, dtype=np.float64)
-    if lr.ndim not in (1, 2):
-        raise ValueError(f"log_r must have shape (T, N) or (N,), got {lr.shape}")
+    lr = np.asarray(log_r)
+    if lr.ndim not in (1, 2) or not np.issubdtype(lr.dtype, np.floating):
+        raise ValueError(f"log_r must be a float array of shape (T, N) or (N,), got {lr.dtype} {lr.shape}")
     w = _as_weights(weights_true, "weights_true", lr.shape[-1])
-    mean = lr @ w / w.sum()
-    return float(mean) if lr.ndim == 1 else mean
+    mean = _weighted_means(np.atleast_2d(lr), w, "log_r")
+    return float(mean[0]) if lr.ndim == 1 else mean
 
 
 def extended_asimov_q(
@@ -143,8 +157,9 @@ def asimov_q(
 
     Parameters
     ----------
-    log_r : array_like, shape (T, N)
+    log_r : array_like, shape (T, N), float32 or float64
         log r̂(x_i|θ_t, θ_ref) for N test events and T grid points; θ_ref is arbitrary but fixed.
+        Averaged in float64 in blocks of rows, so float32 input is not copied whole.
     weights_true : array_like, shape (N,)
         Event weights at θ* in pb (only their ratios enter the expectation; may be negative).
     sigma : array_like, shape (T,)
@@ -177,11 +192,9 @@ def asimov_q(
     >>> np.round(q, 4)  # 2n(1 − log 2)
     array([0.    , 6.1371])
     """
-    lr = np.asarray(log_r, dtype=np.float64)
-    if lr.ndim != 2:
-        raise ValueError(f"log_r must have shape (T, N), got {lr.shape}")
-    if not np.all(np.isfinite(lr)):
-        raise ValueError("log_r contains non-finite values")
+    lr = np.asarray(log_r)
+    if lr.ndim != 2 or not np.issubdtype(lr.dtype, np.floating):
+        raise ValueError(f"log_r must be a float array of shape (T, N), got {lr.dtype} {lr.shape}")
     sig = np.asarray(sigma, dtype=np.float64)
     if sig.shape != (lr.shape[0],):
         raise ValueError(f"sigma must have shape (T,) = ({lr.shape[0]},), got {sig.shape}")
@@ -191,7 +204,7 @@ def asimov_q(
         t = int(true_index)
         if not -lr.shape[0] <= t < lr.shape[0]:
             raise ValueError(f"true_index {true_index} is outside the grid of {lr.shape[0]} points")
-        lr_true = lr[t]
+        lr_true = np.asarray(lr[t], dtype=np.float64)
         exact_zero = sigma_true is None
         if sigma_true is None:
             sigma_true = float(sig[t])
@@ -200,11 +213,9 @@ def asimov_q(
         if sigma_true is None:
             raise ValueError("sigma_true (pb) is required when θ* is given through log_r_true")
         lr_true = np.broadcast_to(np.asarray(log_r_true, dtype=np.float64), (lr.shape[1],))
-        if not np.all(np.isfinite(lr_true)):
-            raise ValueError("log_r_true contains non-finite values")
     w = _as_weights(weights_true, "weights_true", lr.shape[1])
-    mean = expected_log_r(lr, w)
-    mean_true = float(lr_true @ w / w.sum())
+    mean = _weighted_means(lr, w, "log_r")
+    mean_true = float(_weighted_means(lr_true[None], w, "log_r_true")[0])
     q = extended_asimov_q(mean, sig, lumi, sigma_true=sigma_true, mean_log_r_true=mean_true)
     if exact_zero:
         q[int(true_index)] = 0.0  # exact by construction; removes rounding between matrix and vector products
