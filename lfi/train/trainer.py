@@ -1,0 +1,283 @@
+"""A device-agnostic training loop with validation, early stopping, a learning-rate schedule, gradient
+clipping, on-disk checkpoints (kill it, rerun with resume, it continues) and a JSON history.
+
+Batches are dicts of tensors (see :mod:`lfi.augment.dataset`); data sources are iterables of batches
+with an optional ``set_epoch(epoch)`` so that every epoch's draws are reproducible after a resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from torch import Tensor, nn
+
+from lfi.train.losses import Loss
+
+__all__ = ["TrainConfig", "fit", "model_outputs", "resolve_device", "CHECKPOINT_FILE", "HISTORY_FILE"]
+
+log = logging.getLogger("lfi.train")
+CHECKPOINT_FILE, HISTORY_FILE = "checkpoint.pt", "history.json"
+
+
+@dataclass
+class TrainConfig:
+    """Training settings, validated on construction.
+
+    Attributes
+    ----------
+    epochs : int
+        Maximum number of epochs.
+    batch_size : int
+    learning_rate : float
+        Initial learning rate of AdamW.
+    weight_decay : float
+    schedule : {"cosine", "constant"}
+        Learning rate over the epochs (cosine decays to 1 % of the initial value).
+    patience : int
+        Stop after this many epochs without a better validation loss; the best weights are restored.
+    clip_grad : float
+        Maximum gradient norm (0 disables clipping).
+    device : str
+        "auto" (CUDA if available, else CPU), "cpu", "cuda", "cuda:1", ...
+    amp : {"auto", "off", "bf16", "fp16"}
+        Mixed precision; "auto" = bf16 on CUDA devices that support it, off on CPU (bf16 is slower on AVX2 CPUs).
+    compile : bool
+        Run the forward pass through ``torch.compile``.
+    seed : int
+    """
+
+    epochs: int = 30
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    patience: int = 8
+    clip_grad: float = 5.0
+    device: str = "auto"
+    amp: str = "auto"
+    compile: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, f"epochs must be ≥ 1, got {self.epochs}"),
+            (self.batch_size >= 2, f"batch_size must be ≥ 2, got {self.batch_size}"),
+            (self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}"),
+            (self.schedule in ("cosine", "constant"), f"schedule must be cosine or constant, got {self.schedule!r}"),
+            (self.patience >= 1, f"patience must be ≥ 1, got {self.patience}"),
+            (self.clip_grad >= 0, f"clip_grad must be ≥ 0, got {self.clip_grad}"),
+            (self.amp in ("auto", "off", "bf16", "fp16"), f"amp must be auto, off, bf16 or fp16, got {self.amp!r}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" → CUDA if available, else CPU; refuse a CUDA device that is not there."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
+    return device
+
+
+def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if amp == "fp16":
+        return torch.float16
+    if amp == "auto" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
+def model_outputs(model: nn.Module, loss: Loss, batch: dict[str, Tensor], create_graph: bool) -> dict[str, Tensor]:
+    """Run the model on a batch and return what ``loss`` needs (log_r, score0 by autograd, score or logits)."""
+    inputs = (batch["momenta"], batch["types"], batch["globals"])
+    if loss.kind == "score":
+        return {"score": model(*inputs)}
+    if loss.kind == "classifier":
+        return {"logits": model(*inputs)}
+    theta0 = batch["theta0"]
+    if loss.needs_score:
+        theta0 = theta0.detach().requires_grad_(True)
+    with torch.enable_grad() if loss.needs_score else contextlib.nullcontext():
+        log_r = model(*inputs, theta0, batch["theta1"])
+        out = {"log_r": log_r}
+        if loss.needs_score:
+            (out["score0"],) = torch.autograd.grad(log_r.sum(), theta0, create_graph=create_graph)
+    return out
+
+
+def _to(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fit(
+    model: nn.Module,
+    loss: Loss,
+    train_data: Iterable[dict[str, Tensor]],
+    val_data: Iterable[dict[str, Tensor]],
+    config: TrainConfig,
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> list[dict]:
+    """Train ``model`` in place; write ``checkpoint.pt`` every epoch and ``history.json`` at the end.
+
+    Parameters
+    ----------
+    model : nn.Module
+        An :class:`estimators.Estimator` (or any module with the same call signature).
+    loss : Loss
+        From :func:`lfi.train.losses.get_loss`.
+    train_data, val_data : iterable of batch dicts
+        Re-iterable; ``set_epoch(epoch)`` is called when present.
+    config : TrainConfig
+    out_dir : path-like
+        Directory for the checkpoint and history.
+    resume : bool
+        Continue from ``out_dir/checkpoint.pt`` if present (same split, optimizer, epoch and best loss).
+    progress : bool
+        Show a progress bar with the loss and events per second.
+
+    Returns
+    -------
+    list of dict
+        One entry per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``events_per_s``, ``seconds``.
+    """
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out_dir / CHECKPOINT_FILE
+    if checkpoint_path.exists() and not resume:
+        raise ValueError(f"{checkpoint_path} exists from an earlier run: pass --resume to continue it, or pick another --out")
+    device = resolve_device(config.device)
+    amp_dtype = _amp_dtype(config.amp, device)
+    torch.manual_seed(config.seed)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    if config.schedule == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs, eta_min=0.01 * config.learning_rate)
+    else:
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    grad_scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
+    history: list[dict] = []
+    best_loss, best_state, start_epoch, stale = math.inf, None, 0, 0
+    if resume and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, best_loss, stale = json.loads(state["history"]), state["best_loss"], state["stale"]
+        best_state, start_epoch = state["best_model"], state["epoch"] + 1
+        torch.set_rng_state(state["rng"])
+        log.info("resuming from %s after epoch %d (best validation loss %.5g)", checkpoint_path, start_epoch, best_loss)
+    forward = torch.compile(model) if config.compile else model
+
+    for epoch in range(start_epoch, config.epochs):
+        if stale >= config.patience:
+            break
+        for data in (train_data, val_data):
+            if hasattr(data, "set_epoch"):
+                data.set_epoch(epoch)
+        start, n_events, total = time.perf_counter(), 0, 0.0
+        model.train()
+        bar = tqdm(train_data, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=not progress,
+                   total=len(train_data) if hasattr(train_data, "__len__") else None)
+        for batch in bar:
+            batch = _to(batch, device)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                value = loss(batch, model_outputs(forward, loss, batch, create_graph=True))
+            optimizer.zero_grad(set_to_none=True)
+            grad_scaler.scale(value).backward()
+            if config.clip_grad:
+                grad_scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+            grad_scaler.step(optimizer)
+            grad_scaler.update()
+            size = len(batch["momenta"])
+            n_events, total = n_events + size, total + value.item() * size
+            bar.set_postfix(loss=f"{total / n_events:.4g}", ev_s=f"{n_events / (time.perf_counter() - start):.0f}")
+        train_seconds = time.perf_counter() - start
+        scheduler.step()
+        val_loss = evaluate(forward, loss, val_data, device, amp_dtype)
+        entry = {
+            "epoch": epoch + 1,
+            "train_loss": total / max(n_events, 1),
+            "val_loss": val_loss,
+            "lr": optimizer.param_groups[0]["lr"],
+            "events_per_s": n_events / train_seconds,
+            "seconds": time.perf_counter() - start,
+        }
+        history.append(entry)
+        if not math.isfinite(entry["train_loss"]):
+            raise ValueError(f"training diverged in epoch {epoch + 1} (loss {entry['train_loss']}); lower the learning rate")
+        if val_loss < best_loss:
+            best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+        log.info("epoch %d: train %.5g, validation %.5g, %.0f events/s", epoch + 1, entry["train_loss"], val_loss,
+                 entry["events_per_s"])
+        _atomic_torch_save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+                "best_loss": best_loss,
+                "best_model": best_state,
+                "stale": stale,
+                "history": json.dumps(history),
+                "rng": torch.get_rng_state(),
+                "config": json.dumps(asdict(config)),
+            },
+            checkpoint_path,
+        )
+    if stale >= config.patience:
+        log.info("early stopping: no better validation loss for %d epochs", config.patience)
+    elif history and len(history) == config.epochs and stale == 0:
+        log.info("reached the maximum number of epochs while still improving: the model may not be converged")
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    (out_dir / HISTORY_FILE).write_text(json.dumps(history, indent=2))
+    return history
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loss: Loss, data: Iterable, device: torch.device, amp_dtype=None) -> float:
+    """Mean loss over a data source (gradients only where the loss needs t̂ = ∇θ log r̂)."""
+    model.eval()
+    total, n = 0.0, 0
+    for batch in data:
+        batch = _to(batch, device)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            value = loss(batch, model_outputs(model, loss, batch, create_graph=False))
+        total, n = total + value.item() * len(batch["momenta"]), n + len(batch["momenta"])
+    return total / max(n, 1)
