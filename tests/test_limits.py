@@ -233,6 +233,24 @@ def test_one_bin_histogram_is_rate_only():
     np.testing.assert_allclose(q, asimov_q(np.zeros((9, 5000)), w_true, sigma, lumi, sigma_true=sigma_true, log_r_true=0.0), rtol=1e-10, atol=1e-12)
 
 
+def test_histogram_subsample_rescaled_to_sigma():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(4000, 2))
+    weights = rng.exponential(1.0, (4000, 5)) / 4000
+    full = histogram_q(x, weights, weights[:, 0], 20.0, n_bins=4)
+    edges = quantile_edges(x, weights[:, 0], 4)
+    half = histogram_q(x, 0.5 * weights, 0.5 * weights[:, 0], 20.0, edges=edges,
+                       sigma=weights.sum(0), sigma_true=weights[:, 0].sum())
+    np.testing.assert_allclose(half, full, rtol=1e-12, atol=1e-12)
+    theta = np.array([[0.0, 0.0], [0.3, 0.1]])
+    q1 = sallino_q(x, theta, np.zeros(2), weights[:, :2], weights[:, 0], 20.0, n_bins=5)
+    q2 = sallino_q(x, theta, np.zeros(2), 0.25 * weights[:, :2], 0.25 * weights[:, 0], 20.0, n_bins=5,
+                   sigma=weights[:, :2].sum(0), sigma_true=weights[:, 0].sum())
+    np.testing.assert_allclose(q2, q1, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="together"):
+        histogram_q(x, weights, weights[:, 0], 20.0, sigma=weights.sum(0))
+
+
 @pytest.mark.parametrize("n_bins", [5, 20])
 def test_histogram_matches_binned_fisher_information(n_bins):
     x = stratified_normal(100_000)

@@ -3,7 +3,7 @@
 - :func:`map_difference`: contour-area ratios per CL and the mean squared difference of two q maps over
   the region inside a CL contour of the reference map.
 - :func:`log_r_mse`: MSE(log r̂) against the exact log r, averaged over events at θ* and over the grid
-  weighted by a Gaussian prior (1805.00020, Sec. 5; PHYSICS §3: width 0.2·√2 in units where θ = 1 is
+  weighted by a Gaussian prior (1805.00020; PHYSICS §3: width 0.2·√2 in units where θ = 1 is
   f/Λ² = 16.5 TeV⁻²), with the "trimmed" variant that drops the best and worst 5 % of events.
 
 Shapes: T grid points (C order, :mod:`lfi.limits.grid`), N events, D parameters.

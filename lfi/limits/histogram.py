@@ -1,8 +1,8 @@
 """Histogram baselines: binned Poisson Asimov q(θ) for 1-D and 2-D histograms of observables.
 
 With expected yields ν_b(θ) = L·Σ_{i∈b} w_i(θ) (bins filled with morphed weights; the caller morphs) and
-Asimov data n_b = ν_b(θ*), the binned extended likelihood gives (Cowan et al., arXiv:1007.1727, Sec. 3.2
-with Eq. (9)'s Poisson terms; PHYSICS §3 with the densities replaced by bin fractions):
+Asimov data n_b = ν_b(θ*), the binned Poisson likelihood gives (Asimov data set: Cowan et al.,
+arXiv:1007.1727, Sec. 3.2; PHYSICS §3 with the densities replaced by bin fractions):
 
     q(θ) = 2 Σ_b [ ν_b(θ) − n_b − n_b·log(ν_b(θ)/n_b) ]  = 2 Σ_b n_b·[d_b − log(1 + d_b)],  d_b = ν_b(θ)/n_b − 1.
 
@@ -237,6 +237,19 @@ def bin_sums(index: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:
     return out[:, 0] if w.ndim == 1 else out
 
 
+def _scale_to_sigma(sums: np.ndarray, sigma: np.ndarray | float | None, name: str) -> np.ndarray:
+    """Rescale bin sums (B,) or (B, M) so each column sums to ``sigma`` (pb): ν ∝ σ(θ)·f_b(θ)."""
+    if sigma is None:
+        return sums
+    target = np.asarray(sigma, dtype=np.float64)
+    totals = sums.sum(axis=0)
+    if target.shape != np.shape(totals):
+        raise ValueError(f"{name} must have shape {np.shape(totals)}, got {target.shape}")
+    if not (np.all(np.isfinite(target)) and np.all(totals > 0)):
+        raise ValueError(f"{name} must be finite and the weights must have a positive sum at every point")
+    return sums * (target / totals)
+
+
 def binned_asimov_q(nu: np.ndarray, nu_true: np.ndarray) -> np.ndarray:
     """Binned Poisson Asimov q(θ) from expected yields (module docstring; arXiv:1007.1727, Sec. 3.2).
 
@@ -283,11 +296,14 @@ def histogram_q(
     *,
     edges: Sequence[np.ndarray] | None = None,
     n_bins: int | Sequence[int] | None = None,
+    sigma: np.ndarray | None = None,
+    sigma_true: float | None = None,
 ) -> np.ndarray:
     """Asimov q(θ) of a 1-D or 2-D histogram of observables, bins filled with weights at every grid point.
 
-    The rate enters through the bin yields, so the weights must sum to the cross section, Σ_i w_i(θ) = σ(θ)
-    (rescale a test subsample accordingly).
+    The rate enters through the bin yields: by default ν_b(θ) = L·Σ_{i∈b} w_i(θ), so the weights must sum to
+    the cross section. For a test subsample pass ``sigma`` and ``sigma_true``: then ν_b(θ) = L·σ(θ)·f_b(θ)
+    with the bin fractions f_b from the weights (the PHYSICS §3 formula with densities → bin fractions).
 
     Parameters
     ----------
@@ -304,6 +320,10 @@ def histogram_q(
         Explicit bin edges (e.g. :func:`reference_edges`); default :func:`quantile_edges`.
     n_bins : int or sequence of int, optional
         Bins per axis for the automatic binning; not allowed together with ``edges``.
+    sigma : array_like, shape (T,), optional
+        σ(θ_t) in pb; rescales each column's yields to it.
+    sigma_true : float, optional
+        σ(θ*) in pb; rescales the Asimov data to it (give it together with ``sigma``).
 
     Returns
     -------
@@ -329,7 +349,9 @@ def histogram_q(
         edges = quantile_edges(x, w_true, n_bins)
     elif n_bins is not None:
         raise ValueError("give either edges or n_bins, not both")
+    if (sigma is None) != (sigma_true is None):
+        raise ValueError("give sigma and sigma_true together (or neither, when the weights sum to σ)")
     index, n_total = bin_index(x, edges)
-    nu = lumi * bin_sums(index, w, n_total).T
-    nu_true = lumi * bin_sums(index, w_true, n_total)
+    nu = lumi * _scale_to_sigma(bin_sums(index, w, n_total), sigma, "sigma").T
+    nu_true = lumi * _scale_to_sigma(bin_sums(index, w_true, n_total), sigma_true, "sigma_true")
     return binned_asimov_q(nu, nu_true)

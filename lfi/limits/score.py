@@ -1,13 +1,14 @@
 """Score-based limits: SALLY (linearised, local Fisher information) and SALLINO (1-D histogram of h).
 
-SALLY (Brehmer, Cranmer, Louppe, Pavez, arXiv:1805.00020, Sec. 4.3; PHYSICS §1): an estimator t̂(x) of the
+SALLY (Brehmer, Cranmer, Louppe, Pavez, arXiv:1805.00020; PHYSICS §1): an estimator t̂(x) of the
 score t(x|θ_ref) = ∇θ log p(x|θ)|θ_ref is the locally sufficient statistic. Linearised around θ_ref ≈ θ*,
-the expected extended likelihood is Gaussian with the Fisher information (arXiv:1805.00020, Eq. (19) for
-the kinematic part; the rate part follows from the Poisson term):
+the expected extended likelihood is Gaussian with the Fisher information of a Poisson process,
+I_ij = L ∫dx ∂_i dσ(x) ∂_j dσ(x) / dσ(x) (Brehmer, Cranmer, Kling, Plehn, arXiv:1612.05261), which with
+∂ log dσ = t + ∇ log σ and E[t] = 0 splits into a kinematic and a rate part:
 
     I_ij = L·σ*·E_{θ*}[t̂_i t̂_j]  +  L·∂_iσ ∂_jσ / σ*,        q(θ) = (θ − θ*)ᵀ I (θ − θ*).
 
-SALLINO (arXiv:1805.00020, Sec. 4.3): for each θ, the 1-D statistic h(x) = t̂(x)·(θ − θ_ref) is histogrammed
+SALLINO (arXiv:1805.00020): for each θ, the 1-D statistic h(x) = t̂(x)·(θ − θ_ref) is histogrammed
 and q(θ) is the binned Poisson Asimov q of :mod:`lfi.limits.histogram` with bins filled with weights at θ.
 
 Units: weights and σ in pb, ∂σ in pb per unit θ, luminosity in pb⁻¹. Shapes: N events, D parameters,
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lfi.limits.histogram import _quantile_edges_1d, bin_sums, binned_asimov_q
+from lfi.limits.histogram import _quantile_edges_1d, _scale_to_sigma, bin_sums, binned_asimov_q
 
 __all__ = ["fisher_information", "sally_q", "sallino_q"]
 
@@ -51,7 +52,7 @@ def fisher_information(
 ) -> np.ndarray:
     """Expected Fisher information of the extended likelihood from an estimated score (SALLY).
 
-    I = L·σ*·Σ_i w_i t̂_i t̂_iᵀ / Σ_i w_i  [+ L·∇σ ∇σᵀ / σ*]   (module docstring; arXiv:1805.00020 Eq. (19)).
+    I = L·σ*·Σ_i w_i t̂_i t̂_iᵀ / Σ_i w_i  [+ L·∇σ ∇σᵀ / σ*]   (module docstring; arXiv:1612.05261).
 
     With ``sigma_true`` omitted, σ* = Σ_i w_i, i.e. I = L·Σ_i w_i t̂_i t̂_iᵀ. The rate term is added only when
     ``sigma_gradient`` is given: t̂ estimates the score of the normalised density, which carries no rate
@@ -148,6 +149,8 @@ def sallino_q(
     lumi: float,
     *,
     n_bins: int = 20,
+    sigma: np.ndarray | None = None,
+    sigma_true: float | None = None,
 ) -> np.ndarray:
     """SALLINO Asimov q(θ): binned Poisson likelihood of h(x) = t̂(x)·(θ − θ_ref), one histogram per θ.
 
@@ -173,6 +176,9 @@ def sallino_q(
     lumi : float
         Luminosity in pb⁻¹.
     n_bins : int, default 20
+    sigma, sigma_true : optional
+        σ(θ_t) (T,) and σ(θ*) in pb, to rescale the yields of a test subsample (see
+        :func:`lfi.limits.histogram.histogram_q`).
 
     Returns
     -------
@@ -204,6 +210,11 @@ def sallino_q(
         raise ValueError("weights_true must sum to a positive cross section")
     if int(n_bins) != n_bins or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    if (sigma is None) != (sigma_true is None):
+        raise ValueError("give sigma and sigma_true together (or neither, when the weights sum to σ)")
+    sig = None if sigma is None else np.asarray(sigma, dtype=np.float64)
+    if sig is not None and sig.shape != (len(th),):
+        raise ValueError(f"sigma must have shape (T,) = ({len(th)},), got {sig.shape}")
     # The equal-weight partition of h = t̂·(θ − θ_ref) depends only on the line through θ_ref (scaling h by
     # c > 0 scales its quantiles, c < 0 mirrors them), so grid points on one line share one binning.
     q = np.empty(len(th))
@@ -226,7 +237,7 @@ def sallino_q(
         edges = _quantile_edges_1d(h, w_true, int(n_bins))
         nb = len(edges) - 1
         idx = np.clip(np.searchsorted(edges, h, side="right") - 1, 0, nb - 1)
-        nu_true = lumi * bin_sums(idx, w_true, nb)
-        nu = lumi * bin_sums(idx, w[:, members], nb).T
+        nu_true = lumi * _scale_to_sigma(bin_sums(idx, w_true, nb), sigma_true, "sigma_true")
+        nu = lumi * _scale_to_sigma(bin_sums(idx, w[:, members], nb), None if sig is None else sig[members], "sigma").T
         q[members] = binned_asimov_q(nu, nu_true)
     return q
