@@ -1,0 +1,68 @@
+"""``lfi train``: train an estimator on an event file and save it as a directory."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_commands", "parse_options"]
+
+METHODS = ("carl", "rolr", "rascal", "alice", "alices", "cascal", "sally", "sallino", "ce", "focal")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train an estimator (ratio, score or classifier) on an event file",
+        description="Train an estimator. Run the same command again with --resume after an interruption "
+        "to continue from the last finished epoch.",
+    )
+    p.add_argument("--data", required=True, metavar="FILE", help="training event file")
+    p.add_argument("--estimator", required=True, metavar="NAME", help="encoder name, e.g. mlp or part")
+    p.add_argument("--method", required=True, choices=METHODS, type=str.lower, help="training method / loss")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory for the estimator")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="estimator, head or method option (repeatable), e.g. prior=uniform:-1:1, alpha=5, hidden=128,128")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--amp", default="auto", choices=["auto", "off", "bf16", "fp16"], help="mixed precision")
+    p.add_argument("--compile", action="store_true", help="use torch.compile")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def parse_options(pairs: list[str]) -> dict:
+    """``["a=1", "b=x,y"]`` → ``{"a": 1, "b": "x,y"}``; numbers become int or float."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
+        for convert in (int, float):
+            try:
+                value = convert(value)
+                break
+            except ValueError:
+                continue
+        if value in ("true", "false"):
+            value = value == "true"
+        options[key.strip()] = value
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    from lfi.train import TrainConfig, train_estimator
+
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                         patience=args.patience, device=args.device, amp=args.amp, compile=args.compile, seed=args.seed)
+    try:
+        train_estimator(args.data, args.estimator, args.method, args.out, config=config,
+                        options=parse_options(args.option), resume=args.resume, progress=not args.quiet)
+    except TypeError as err:  # unknown encoder hyper-parameter: the message lists the accepted ones
+        raise ValueError(str(err)) from None
+    print(f"saved estimator to {args.out}")
+    return 0
