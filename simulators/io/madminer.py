@@ -23,11 +23,25 @@ sample_summary/background_events       () int              background events
 
 MadMiner keeps observables, not object lists. The export therefore writes lfi's observables, its
 globals and (by default) the object four-momenta and types as extra observable columns whose
-definitions start with ``lfi:`` (``lfi:object 0 px`` …); the import turns such columns back into
+definitions are Python string literals starting with ``lfi:`` (``'lfi:object 0 px'`` …; MadMiner
+evaluates every definition, and a literal evaluates harmlessly); the import turns such columns back into
 objects, so lfi → MadMiner → lfi loses nothing. A MadMiner file without them imports with
 ``NO_OBJECT_SLOTS`` empty object slots and metadata ``{"objects": false}``: histogram and MLP
 estimators use its observables; estimators that need object lists refuse it. lfi's units, process
-names and metadata travel in an extra dataset ``/lfi/info`` (JSON) that MadMiner ignores.
+ids and names, and metadata travel in an extra group ``/lfi`` that MadMiner ignores (process ids are
+truth, not observables, so they stay out of ``samples/observations``).
+
+Weights: lfi's weights sum to the cross section over the whole sample, whatever benchmark each
+event was generated at (``sampled_from``). MadMiner normalises each sample generated at benchmark b
+on its own and combines the samples with factors N_b / N_signal (``sample_summary``; background,
+−1, with factor 1), or uses only the sample closest to θ. Hence:
+
+- export: a sample generated at one benchmark keeps its ids and weights (factor 1 either way); a
+  sample imported from MadMiner gets its per-sample weights back (divided by N_b / N_signal); any
+  other sample mixing several generation benchmarks is written with every event as −1, so MadMiner
+  uses all events with exactly lfi's weights in every mode (the ids are kept in ``/lfi/sampled_from``);
+- import: MadMiner's weights are multiplied by N_b / N_signal, which is what MadMiner itself does
+  when it uses all events.
 
 The morphing matrix relates to lfi's :class:`lfi.morphing.Morpher` as M[:, basis] = A⁻¹ with
 A_bc = Π_p θ_{b,p}^{comp[c,p]} over the basis benchmarks, and M[:, b] = 0 for the others.
@@ -35,6 +49,7 @@ A_bc = Π_p θ_{b,p}^{comp[c,p]} over the basis benchmarks, and M[:, b] = 0 for 
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import os
@@ -142,20 +157,17 @@ def _export_columns(sample, objects: bool) -> list[tuple[str, str, Any]]:
     """(name, definition, getter(block slice) -> (n,) array) for every observable column."""
     columns: list[tuple[str, str, Any]] = []
     for name in sample.observables:
-        columns.append((name, "lfi:observable", lambda s, v=sample.observables[name]: v[s]))
+        columns.append((name, repr("lfi:observable"), lambda s, v=sample.observables[name]: v[s]))
     taken = set(sample.observables)
     for g, name in enumerate(sample.global_names):
         column = name if name not in taken else f"global_{name}"
         taken.add(column)
-        columns.append((column, f"lfi:global {name}", lambda s, g=g: sample.globals_[s, g]))
-    if len(sample.process_names) > 1:
-        definition = "lfi:process " + json.dumps(sample.process_names)
-        columns.append(("process", definition if len(definition) <= 256 else "lfi:process", lambda s: sample.process[s]))
+        columns.append((column, repr(f"lfi:global {name}"), lambda s, g=g: sample.globals_[s, g]))
     if objects and sample.metadata.get("objects", True):
         for i in range(sample.momenta.shape[1]):
             for k, comp in enumerate(_FOUR):
-                columns.append((f"o{i + 1}_{comp}", f"lfi:object {i} {comp}", lambda s, i=i, k=k: sample.momenta[s, i, k]))
-            columns.append((f"o{i + 1}_type", f"lfi:object {i} type", lambda s, i=i: sample.types[s, i]))
+                columns.append((f"o{i + 1}_{comp}", repr(f"lfi:object {i} {comp}"), lambda s, i=i, k=k: sample.momenta[s, i, k]))
+            columns.append((f"o{i + 1}_type", repr(f"lfi:object {i} type"), lambda s, i=i: sample.types[s, i]))
     return columns
 
 
@@ -193,9 +205,12 @@ def _write_settings(f, sample) -> None:
         "writer": "lfi",
         "units": sample.units,
         "process_names": sample.process_names,
+        "morphing_basis": sample.morphing_basis.tolist() if sample.can_morph else None,
         "metadata": sample.metadata,
     }
     f.create_dataset("lfi/info", data=np.bytes_(json.dumps(info)))
+    f.create_dataset("lfi/process", data=sample.process, chunks=True if len(sample) else None)
+    f.create_dataset("lfi/sampled_from", data=sample.sampled_from, chunks=True if len(sample) else None)
 
 
 def _write_samples(f, sample, columns) -> None:
@@ -208,8 +223,22 @@ def _write_samples(f, sample, columns) -> None:
         block = slice(lo, min(lo + _BLOCK, n))
         if o:
             observations[block] = np.stack([np.asarray(get(block), dtype=np.float64) for _, _, get in columns], axis=1)
-    f.create_dataset("samples/weights", data=sample.weights.astype(np.float64))
     sampled = sample.sampled_from.astype(np.int64)
+    counts = np.bincount(sampled[sampled >= 0], minlength=sample.n_benchmarks)
+    weights = sample.weights.astype(np.float64)
+    if (counts > 0).sum() > 1:
+        if "madminer_sample_factors" in sample.metadata:
+            # imported from MadMiner: undo the N_b / N_signal combination, back to per-sample weights
+            factors = np.append(counts / counts.sum(), 1.0)
+            weights = weights / factors[sampled][:, None]
+        else:
+            log.info(
+                "%s: events come from several generation benchmarks; written as sampling benchmark -1 so that "
+                "MadMiner uses every event with lfi's weights",
+                f.filename,
+            )
+            sampled = np.full_like(sampled, -1)
+    f.create_dataset("samples/weights", data=weights)
     f.create_dataset("samples/sampling_benchmarks", data=sampled)
     f.create_dataset("sample_summary/signal_events", data=np.bincount(sampled[sampled >= 0], minlength=sample.n_benchmarks))
     f.create_dataset("sample_summary/background_events", data=np.int64((sampled < 0).sum()))
@@ -220,9 +249,11 @@ def read_madminer(path: str | os.PathLike) -> "EventSample":  # noqa: F821
     """Read a MadMiner v0.9 HDF5 file (with its events) into an EventSample.
 
     Physics benchmarks keep their order; nuisance benchmarks (``is_nuisance``) are left out and
-    listed in the metadata. Events keep their weights (pb) and ``sampling_benchmarks`` (−1 for
-    background); a file without ``lfi:`` process columns gets processes ``signal`` and, if it has
-    background events, ``background``. Observables are stored as float32 (the lfi contract).
+    listed in the metadata. Weights (pb) are combined over the generation samples as MadMiner does
+    (factors N_b / N_signal, see the module docstring); ``sampling_benchmarks`` become
+    ``sampled_from`` (−1 for background). A file not written by lfi gets the processes ``signal``
+    and, if it has background events, ``background``. Observables are stored as float32 (the lfi
+    contract).
 
     Raises
     ------
@@ -301,16 +332,24 @@ class _Importer:
         new_index[physics] = np.arange(len(physics))
         sampled_from = new_index[sampling]  # index -1 maps to the trailing -1
         components, basis = self._morphing(values[physics], d, len(physics), int(nuisance.sum()))
+        factors = self._sample_factors(sampling, b_all)
         weights = weights_node[()][:, physics] if len(physics) < b_all else weights_node[()]
+        if factors is not None:
+            weights *= factors[sampling][:, None]
         layout = _Columns(obs_names, definitions)
-        observables, globals_, process, momenta, types = layout.read(obs_node, n)
+        observables, globals_, momenta, types = layout.read(obs_node, n)
         info = self._info()
+        order = info.get("morphing_basis")
+        if basis is not None and order is not None and sorted(order) == basis.tolist():
+            basis = np.asarray(order, dtype=np.int32)  # lfi's order of the basis points, kept through MadMiner
+        kept = self._per_event("lfi/sampled_from", n)
+        if kept is not None:
+            sampled_from = kept
         metadata = dict(info.get("metadata", {}))
-        process_names = self._process_names(layout, info, sampled_from)
-        if process is None:
-            process = self._default_process(process_names, sampled_from)
-        elif n and process.max() >= len(process_names):
-            process_names = [f"process_{i}" for i in range(int(process.max()) + 1)]
+        process = self._per_event("lfi/process", n)
+        process_names = list(info.get("process_names") or [])
+        if process is None or len(process_names) <= (process.max() if n else -1):
+            process_names, process = self._default_process(sampled_from)
         metadata.update(
             imported_from=str(self.path),
             objects=layout.has_objects,
@@ -319,6 +358,8 @@ class _Importer:
         metadata.setdefault("source", "madminer")
         if reference:
             metadata["madminer_reference_benchmark"] = reference[0]
+        if factors is not None:
+            metadata["madminer_sample_factors"] = {names[i]: float(factors[i]) for i in np.unique(sampling[sampling >= 0])}
         if nuisance.any():
             metadata["dropped_nuisance_benchmarks"] = [names[i] for i in np.flatnonzero(nuisance)]
             log.warning("%s: left out %d nuisance benchmarks", self.path, int(nuisance.sum()))
@@ -387,20 +428,37 @@ class _Importer:
         except (ValueError, TypeError):
             self.fail("lfi/info", "not valid JSON")
 
-    def _process_names(self, layout: "_Columns", info: dict, sampled_from: np.ndarray) -> list[str]:
-        if layout.process_names:
-            return layout.process_names
-        if info.get("process_names"):
-            return list(info["process_names"])
-        if (sampled_from < 0).any() and (sampled_from >= 0).any():
-            return ["signal", "background"]
-        return ["background"] if (sampled_from < 0).any() and len(sampled_from) else ["signal"]
+    def _per_event(self, name: str, n: int) -> np.ndarray | None:
+        """An lfi per-event dataset of shape (n,) written by :func:`write_madminer`, if present."""
+        node = self.read(name, "iu", 1, required=False)
+        if node is None:
+            return None
+        if node.shape != (n,):
+            self.fail(name, f"shape {node.shape}, expected ({n},)")
+        return node[()].astype(np.int16)
+
+    def _sample_factors(self, sampling: np.ndarray, b: int) -> np.ndarray | None:
+        """MadMiner's factors N_b / N_signal per sampling benchmark (last entry: background, 1), or None if all 1."""
+        counts = np.bincount(sampling[sampling >= 0], minlength=b)
+        summary = self.read("sample_summary/signal_events", "iuf", 1, required=False)
+        events = counts
+        if summary is not None and summary.shape == (b,):
+            declared = summary[()].astype(np.float64)
+            if (declared[counts > 0] > 0).all():
+                events = declared
+        if (counts > 0).sum() <= 1 and np.array_equal(events > 0, counts > 0):
+            return None
+        factors = np.ones(b + 1)
+        factors[:b] = events / events.sum()
+        return factors
 
     @staticmethod
-    def _default_process(process_names: list[str], sampled_from: np.ndarray) -> np.ndarray:
-        if process_names == ["signal", "background"]:
-            return (sampled_from < 0).astype(np.int16)
-        return np.zeros(len(sampled_from), dtype=np.int16)
+    def _default_process(sampled_from: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """MadMiner's signal (sampled at a benchmark) and background (−1) events as two processes."""
+        background = sampled_from < 0
+        if background.any() and not background.all():
+            return ["signal", "background"], background.astype(np.int16)
+        return (["background"] if background.any() else ["signal"]), np.zeros(len(sampled_from), dtype=np.int16)
 
     def _parameters(self, names: list[str]) -> dict:
         out: dict[str, Any] = {"names": names}
@@ -414,23 +472,29 @@ class _Importer:
         return out
 
 
+def _lfi_role(definition: str) -> str:
+    """The ``lfi:…`` text of a definition written by :func:`write_madminer`, else ``""``."""
+    if not definition.startswith(("'lfi:", '"lfi:')):
+        return ""
+    try:
+        value = ast.literal_eval(definition)
+    except (ValueError, SyntaxError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
 class _Columns:
-    """Sorts observable columns into lfi observables, globals, process ids and object slots."""
+    """Sorts observable columns into lfi observables, globals and object slots."""
 
     def __init__(self, names: list[str], definitions: list[str]):
         self.names = names
         self.observables: list[tuple[int, str]] = []
         self.globals_: list[tuple[int, str]] = []
-        self.process_column: int | None = None
-        self.process_names: list[str] | None = None
         self.objects: dict[tuple[int, str], int] = {}
         for j, (name, definition) in enumerate(zip(names, definitions)):
-            role, _, rest = definition.partition(" ")
+            role, _, rest = _lfi_role(definition).partition(" ")
             if role == "lfi:global":
                 self.globals_.append((j, rest or name))
-            elif role == "lfi:process":
-                self.process_column = j
-                self.process_names = json.loads(rest) if rest else None
             elif role == "lfi:object" and len(rest.split()) == 2 and rest.split()[0].isdigit():
                 slot, comp = rest.split()
                 self.objects[(int(slot), comp)] = j
@@ -449,11 +513,10 @@ class _Columns:
         return [name for _, name in self.globals_]
 
     def read(self, node, n: int):
-        """Read the observations block by block into (observables, globals, process, momenta, types)."""
+        """Read the observations block by block into (observables, globals, momenta, types)."""
         width = self.width if self.has_objects else NO_OBJECT_SLOTS
         observables = {name: np.zeros(n, dtype=np.float32) for _, name in self.observables}
         globals_ = np.zeros((n, len(self.globals_)), dtype=np.float32)
-        process = None if self.process_column is None else np.zeros(n, dtype=np.int16)
         momenta = np.zeros((n, width, 4), dtype=np.float32)
         types = np.zeros((n, width), dtype=np.int8)
         for lo in range(0, n, _BLOCK):
@@ -463,12 +526,10 @@ class _Columns:
                 observables[name][lo:hi] = block[:, j]
             for g, (j, _) in enumerate(self.globals_):
                 globals_[lo:hi, g] = block[:, j]
-            if process is not None:
-                process[lo:hi] = block[:, self.process_column]
             if self.has_objects:
                 for (slot, comp), j in self.objects.items():
                     if comp == "type":
                         types[lo:hi, slot] = block[:, j]
                     else:
                         momenta[lo:hi, slot, _FOUR.index(comp)] = block[:, j]
-        return observables, globals_, process, momenta, types
+        return observables, globals_, momenta, types
