@@ -193,3 +193,11 @@ def test_file_that_is_not_root(tmp_path, capsys):
     path.write_bytes(b"not a root file at all" * 10)
     err = _cli_error(tmp_path, capsys, str(path))
     assert str(path) in err and "not a readable ROOT file" in err
+
+
+def test_events_without_selected_objects_keep_one_padding_slot(delphes_file):
+    path, _ = delphes_file
+    everything_cut = {name: 1e9 for name in ("jet", "electron", "muon", "photon")}
+    sample = read_delphes(path, min_pt=everything_cut, chunk_size=200)
+    assert sample.momenta.shape == (500, 1, 4) and not sample.types.any()
+    assert (sample.observables["n_jets"] == 0).all()

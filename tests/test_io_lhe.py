@@ -232,3 +232,15 @@ def test_a_file_that_is_not_lhe_is_an_error(tmp_path, capsys):
 def test_missing_input_file(tmp_path, capsys):
     err = _cli_error(tmp_path, capsys, str(tmp_path / "absent.lhe"))
     assert "absent.lhe: no such file" in err
+
+
+def test_adapters_load_pylhe_and_uproot_only_when_called():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, simulators.io, lfi.cli; lfi.cli.build_parser(); "
+        "print(','.join(m for m in ('pylhe', 'uproot', 'awkward') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == ""

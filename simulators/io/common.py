@@ -248,6 +248,7 @@ def assemble(
         part.info.update(events=part.n_events, run_share=share)
     n = sum(totals.values())
     width = max((c.momenta.shape[1] for p in parts for c in p.chunks), default=0)
+    width = max(width, NO_OBJECT_SLOTS)  # events without any selected object still get a (padding) slot
     n_bench = len(benchmarks.names)
     momenta = np.zeros((n, width, 4), dtype=np.float32)
     types = np.zeros((n, width), dtype=np.int8)

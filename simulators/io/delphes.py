@@ -119,6 +119,8 @@ def read_delphes(
         One line naming the file and the missing tree or branches (with those available).
     """
     benchmarks = benchmarks or Benchmarks()
+    if max_objects is not None and max_objects < 1:
+        raise ValueError(f"max_objects must be at least 1, got {max_objects}")
     unknown = [c for c in collections if c not in COLLECTIONS]
     if unknown:
         raise ValueError(f"unknown collection {unknown[0]!r}; choose from {', '.join(COLLECTIONS)}")

@@ -102,6 +102,8 @@ def read_lhe(
         ``<init>`` block, missing reweighting ids, fewer events than the header declares.
     """
     benchmarks = benchmarks or Benchmarks()
+    if max_objects is not None and max_objects < 1:
+        raise ValueError(f"max_objects must be at least 1, got {max_objects}")
     if normalisation not in ("init", "keep"):
         raise ValueError(f"normalisation must be 'init' or 'keep', got {normalisation!r}")
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
@@ -171,7 +173,7 @@ class _EventReader:
         self._reset()
 
     def _reset(self) -> None:
-        self.counts, self.p4, self.types = array("l"), array("d"), array("b")
+        self.counts, self.p4, self.types = array("q"), array("d"), array("b")
         self.met, self.weights = array("d"), array("d")
 
     def start(self, lhe) -> None:
@@ -233,7 +235,7 @@ class _EventReader:
         if not len(self.counts):
             return
         momenta, types, dropped = pad_objects(
-            np.frombuffer(self.counts, dtype=np.int_) if len(self.counts) else np.zeros(0, int),
+            np.frombuffer(self.counts, dtype=np.int64),
             np.frombuffer(self.p4, dtype=np.float64).reshape(-1, 4),
             np.frombuffer(self.types, dtype=np.int8),
             self.max_objects,

@@ -43,6 +43,8 @@ on its own and combines the samples with factors N_b / N_signal (``sample_summar
 - import: MadMiner's weights are multiplied by N_b / N_signal, which is what MadMiner itself does
   when it uses all events.
 
+Per-event and sample-level truth (``/truth``) is not exported.
+
 The morphing matrix relates to lfi's :class:`lfi.morphing.Morpher` as M[:, basis] = A⁻¹ with
 A_bc = Π_p θ_{b,p}^{comp[c,p]} over the basis benchmarks, and M[:, b] = 0 for the others.
 """
