@@ -34,6 +34,9 @@ __all__ = [
     "TEV2_TO_GEV2",
     "charge_isospin",
     "production_amplitudes",
+    "production_kernels",
+    "combine_kernels",
+    "line_couplings",
     "production_coefficients",
     "decay_amplitudes",
     "decay_coefficients",
@@ -178,7 +181,7 @@ def charge_isospin(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return charge, np.where(up, 0.5, -0.5)
 
 
-def _line_couplings(ids: np.ndarray, ew: EWInputs) -> dict[str, np.ndarray]:
+def line_couplings(ids: np.ndarray, ew: EWInputs) -> dict[str, np.ndarray]:
     """Fermion–boson couplings c^V_λ, each shape (N, 2) for λ = (L, R) (PHYSICS §6)."""
     q, t3 = charge_isospin(ids)
     gz = ew.g / np.sqrt(ew.c2)
@@ -281,6 +284,50 @@ def _amplitudes(J1, J2, q1, q2, c1, c2, props1, props2, pairs, ew: EWInputs) -> 
 
 
 # ----------------------------------------------------------------------------------------- production
+def production_kernels(p1, p2, p3, p4, bar1, bar2, ew: EWInputs, photons: bool = True) -> dict:
+    """Production amplitudes per boson pair with unit fermion couplings.
+
+    M_{λ1λ2} = Σ_{V1V2} c^{V1}_{λ1}(line 1) c^{V2}_{λ2}(line 2) K^{V1V2}_{λ1λ2}: the couplings of
+    :func:`production_amplitudes` factor out, so that one kernel serves every flavour assignment.
+
+    Parameters
+    ----------
+    p1, p2, p3, p4 : ndarray, shape (N, 4)
+        As in :func:`production_amplitudes`.
+    bar1, bar2 : bool or ndarray of bool, shape (N,)
+        Whether line 1 / line 2 is an antiquark line.
+    photons : bool
+        Include the kernels with photons (keys ("A", "Z"), ("Z", "A"), ("A", "A")).
+
+    Returns
+    -------
+    dict of (str, str) to ndarray, shape (N, 2, 2, 3), complex
+        Keys ("W", "W"), ("Z", "Z") and, with photons, the photon pairs.
+    """
+    p1, p2, p3, p4 = (np.asarray(p, dtype=np.float64) for p in (p1, p2, p3, p4))
+    n = len(p1)
+    bar1 = np.broadcast_to(np.asarray(bar1, dtype=bool), (n,))[:, None]
+    bar2 = np.broadcast_to(np.asarray(bar2, dtype=bool), (n,))[:, None]
+    J1 = currents(np.where(bar1, p1, p3), np.where(bar1, p3, p1))
+    J2 = currents(np.where(bar2, p2, p4), np.where(bar2, p4, p2))
+    q1, q2 = p1 - p3, p2 - p4
+    t1, t2 = minkowski(q1, q1), minkowski(q2, q2)
+    props1 = {"W": 1.0 / (t1 - ew.m_w**2), "Z": 1.0 / (t1 - ew.m_z**2), "A": 1.0 / t1}
+    props2 = {"W": 1.0 / (t2 - ew.m_w**2), "Z": 1.0 / (t2 - ew.m_z**2), "A": 1.0 / t2}
+    unit = {v: np.ones((n, 2)) for v in "WZA"}
+    pairs = _boson_pairs(True, photons) + _boson_pairs(False, photons)
+    return {pair: _amplitudes(J1, J2, q1, q2, unit, unit, props1, props2, [pair], ew) for pair in pairs}
+
+
+def combine_kernels(kernels: dict, c1: dict, c2: dict, pairs) -> np.ndarray:
+    """Σ over ``pairs`` of c1^{V1}_{λ1} c2^{V2}_{λ2} K^{V1V2}_{λ1λ2}; couplings of shape (N, 2) or (2,)."""
+    out = 0.0
+    for v1, v2 in pairs:
+        cc = np.asarray(c1[v1])[..., :, None] * np.asarray(c2[v2])[..., None, :]
+        out = out + cc[..., None] * kernels[(v1, v2)]
+    return out
+
+
 def production_amplitudes(
     p1: np.ndarray,
     p2: np.ndarray,
@@ -314,28 +361,14 @@ def production_amplitudes(
         M_{λ1 λ2} pieces (SM, per TeV⁻² of f_W, per TeV⁻² of f_WW) in GeV⁻¹ (a 2 → 3 amplitude), for
         λ = 0 (L), 1 (R) of line 1 and line 2.
     """
-    p1, p2, p3, p4 = (np.asarray(p, dtype=np.float64) for p in (p1, p2, p3, p4))
     id1, id2 = np.asarray(id1), np.asarray(id2)
-    charged = np.broadcast_to(np.asarray(charged, dtype=bool), (len(p1),))
-    bar1, bar2 = (id1 < 0)[:, None], (id2 < 0)[:, None]
-    J1 = currents(np.where(bar1, p1, p3), np.where(bar1, p3, p1))
-    J2 = currents(np.where(bar2, p2, p4), np.where(bar2, p4, p2))
-    q1, q2 = p1 - p3, p2 - p4
-    t1, t2 = minkowski(q1, q1), minkowski(q2, q2)
-    c1, c2 = _line_couplings(id1, ew), _line_couplings(id2, ew)
-    out = np.zeros((len(p1), 2, 2, 3), dtype=np.complex128)
-    for is_cc in (True, False):
-        sel = charged == is_cc
-        if not sel.any():
-            continue
-        props1 = {"W": 1.0 / (t1[sel] - ew.m_w**2), "Z": 1.0 / (t1[sel] - ew.m_z**2), "A": 1.0 / t1[sel]}
-        props2 = {"W": 1.0 / (t2[sel] - ew.m_w**2), "Z": 1.0 / (t2[sel] - ew.m_z**2), "A": 1.0 / t2[sel]}
-        out[sel] = _amplitudes(
-            J1[sel], J2[sel], q1[sel], q2[sel],
-            {k: v[sel] for k, v in c1.items()}, {k: v[sel] for k, v in c2.items()},
-            props1, props2, _boson_pairs(is_cc, photons), ew,
-        )  # fmt: skip
-    return out
+    n = len(id1)
+    charged = np.broadcast_to(np.asarray(charged, dtype=bool), (n,))
+    kernels = production_kernels(p1, p2, p3, p4, id1 < 0, id2 < 0, ew, photons)
+    c1, c2 = line_couplings(id1, ew), line_couplings(id2, ew)
+    cc = combine_kernels(kernels, c1, c2, _boson_pairs(True, photons))
+    nc = combine_kernels(kernels, c1, c2, _boson_pairs(False, photons))
+    return np.where(charged[:, None, None, None], cc, nc)
 
 
 def squared_coefficients(amplitudes: np.ndarray, average: float = 1.0) -> np.ndarray:
@@ -405,8 +438,8 @@ def decay_amplitudes(k1, k2, k3, k4, id_a, id_b, ew: EWInputs, photons: bool = T
     bw = 1j * ew.m_z * ew.width_z
     props1 = {"Z": 1.0 / (s1 - ew.m_z**2 + bw), "A": 1.0 / s1 + 0j}
     props2 = {"Z": 1.0 / (s2 - ew.m_z**2 + bw), "A": 1.0 / s2 + 0j}
-    c1 = _line_couplings(np.broadcast_to(id_a, (n,)), ew)
-    c2 = _line_couplings(np.broadcast_to(id_b, (n,)), ew)
+    c1 = line_couplings(np.broadcast_to(id_a, (n,)), ew)
+    c2 = line_couplings(np.broadcast_to(id_b, (n,)), ew)
     return _amplitudes(J1, J2, q1, q2, c1, c2, props1, props2, _boson_pairs(False, photons), ew)
 
 

@@ -1,0 +1,154 @@
+"""One Pythia 8 runner for every process: settings, seeds, silenced output and an optional worker pool.
+
+Pythia (``pythia8mc``) and fastjet write their banners and messages from C++ to file descriptor 1, which
+Python's ``redirect_stdout`` does not catch (GENERATOR.md); :func:`silenced` redirects the descriptor itself.
+``pythia8mc`` is imported lazily so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+from typing import Any, Callable, Iterator, Sequence
+
+__all__ = ["silenced", "make_pythia", "run_workers", "PythiaSettingsError", "WorkerError", "MAX_SEED"]
+
+MAX_SEED = 900_000_000
+"""Pythia accepts ``Random:seed`` in 0..900 000 000."""
+
+
+class PythiaSettingsError(ValueError):
+    """A Pythia setting was rejected or Pythia failed to initialise."""
+
+
+class WorkerError(RuntimeError):
+    """A generation worker process failed; the message names the worker and its error."""
+
+
+@contextlib.contextmanager
+def silenced(enabled: bool = True) -> Iterator[None]:
+    """Redirect the process-level standard output (file descriptor 1) to /dev/null while active.
+
+    Parameters
+    ----------
+    enabled : bool
+        If False, do nothing (for ``--verbose`` runs).
+    """
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):  # pragma: no cover
+            pass
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def make_pythia(settings: Sequence[str], seed: int, verbose: bool = False):
+    """Construct and initialise a Pythia instance.
+
+    Parameters
+    ----------
+    settings : sequence of str
+        Pythia ``readString`` lines, e.g. ``"HiggsSM:ff2Hff(t:WW) = on"``.
+    seed : int
+        ``Random:seed`` (0 ≤ seed ≤ 900 000 000); the same seed reproduces the same events.
+    verbose : bool
+        Keep Pythia's own output (banner, init listing, statistics).
+
+    Returns
+    -------
+    pythia8mc.Pythia
+        Initialised instance.
+
+    Raises
+    ------
+    PythiaSettingsError
+        A setting is not understood or ``init()`` fails.
+    """
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise PythiaSettingsError(f"Pythia seed must lie in 0..{MAX_SEED}, got {seed}")
+    data = os.environ.get("PYTHIA8DATA")
+    if data is not None and not os.path.isdir(data):
+        del os.environ["PYTHIA8DATA"]  # a wrong value aborts construction (GENERATOR.md)
+    with silenced(not verbose):
+        import pythia8mc
+
+        pythia = pythia8mc.Pythia("", verbose)
+        lines = list(settings) + ["Random:setSeed = on", f"Random:seed = {int(seed)}"]
+        if not verbose:
+            lines += ["Print:quiet = on", "Next:numberCount = 0"]
+        for line in lines:
+            if not pythia.readString(line):
+                raise PythiaSettingsError(f"Pythia rejected the setting {line!r}")
+        if not pythia.init():
+            raise PythiaSettingsError("Pythia failed to initialise (run with verbose=True to see its messages)")
+    return pythia
+
+
+def run_workers(
+    function: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[Any]:
+    """Run ``function(task)`` for every task, in this process or in a pool of spawned processes.
+
+    Each worker process builds its own Pythia (one instance per process; ``spawn`` so that no C++ state is
+    forked). Results come back in task order.
+
+    Parameters
+    ----------
+    function : callable
+        A module-level (picklable) function of one task.
+    tasks : sequence
+    workers : int
+        Number of processes; 1 runs everything here.
+    progress : callable, optional
+        Called with the index of each finished task (e.g. to advance a progress bar).
+
+    Raises
+    ------
+    WorkerError
+        A task raised in a worker or a worker process died; the partial results are discarded.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be ≥ 1, got {workers}")
+    if workers == 1 or len(tasks) <= 1:
+        results = []
+        for i, task in enumerate(tasks):
+            results.append(function(task))
+            if progress is not None:
+                progress(i)
+        return results
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    results: list[Any] = [None] * len(tasks)
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+        futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
+        try:
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    results[i] = future.result()
+                except Exception as err:  # noqa: BLE001 - re-raised with context
+                    raise WorkerError(f"generation task {i} failed: {type(err).__name__}: {err}") from err
+                if progress is not None:
+                    progress(i)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return results

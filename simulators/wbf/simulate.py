@@ -1,0 +1,254 @@
+"""``simulate``: WBF H → ZZ* → 4ℓ events from Pythia 8, reweighted to (f_W, f_WW) benchmarks, as an EventSample.
+
+Pipeline: Pythia's SM events (chunks, optionally in spawned worker processes) → exact θ-polynomial of every
+event's weight (:mod:`simulators.wbf.reweight`) → weights at the benchmarks of an optimised 15-component
+morphing basis (plus the SM) → objects, observables and, at parton level, the exact-likelihood truth.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .generate import LEVELS, generate_chunk, pythia_settings
+from .matrix_element import EWInputs
+from .observables import OBSERVABLES, wbf_observables
+from .reweight import massless_event, reweighting_polynomials
+
+__all__ = ["simulate", "DEFAULT_RANGE", "CHUNK_EVENTS"]
+
+DEFAULT_RANGE = ((-16.5, 16.5), (-16.5, 16.5))
+"""f_W, f_WW ranges in TeV⁻² (θ ∈ [−1, 1]² of arXiv:1805.00020 in units of v²/Λ²)."""
+CHUNK_EVENTS = {"parton": 25_000, "detector": 1_000}
+"""Events per Pythia run; fixed (not tied to the worker count) so that a seed gives the same sample for any K."""
+PARAMETERS = ["f_W", "f_WW"]
+_LEPTON_TYPE = {11: 3, -11: 4, 13: 5, -13: 6}
+
+
+def _benchmarks(theta_range, n_trials: int = 400):
+    from lfi.morphing import Morpher, monomial_components
+
+    bounds = np.asarray(theta_range, dtype=float)
+    if bounds.shape != (2, 2) or not np.all(np.isfinite(bounds)) or np.any(bounds[:, 1] <= bounds[:, 0]):
+        raise ValueError(
+            f"theta_range must be ((f_W low, high), (f_WW low, high)) with low < high in TeV^-2, got {theta_range}: "
+            "the morphing benchmarks would not be invertible"
+        )
+    components = monomial_components(2, 4)
+    morpher = Morpher.optimized(components, bounds[:, 0], bounds[:, 1], n_trials=n_trials, seed=0)
+    return components, morpher
+
+
+def _seeds(seed: int, n_tasks: int) -> list[int]:
+    from simulators.pythia.runner import MAX_SEED
+
+    states = np.random.SeedSequence(int(seed)).generate_state(n_tasks, dtype=np.uint64)
+    return [int(s % MAX_SEED) + 1 for s in states]
+
+
+def _progress_bar(enabled: bool, total: int, sizes: list[int]):
+    if not enabled:
+        return None, None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, unit="ev", desc="wbf", leave=False)
+    return bar, (lambda i: bar.update(sizes[i]))
+
+
+def _merge(chunks: list[dict[str, Any]]) -> dict[str, Any]:
+    merged = {k: np.concatenate([c[k] for c in chunks]) for k, v in chunks[0].items() if isinstance(v, np.ndarray)}
+    if "objects" in chunks[0]:
+        merged["objects"] = {k: np.concatenate([c["objects"][k] for c in chunks]) for k in chunks[0]["objects"]}
+    n = np.array([c["n_accepted"] for c in chunks], dtype=float)
+    merged["sigma_pb"] = float(np.sum(n * [c["sigma_pb"] for c in chunks]) / n.sum())
+    merged["sigma_err_pb"] = float(np.sqrt(np.sum((n * [c["sigma_err_pb"] for c in chunks]) ** 2)) / n.sum())
+    merged["sigma_code_pb"] = {
+        code: float(np.sum(n * [c["sigma_code_pb"][code] for c in chunks]) / n.sum()) for code in (906, 907)
+    }
+    merged["n_accepted"] = int(n.sum())
+    merged["params"] = chunks[0]["params"]
+    return merged
+
+
+def _parton_objects(kin: dict[str, np.ndarray], lepton_ids: np.ndarray):
+    """Jets = outgoing quarks (type 1), leptons exact (massless); pT-ordered (N, 6, 4) and types."""
+    n = len(lepton_ids)
+    momenta = np.concatenate([kin["p3"][:, None], kin["p4"][:, None], kin["k"]], axis=1)
+    types = np.zeros((n, 6), np.int8)
+    types[:, :2] = 1
+    for slot, (pair, sign) in enumerate(((0, 1), (0, -1), (1, 1), (1, -1))):
+        code = sign * np.abs(lepton_ids[:, pair])
+        types[:, 2 + slot] = np.select([code == 11, code == -11, code == 13, code == -13], [3, 4, 5, 6])
+    order = np.argsort(-np.hypot(momenta[..., 1], momenta[..., 2]), axis=1, kind="stable")
+    return np.take_along_axis(momenta, order[..., None], axis=1), np.take_along_axis(types, order, axis=1)
+
+
+def simulate(
+    n_events: int,
+    seed: int = 0,
+    *,
+    level: str = "parton",
+    workers: int = 1,
+    photons: bool = True,
+    theta_range=DEFAULT_RANGE,
+    m_ll_min: float = 12.0,
+    truth: bool = True,
+    progress: bool = False,
+    verbose: bool = False,
+    pythia_extra: tuple[str, ...] = (),
+    detector: dict | None = None,
+):
+    """Generate WBF H → ZZ* → 4ℓ events at 13 TeV with weights at every (f_W, f_WW) benchmark.
+
+    Parameters
+    ----------
+    n_events : int
+        Events requested from Pythia (at detector level the selection keeps fewer; the weights keep
+        the selected cross section).
+    seed : int
+        Master seed; chunk seeds derive from it, independent of ``workers``.
+    level : {"parton", "detector"}
+        "parton": jets are the outgoing quarks and leptons exact, with the exact-likelihood truth;
+        "detector": shower, hadronisation, anti-kt 0.4 jets, b-tags and Gaussian smearing
+        (:mod:`simulators.pythia.detector`), events with ≥ 2 jets and 4 leptons kept.
+    workers : int
+        Pythia processes run in parallel (spawned); results are merged into one sample.
+    photons : bool
+        Include the photon channels (γZ, Zγ, γγ fusion; H → Zγ*, γ*γ*).
+    theta_range : ((float, float), (float, float))
+        Box of (f_W, f_WW) in TeV⁻² in which the morphing basis is optimised.
+    m_ll_min : float
+        Cut on both lepton-pair masses at generation (GeV).
+    truth : bool
+        Store the parton-level truth (likelihood polynomials need ~0.2 ms per event).
+    progress : bool
+        Show a progress bar (tqdm, on stderr).
+    verbose : bool
+        Let Pythia print its banner and statistics.
+    pythia_extra : tuple of str
+        Further Pythia settings.
+    detector : dict, optional
+        Options of :func:`simulators.pythia.detector.reconstruct`.
+
+    Returns
+    -------
+    lfi.events.EventSample
+        Parameters ["f_W", "f_WW"] in "TeV^-2"; benchmark 0 is the SM, 1..15 the morphing basis; weights in pb
+        (summing to σ at each benchmark), 15 quartic morphing components.
+    """
+    from lfi.events import EventSample
+
+    if int(n_events) < 1:
+        raise ValueError(f"n_events must be ≥ 1, got {n_events}")
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    if int(workers) < 1:
+        raise ValueError(f"workers must be ≥ 1, got {workers}")
+    components, morpher = _benchmarks(theta_range)
+    ew = EWInputs.madminer()
+    settings = pythia_settings(level, m_ll_min, ew, tuple(pythia_extra))
+    size = CHUNK_EVENTS[level]
+    sizes = [size] * (int(n_events) // size) + ([int(n_events) % size] if int(n_events) % size else [])
+    tasks = [
+        {"n": k, "seed": s, "level": level, "settings": settings, "verbose": verbose, "detector": detector or {}}
+        for k, s in zip(sizes, _seeds(seed, len(sizes)))
+    ]
+    from simulators.pythia.runner import run_workers
+
+    bar, advance = _progress_bar(progress, int(n_events), sizes)
+    try:
+        chunks = run_workers(generate_chunk, tasks, int(workers), advance)
+    finally:
+        if bar is not None:
+            bar.close()
+    data = _merge(chunks)
+    ew = replace(ew, width_z=float(data["params"]["width_Z"]))
+    poly = reweighting_polynomials(data, ew, photons)
+    n_generated = len(data["ids"])
+    w_gen = data["sigma_pb"] / n_generated
+    theta = np.vstack([np.zeros((1, 2)), morpher.basis])
+    weights = w_gen * poly["full"] @ morpher.monomials(theta).T  # (N, 16)
+    kin = massless_event(data)
+    truth_events: dict[str, np.ndarray] = {
+        "weight_coefficients": w_gen * poly["full"],
+        "parton_ids": data["ids"].astype(np.int32),
+    }
+    if level == "parton":
+        momenta, types = _parton_objects(kin, data["lepton_ids"])
+        observables = wbf_observables(np.stack([kin["p3"], kin["p4"]], 1), kin["k"], data["lepton_ids"])
+        globals_ = np.zeros((n_generated, 2), np.float32)
+        keep = np.ones(n_generated, bool)
+        if truth:
+            truth_events["likelihood_coefficients"] = _likelihood(kin, data, ew, photons, m_ll_min)
+    else:
+        from .detector_level import detector_objects
+
+        momenta, types, globals_, observables, keep = detector_objects(data["objects"])
+    if not keep.any():
+        raise RuntimeError(f"no event of {n_generated} passed the {level}-level selection; generate more events")
+    sample = EventSample(
+        parameters=PARAMETERS,
+        benchmark_names=["sm"] + [f"morphing_{i + 1}" for i in range(len(components))],
+        benchmark_theta=theta,
+        momenta=momenta[keep],
+        types=types[keep],
+        weights=weights[keep],
+        globals_=globals_[keep],
+        global_names=["met", "met_phi"],
+        observables={k: observables[k][keep] for k in OBSERVABLES},
+        process=np.zeros(int(keep.sum()), np.int16),
+        process_names=["wbf"],
+        sampled_from=np.zeros(int(keep.sum()), np.int16),
+        morphing_components=components,
+        morphing_basis=np.arange(1, len(components) + 1),
+        truth_events={k: v[keep] for k, v in truth_events.items()},
+        truth={"sigma_coefficients": w_gen * poly["full"][keep].sum(axis=0)},
+        units="TeV^-2",
+        metadata=_metadata(data, level, seed, n_events, workers, photons, theta_range, m_ll_min, ew, morpher, poly,
+                           n_generated, int(keep.sum())),
+    )
+    return sample
+
+
+def _likelihood(kin, data, ew, photons, m_ll_min):
+    from simulators.pythia.runner import silenced
+
+    from .truth import likelihood_polynomials
+
+    with silenced():
+        import pythia8mc
+
+        pdf = pythia8mc.Pythia("", False).getPDFPtr(2212)
+    jets = np.stack([kin["p3"], kin["p4"]], axis=1)
+    return likelihood_polynomials(jets, kin["k"], data["lepton_ids"], pdf, data["params"], ew, photons, m_ll_min)
+
+
+def _metadata(data, level, seed, n_events, workers, photons, theta_range, m_ll_min, ew, morpher, poly, n_gen, n_kept):
+    params = {k: v for k, v in data["params"].items() if not k.startswith("v2ckm")}
+    r0 = poly["production"][:, 0]
+    return {
+        "simulator": "wbf",
+        "level": level,
+        "seed": int(seed),
+        "n_requested": int(n_events),
+        "n_generated": int(n_gen),
+        "n_selected": int(n_kept),
+        "workers": int(workers),
+        "photon_channels": bool(photons),
+        "theta_range_TeV-2": [list(map(float, r)) for r in theta_range],
+        "m_ll_min_GeV": float(m_ll_min),
+        "ew_inputs": ew.as_dict(),
+        "pythia_parameters": params,
+        "pythia_sigma_gen_pb": data["sigma_pb"],
+        "pythia_sigma_err_pb": data["sigma_err_pb"],
+        "pythia_sigma_gen_by_code_pb": {str(k): v for k, v in data["sigma_code_pb"].items()},
+        "sm_reweighting_factor": float(r0.mean()),
+        "morphing_condition_number": morpher.condition_number,
+        "cross_section_note": (
+            "sigma_SM = pythia_sigma_gen_pb * sm_reweighting_factor (over all generated events): the SM weights "
+            "correct Pythia's quark-antiquark lines; the decay density is Pythia's (exact SM)"
+        ),
+    }
