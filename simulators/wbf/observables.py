@@ -66,6 +66,11 @@ def wbf_observables(jets: np.ndarray, leptons: np.ndarray, pair_ids: np.ndarray)
     -------
     dict of str to ndarray, shape (N,), float32
     """
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero-padded jets of events the selection drops
+        return _observables(jets, leptons, pair_ids)
+
+
+def _observables(jets: np.ndarray, leptons: np.ndarray, pair_ids: np.ndarray) -> dict[str, np.ndarray]:
     pts = pt(jets)
     lead = np.argmax(pts, axis=1)
     j1 = np.take_along_axis(jets, lead[:, None, None], axis=1)[:, 0]
