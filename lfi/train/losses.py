@@ -2,7 +2,8 @@
 
 Ratio estimators output ℓ = log r̂(x|θ0, θ1); ŝ = 1/(1 + r̂) = sigmoid(−ℓ). Labels: y = 1 for events drawn
 at θ1, y = 0 for events drawn at θ0. Everything that can overflow is computed from ℓ and log r in log
-space (BCE with logits, exp only of differences that stay finite for r up to 1e30).
+space (BCE with logits) or in float64 with log r̂ clamped to ±30 (ROLR's squared ratios stay finite
+for r̂ up to 1e13 and r up to 1e6 and beyond).
 
 Every loss takes an optional per-event weight w (negative weights allowed) and returns the weighted mean
 Σ w·loss / Σ w. With negative weights the weighted mean is still an unbiased estimate of the expected
@@ -22,18 +23,19 @@ from torch import Tensor
 
 __all__ = ["Loss", "LOSSES", "get_loss", "METHOD_KIND"]
 
-_EXP_CLAMP = 70.0  # e^70 ≈ 2.5e30: keeps r̂ and 1/r̂ finite in float32
+_EXP_CLAMP = 30.0  # e^30 ≈ 1e13: (r̂ − r)² ≈ 1e26 stays finite even in float32
 
 
 def _weighted_mean(values: Tensor, weight: Tensor | None) -> Tensor:
     if weight is None:
-        return values.mean()
+        return values.mean().float()
     weight = weight.to(values.dtype)
-    return (weight * values).sum() / weight.sum()
+    return ((weight * values).sum() / weight.sum()).float()
 
 
 def _rolr(log_r_hat: Tensor, log_r: Tensor, y: Tensor) -> Tensor:
-    """y·(r̂ − r)² + (1 − y)·(1/r̂ − 1/r)², per event."""
+    """y·(r̂ − r)² + (1 − y)·(1/r̂ − 1/r)², per event (float64)."""
+    log_r_hat, log_r, y = log_r_hat.double(), log_r.double(), y.double()
     r_hat, r = torch.exp(log_r_hat.clamp(max=_EXP_CLAMP)), torch.exp(log_r.clamp(max=_EXP_CLAMP))
     inv_hat, inv = torch.exp((-log_r_hat).clamp(max=_EXP_CLAMP)), torch.exp((-log_r).clamp(max=_EXP_CLAMP))
     return y * (r_hat - r) ** 2 + (1 - y) * (inv_hat - inv) ** 2
