@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from simulators.io.objects import OBSERVABLE_NAMES, standard_observables, widen
+from simulators.io.objects import OBSERVABLE_NAMES, scatter_objects, standard_observables
 
 __all__ = ["Benchmarks", "Chunk", "FilePart", "assemble", "parse_benchmark", "NOMINAL", "NO_OBJECT_SLOTS"]
 
@@ -184,8 +184,21 @@ class Benchmarks:
 
 @dataclass
 class Chunk:
-    """Events of one read step: objects (N, P, 4) GeV and (N, P) types, globals (N, G), weights (N, B) pb."""
+    """Events of one read step, objects in the compact flat form of :func:`~simulators.io.objects.order_objects`.
 
+    Attributes
+    ----------
+    counts : ndarray, shape (N,), int64
+        Objects per event.
+    momenta : ndarray, shape (K, 4), float32
+        (E, px, py, pz) in GeV, grouped by event and pT-ordered within each event.
+    types : ndarray, shape (K,), int8
+    globals_ : ndarray, shape (N, G)
+    weights : ndarray, shape (N, B), float64
+        Weights in pb.
+    """
+
+    counts: np.ndarray
     momenta: np.ndarray
     types: np.ndarray
     globals_: np.ndarray
@@ -193,6 +206,11 @@ class Chunk:
 
     def __len__(self) -> int:
         return len(self.weights)
+
+    @property
+    def width(self) -> int:
+        """Most objects in one event."""
+        return int(self.counts.max()) if len(self.counts) else 0
 
 
 @dataclass
@@ -219,14 +237,14 @@ def assemble(
     benchmarks: Benchmarks,
     global_names: Sequence[str],
     metadata: dict[str, Any],
-    block: int = 131072,
+    block: int = 16384,
 ) -> "EventSample":  # noqa: F821
     """Join file parts into one EventSample, combining runs of the same process.
 
     Files with the same process name are independent runs: each file's weights are multiplied by
     its share N_f / N_process of the process's events, so the process's weights sum to the
-    event-weighted mean of the files' cross sections. Chunks are released as they are copied, so
-    peak memory is about one output plus one chunk.
+    event-weighted mean of the files' cross sections. Chunks hold objects unpadded and are released
+    as they are copied, so peak memory is about the padded output plus the compact chunks.
 
     Parameters
     ----------
@@ -247,7 +265,7 @@ def assemble(
         part.scale(share)
         part.info.update(events=part.n_events, run_share=share)
     n = sum(totals.values())
-    width = max((c.momenta.shape[1] for p in parts for c in p.chunks), default=0)
+    width = max((c.width for p in parts for c in p.chunks), default=0)
     width = max(width, NO_OBJECT_SLOTS)  # events without any selected object still get a (padding) slot
     n_bench = len(benchmarks.names)
     momenta = np.zeros((n, width, 4), dtype=np.float32)
@@ -261,7 +279,7 @@ def assemble(
         while part.chunks:
             chunk = part.chunks.pop(0)
             stop = start + len(chunk)
-            momenta[start:stop], types[start:stop] = widen(chunk.momenta, chunk.types, width)
+            scatter_objects(chunk.counts, chunk.momenta, chunk.types, momenta[start:stop], types[start:stop])
             globals_[start:stop] = chunk.globals_
             weights[start:stop] = chunk.weights
             process[start:stop] = index

@@ -38,7 +38,7 @@ from simulators.io.objects import (
     POSITRON,
     four_momenta,
     missing_et,
-    pad_objects,
+    order_objects,
 )
 
 __all__ = ["read_delphes", "lhe_weight_ids", "COLLECTIONS", "DEFAULT_MIN_PT", "DEFAULT_MAX_ETA"]
@@ -312,12 +312,12 @@ class _Reader:
             owners.append(np.repeat(np.arange(n), num))
         if p4:
             owner = np.concatenate(owners)
-            order = np.argsort(owner, kind="stable")  # group by event; pad_objects orders by pT
-            momenta, types, dropped = pad_objects(
+            order = np.argsort(owner, kind="stable")  # group by event; order_objects sorts by pT within
+            counts, momenta, types, dropped = order_objects(
                 counts, np.concatenate(p4)[order], np.concatenate(codes)[order], self.max_objects
             )
         else:
-            momenta, types, dropped = np.zeros((n, 0, 4), np.float32), np.zeros((n, 0), np.int8), 0
+            momenta, types, dropped = np.zeros((0, 4), np.float32), np.zeros(0, np.int8), 0
         globals_ = np.zeros((n, 0))
         if "met" in self.collections:
             met = _first(arrays["MissingET.MET"], 0.0)
@@ -335,7 +335,7 @@ class _Reader:
             if len(bad):
                 raise EventFileError(f"{path}: event {offset + bad[0]} has no finite {what}")
             weights[:, b] = column
-        return Chunk(momenta, types, globals_, weights), dropped
+        return Chunk(counts, momenta, types, globals_, weights), dropped
 
 
 def _first(jagged, fill: float) -> np.ndarray:

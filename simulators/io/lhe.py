@@ -39,7 +39,7 @@ from simulators.io.objects import (
     PHOTON,
     POSITRON,
     missing_et,
-    pad_objects,
+    order_objects,
 )
 
 __all__ = ["read_lhe", "PARTICLE_TYPES"]
@@ -234,7 +234,7 @@ class _EventReader:
     def _flush(self) -> None:
         if not len(self.counts):
             return
-        momenta, types, dropped = pad_objects(
+        counts, momenta, types, dropped = order_objects(
             np.frombuffer(self.counts, dtype=np.int64),
             np.frombuffer(self.p4, dtype=np.float64).reshape(-1, 4),
             np.frombuffer(self.types, dtype=np.int8),
@@ -242,7 +242,7 @@ class _EventReader:
         )
         met = np.frombuffer(self.met, dtype=np.float64).reshape(-1, 2)
         weights = np.frombuffer(self.weights, dtype=np.float64).reshape(-1, len(self.sources)).copy()
-        self.chunks.append(Chunk(momenta, types, missing_et(met[:, 0], met[:, 1]), weights))
+        self.chunks.append(Chunk(counts, momenta, types, missing_et(met[:, 0], met[:, 1]), weights))
         self.n_dropped += dropped
         self._reset()
 

@@ -18,8 +18,9 @@ __all__ = [
     "ANTIMUON",
     "PHOTON",
     "four_momenta",
+    "order_objects",
+    "scatter_objects",
     "pad_objects",
-    "widen",
     "missing_et",
     "standard_observables",
     "OBSERVABLE_NAMES",
@@ -59,10 +60,13 @@ def four_momenta(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, mass: np.ndar
     return np.stack([energy, px, py, pz], axis=-1)
 
 
-def pad_objects(
+def order_objects(
     counts: np.ndarray, momenta: np.ndarray, types: np.ndarray, max_objects: int | None = None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Scatter a flat object list into zero-padded per-event slots, ordered by pT (highest first).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Sort each event's objects by pT (highest first) and keep at most ``max_objects``; stays flat.
+
+    The flat (jagged) form is compact — it holds only real objects — so readers keep chunks of
+    events in it and pad only once, into the output (:func:`scatter_objects`).
 
     Parameters
     ----------
@@ -73,45 +77,69 @@ def pad_objects(
     types : ndarray, shape (K,), int
         Type codes 1..7.
     max_objects : int, optional
-        Keep at most this many objects per event (the highest-pT ones); default: as many as the
-        busiest event has.
+        Keep at most this many objects per event (the highest-pT ones).
 
     Returns
     -------
-    momenta : ndarray, shape (N, P, 4), float32
-    types : ndarray, shape (N, P), int8
+    counts : ndarray, shape (N,), int64
+        Objects kept per event.
+    momenta : ndarray, shape (K', 4), float32
+    types : ndarray, shape (K',), int8
     n_dropped : int
-        Objects beyond ``max_objects`` that were dropped.
+        Objects beyond ``max_objects`` that were dropped (K − K').
     """
     counts = np.asarray(counts, dtype=np.int64)
     momenta = np.asarray(momenta, dtype=np.float64).reshape(-1, 4)
     types = np.asarray(types)
-    n = len(counts)
     if len(momenta) != counts.sum() or len(types) != len(momenta):
         raise ValueError(f"object arrays have {len(momenta)} rows, counts add up to {counts.sum()}")
-    width = int(counts.max()) if n else 0
-    if max_objects is not None:
-        width = min(width, int(max_objects))
-    event = np.repeat(np.arange(n), counts)
+    event = np.repeat(np.arange(len(counts)), counts)
     pt = np.hypot(momenta[:, 1], momenta[:, 2])
     order = np.lexsort((-pt, event))  # by event, then pT descending
-    starts = np.cumsum(counts) - counts
-    rank = np.arange(len(order)) - starts[event[order]]
-    keep = rank < width
-    rows, slots, source = event[order][keep], rank[keep], order[keep]
-    out_momenta = np.zeros((n, width, 4), dtype=np.float32)
-    out_types = np.zeros((n, width), dtype=np.int8)
-    out_momenta[rows, slots] = momenta[source]
-    out_types[rows, slots] = types[source]
-    return out_momenta, out_types, int((~keep).sum())
+    if max_objects is not None:
+        rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[event]
+        order = order[rank < max_objects]
+        kept = np.minimum(counts, max_objects)
+    else:
+        kept = counts
+    return kept, momenta[order].astype(np.float32), types[order].astype(np.int8), int(len(types) - len(order))
 
 
-def widen(momenta: np.ndarray, types: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-pad object arrays of shape (N, P, 4) and (N, P) to P = ``width`` slots."""
-    extra = width - momenta.shape[1]
-    if extra <= 0:
-        return momenta, types
-    return np.pad(momenta, ((0, 0), (0, extra), (0, 0))), np.pad(types, ((0, 0), (0, extra)))
+def scatter_objects(
+    counts: np.ndarray, momenta: np.ndarray, types: np.ndarray, out_momenta: np.ndarray, out_types: np.ndarray
+) -> None:
+    """Write a flat object list into zero-initialised padded arrays, in the order given.
+
+    Parameters
+    ----------
+    counts : ndarray, shape (N,), int
+    momenta : ndarray, shape (K, 4)
+    types : ndarray, shape (K,)
+    out_momenta : ndarray, shape (N, P, 4)
+        Filled in place; P must be at least ``counts.max()``.
+    out_types : ndarray, shape (N, P)
+        Filled in place.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    rows = np.repeat(np.arange(len(counts)), counts)
+    slots = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows]
+    out_momenta[rows, slots] = momenta
+    out_types[rows, slots] = types
+
+
+def pad_objects(
+    counts: np.ndarray, momenta: np.ndarray, types: np.ndarray, max_objects: int | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Flat object list → zero-padded, pT-ordered arrays (N, P, 4) float32 and (N, P) int8, and the number dropped.
+
+    P is the largest number of objects kept in one event (see :func:`order_objects` for the arguments).
+    """
+    counts, momenta, types, dropped = order_objects(counts, momenta, types, max_objects)
+    width = int(counts.max()) if len(counts) else 0
+    out_momenta = np.zeros((len(counts), width, 4), dtype=np.float32)
+    out_types = np.zeros((len(counts), width), dtype=np.int8)
+    scatter_objects(counts, momenta, types, out_momenta, out_types)
+    return out_momenta, out_types, dropped
 
 
 def missing_et(px: np.ndarray, py: np.ndarray) -> np.ndarray:
