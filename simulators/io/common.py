@@ -101,6 +101,7 @@ class Benchmarks:
         for name in self.morphing_basis or ():
             if name not in names:
                 raise ValueError(f"morphing basis benchmark {name!r} is not one of the benchmarks {names}")
+        self.morphing()  # fail before reading any file
 
     @classmethod
     def parse(
