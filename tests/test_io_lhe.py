@@ -151,6 +151,32 @@ def test_gzipped_file_reads_the_same_as_plain(tmp_path, events):
     np.testing.assert_array_equal(plain.momenta, zipped.momenta)
 
 
+def test_gzipped_file_written_by_pylhe_reads(tmp_path):
+    """pylhe's own writer (LHE v3, <rwgt> block, gzip by suffix) produces a file the reader accepts."""
+    pylhe = pytest.importorskip("pylhe")
+    init = pylhe.LHEInit(
+        initInfo=pylhe.LHEInitInfo(2212, 2212, 6500.0, 6500.0, 0, 0, 247000, 247000, 3, 1),
+        procInfo=[pylhe.LHEProcInfo(0.6, 0.01, 1.0, 1)],
+        generators=[],
+    )
+    header = pylhe.LHEHeader(initrwgt=pylhe.LHEInitRWGT(entries=[pylhe.LHEInitRWGTWeight(id="bsm", name="f_W = 1")]))
+    events = []
+    for i in range(4):
+        particles = [
+            pylhe.LHEParticle(21, -1, 0, 0, 501, 502, 0.0, 0.0, 100.0, 100.0, 0.0, 0.0, 9.0),
+            pylhe.LHEParticle(-13, 1, 1, 1, 0, 0, 30.0, 40.0, 0.0, 50.0, 0.0, 0.0, 9.0),
+            pylhe.LHEParticle(5, 1, 1, 1, 0, 0, -3.0 * 3**i, -4.0 * 3**i, 0.0, 5.0 * 3**i, 0.0, 0.0, 9.0),  # pT 5·3^i
+        ]
+        info = pylhe.LHEEventInfo(3, 1, 0.3 if i else -0.3, 100.0, 0.0078, 0.12)
+        events.append(pylhe.LHEEvent(eventinfo=info, particles=particles, weights={"bsm": 2.0 * info.weight}))
+    path = tmp_path / "pylhe.lhe.gz"
+    pylhe.LHEFile(init=init, events=events, header=header).tofile(path)
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    sample = read_lhe(path, Benchmarks(points=(("sm", (0.0, 0.0)), ("bsm", (1.0, 0.0))), sampled_from="sm"))
+    assert sample.cross_sections == pytest.approx([0.6, 1.2], rel=1e-12)  # Σ XWGTUP = 0.6 = σ(<init>)
+    assert sample.types.tolist() == [[6, 2], [6, 2], [6, 2], [2, 6]]  # μ+ (pT 50) and a b quark, by pT
+
+
 def test_runs_of_one_process_are_averaged_and_processes_stay_apart(tmp_path):
     a, b = make_events(40, seed=1), make_events(60, seed=2)
     fa = write_lhe(tmp_path / "a.lhe", a, xs=1.0)
