@@ -135,7 +135,7 @@ def write_madminer(sample, path: str | os.PathLike, *, objects: bool = True) -> 
     try:
         with h5py.File(tmp, "w") as f:
             _write_settings(f, sample)
-            _write_samples(f, sample, columns)
+            _write_samples(f, sample, columns, path)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
@@ -215,7 +215,7 @@ def _write_settings(f, sample) -> None:
     f.create_dataset("lfi/sampled_from", data=sample.sampled_from, chunks=True if len(sample) else None)
 
 
-def _write_samples(f, sample, columns) -> None:
+def _write_samples(f, sample, columns, path: Path) -> None:
     n, o = len(sample), len(columns)
     f.create_dataset("observables/names", data=_strings([c[0] for c in columns]))
     f.create_dataset("observables/definitions", data=_strings([c[1] for c in columns]))
@@ -237,7 +237,7 @@ def _write_samples(f, sample, columns) -> None:
             log.info(
                 "%s: events come from several generation benchmarks; written as sampling benchmark -1 so that "
                 "MadMiner uses every event with lfi's weights",
-                f.filename,
+                path,
             )
             sampled = np.full_like(sampled, -1)
     f.create_dataset("samples/weights", data=weights)
