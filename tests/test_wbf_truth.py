@@ -22,7 +22,10 @@ def test_sample_follows_the_data_contract(sample, tmp_path):
     from lfi.events import EventSample
 
     assert sample.parameters == ["f_W", "f_WW"] and sample.units == "TeV^-2"
-    assert sample.weights.shape == (N_EVENTS, 16) and sample.morphing_components.shape == (15, 2)
+    n = sample.metadata["n_selected"]
+    assert sample.metadata["n_generated"] == N_EVENTS and 0.7 < n / N_EVENTS < 0.85  # p_T > 20 GeV on both quarks
+    assert sample.weights.shape == (n, 16) and sample.morphing_components.shape == (15, 2)
+    assert sample.observables["pt_j2"].min() >= 20.0
     assert sample.benchmark_names[0] == "sm" and np.all(sample.benchmark_theta[0] == 0)
     assert np.all(np.abs(sample.benchmark_theta) <= 16.5)
     assert sorted(np.unique(sample.types[:, :6]).tolist()) == [1, 3, 4, 5, 6]
@@ -51,7 +54,8 @@ def test_weights_morph_exactly_and_sum_to_sigma(sample):
     sigma = sample.truth["sigma_coefficients"] @ sample.morpher().monomials(theta).T
     np.testing.assert_allclose(sample.weights_at(theta).sum(axis=0), sigma, rtol=1e-10)
     meta = sample.metadata
-    assert sample.cross_sections[0] == pytest.approx(meta["pythia_sigma_gen_pb"] * meta["sm_reweighting_factor"], rel=1e-10)
+    before_cut = meta["pythia_sigma_gen_pb"] * meta["sm_reweighting_factor"]  # σ_SM of all generated events
+    assert 0.7 < sample.cross_sections[0] / before_cut < 0.85
     assert 3e-4 < sample.cross_sections[0] < 5e-4  # GENERATOR.md: 4.21e-4 pb with Pythia's default inputs
 
 
@@ -67,7 +71,7 @@ def test_same_seed_same_sample_any_worker_count(monkeypatch):
     assert one.metadata["n_generated"] == two.metadata["n_generated"] == 4000
     np.testing.assert_array_equal(one.weights, two.weights)
     np.testing.assert_array_equal(one.momenta, two.momenta)
-    assert len(np.unique(one.momenta[:, 0, 0])) == 4000  # chunks have different seeds
+    assert len(np.unique(one.momenta[:, 0, 0])) == len(one)  # chunks have different seeds
 
 
 def test_truth_reduces_to_the_joint_ratio_with_one_channel_open(sample):

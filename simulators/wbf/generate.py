@@ -24,7 +24,7 @@ from .matrix_element import EWInputs
 __all__ = ["pythia_settings", "generate_chunk", "LEVELS"]
 
 LEVELS = ("parton", "detector")
-_BATCH = 250  # events per nextBatch call at detector level
+_BATCH = {"parton": 5000, "detector": 250}  # events per nextBatch call
 
 
 def pythia_settings(level: str = "parton", m_ll_min: float = 12.0, ew: EWInputs | None = None,
@@ -34,7 +34,8 @@ def pythia_settings(level: str = "parton", m_ll_min: float = 12.0, ew: EWInputs 
     Parameters
     ----------
     level : {"parton", "detector"}
-        "parton" switches off showers, MPI and hadronisation (hard process and resonance decays only).
+        "parton" switches off showers, MPI, beam remnants and hadronisation (hard process and resonance decays
+        only; ``PartonLevel:all = off`` would leave the event record empty for ``nextBatch``).
     m_ll_min : float
         Lower cut on both lepton-pair masses in GeV.
     ew : EWInputs, optional
@@ -61,56 +62,16 @@ def pythia_settings(level: str = "parton", m_ll_min: float = 12.0, ew: EWInputs 
         f"StandardModel:sin2thetaWbar = {ew.s2!r}",
         f"24:m0 = {ew.m_w!r}",
     ]
-    if level == "parton":
-        settings += ["PartonLevel:all = off", "HadronLevel:all = off"]
+    if level == "parton":  # hard process and resonance decays only, read with nextBatch
+        settings += [
+            "PartonLevel:ISR = off",
+            "PartonLevel:FSR = off",
+            "PartonLevel:MPI = off",
+            "PartonLevel:Remnants = off",
+            "HadronLevel:all = off",
+            "Check:event = off",  # no beam remnants: colour is not balanced on purpose
+        ]
     return settings + list(extra)
-
-
-def _vec(particle) -> tuple[float, float, float, float]:
-    return (particle.e(), particle.px(), particle.py(), particle.pz())
-
-
-def _hard_from_process(pythia, n: int) -> dict[str, np.ndarray]:
-    """Generate n events at parton level and read their process records."""
-    ids = np.zeros((n, 4), np.int32)  # incoming 1, 2, outgoing partner of 1, of 2
-    partons = np.zeros((n, 5, 4))  # in1, in2, out1, out2, H
-    leptons = np.zeros((n, 4, 4))  # Z1: l-, l+, Z2: l-, l+
-    lepton_ids = np.zeros((n, 2), np.int32)
-    alpha, q2_fac, xf1, xf2 = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    failures = 0
-    i = 0
-    while i < n:
-        if not pythia.next():
-            failures += 1
-            if failures > 100 + n // 10:
-                raise RuntimeError(f"Pythia failed {failures} times in a row of {i} accepted events")
-            continue
-        ev = pythia.process
-        for k, j in enumerate((3, 4, 6, 7)):
-            ids[i, k] = ev[j].id()
-        for k, j in enumerate((3, 4, 6, 7, 5)):
-            partons[i, k] = _vec(ev[j])
-        h = ev[5]
-        for z_index, z in enumerate((h.daughter1(), h.daughter2())):
-            a, b = ev[z].daughter1(), ev[z].daughter2()
-            if ev[a].id() < 0:
-                a, b = b, a
-            leptons[i, 2 * z_index] = _vec(ev[a])
-            leptons[i, 2 * z_index + 1] = _vec(ev[b])
-            lepton_ids[i, z_index] = ev[a].id()
-        info = pythia.infoPython()
-        alpha[i], q2_fac[i], xf1[i], xf2[i] = info.alphaEM(), info.Q2Fac(), info.pdf1(), info.pdf2()
-        i += 1
-    return {
-        "ids": ids,
-        "partons": partons,
-        "leptons": leptons,
-        "lepton_ids": lepton_ids,
-        "alpha_em": alpha,
-        "q2_fac": q2_fac,
-        "xf1": xf1,
-        "xf2": xf2,
-    }
 
 
 def _hard_from_batch(prt, info) -> dict[str, np.ndarray]:
@@ -176,22 +137,23 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
     pythia = make_pythia(task["settings"], task["seed"], verbose)
     out: dict[str, Any] = {}
     with silenced(not verbose):
-        if level == "parton":
-            out.update(_hard_from_process(pythia, n))
-        else:
-            from simulators.pythia.detector import reconstruct
+        parts, objects = [], []
+        rng = np.random.default_rng([int(task["seed"]), 7])
+        done = 0
+        while done < n:
+            size = min(_BATCH[level], n - done)
+            batch = pythia.nextBatch(size)
+            if len(batch.prt) != size:
+                raise RuntimeError(f"Pythia returned {len(batch.prt)} of {size} requested events")
+            parts.append(_hard_from_batch(batch.prt, batch.info))
+            if level == "detector":
+                from simulators.pythia.detector import reconstruct
 
-            parts, objects = [], []
-            rng = np.random.default_rng([int(task["seed"]), 7])
-            done = 0
-            while done < n:
-                size = min(_BATCH, n - done)
-                batch = pythia.nextBatch(size)
-                parts.append(_hard_from_batch(batch.prt, batch.info))
                 objects.append(reconstruct(batch.prt, rng, **task.get("detector", {})))
-                done += size
-            for key in parts[0]:
-                out[key] = np.concatenate([p[key] for p in parts])
+            done += size
+        for key in parts[0]:
+            out[key] = np.concatenate([p[key] for p in parts])
+        if objects:
             out["objects"] = {k: np.concatenate([o[k] for o in objects]) for k in objects[0]}
         info = pythia.infoPython()
         out["sigma_pb"] = info.sigmaGen() * 1e9
