@@ -103,7 +103,9 @@ class EventSample:
 
     def __post_init__(self) -> None:
         n = len(self.weights)
-        self.benchmark_theta = np.asarray(self.benchmark_theta, dtype=np.float64).reshape(len(self.benchmark_names), -1)
+        self.benchmark_theta = np.asarray(self.benchmark_theta, dtype=np.float64).reshape(
+            len(self.benchmark_names), len(self.parameters)
+        )
         self.momenta = np.asarray(self.momenta, dtype=np.float32)
         self.types = np.asarray(self.types, dtype=np.int8)
         self.weights = np.asarray(self.weights, dtype=np.float64)
@@ -211,7 +213,7 @@ class EventSample:
         bad = _first_nonfinite(self.momenta)
         if bad is not None:
             fail("/events/momenta", f"non-finite momentum component in event {bad[0]}")
-        if len(self.types) and (self.types.min() < 0 or self.types.max() >= len(OBJECT_TYPES)):
+        if self.types.size and (self.types.min() < 0 or self.types.max() >= len(OBJECT_TYPES)):
             fail("/events/types", f"type codes must lie in 0..{len(OBJECT_TYPES) - 1}")
         if len(self.process) and (self.process.min() < 0 or self.process.max() >= len(self.process_names)):
             fail("/events/process", f"process ids must index /processes/names ({len(self.process_names)} names)")

@@ -143,6 +143,7 @@ def train_estimator(
     if resume and (out / "config.json").exists():
         model = estimators.load(out)  # same architecture; weights are replaced by the checkpoint's
     else:
+        torch.manual_seed(config.seed)  # reproducible initial weights
         model = estimators.build(encoder, head, encoder_config=encoder_config, head_config=head_config, metadata=metadata)
         model.encoder.fit_input_scaling(
             torch.from_numpy(train.momenta), torch.from_numpy(train.types.astype(np.int64)), torch.from_numpy(train.globals_)
