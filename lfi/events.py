@@ -103,9 +103,9 @@ class EventSample:
 
     def __post_init__(self) -> None:
         n = len(self.weights)
-        self.benchmark_theta = np.asarray(self.benchmark_theta, dtype=np.float64).reshape(
-            len(self.benchmark_names), len(self.parameters)
-        )
+        self.benchmark_theta = np.asarray(self.benchmark_theta, dtype=np.float64)
+        if self.benchmark_theta.size == 0:  # no parameters: a (B, 0) array
+            self.benchmark_theta = self.benchmark_theta.reshape(len(self.benchmark_names), len(self.parameters))
         self.momenta = np.asarray(self.momenta, dtype=np.float32)
         self.types = np.asarray(self.types, dtype=np.int8)
         self.weights = np.asarray(self.weights, dtype=np.float64)
