@@ -198,3 +198,45 @@ def test_unknown_boson_pair_and_flavour_raise():
         me.vertex_coefficients("W", "Z", np.zeros(1), np.zeros(1), EW)
     with pytest.raises(ValueError, match="PDG id 21"):
         me.charge_isospin(np.array([21]))
+
+
+# ----------------------------------------------------------------------------------------- trace cross-check
+_G0 = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, -1, 0], [0, 0, 0, -1]], dtype=complex)
+_SIGMA = [np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.array([[1, 0], [0, -1]])]
+_GAMMA = [_G0] + [np.block([[np.zeros((2, 2)), s], [-s, np.zeros((2, 2))]]).astype(complex) for s in _SIGMA]
+_G5 = 1j * _GAMMA[0] @ _GAMMA[1] @ _GAMMA[2] @ _GAMMA[3]
+_PL = 0.5 * (np.eye(4) - _G5)
+_METRIC = np.diag([1.0, -1.0, -1.0, -1.0])
+
+
+def _slash(p):
+    return sum(_METRIC[m, m] * p[m] * _GAMMA[m] for m in range(4))
+
+
+def _lepton_tensor(a, b):
+    """Σ_spins J^μ J^ν* = Tr[a̸ γ^μ P_L b̸ γ^ν P_L] in the Dirac representation (no Weyl spinors involved)."""
+    left = _slash(a)
+    right = _slash(b)
+    return np.array([[np.trace(left @ _GAMMA[m] @ _PL @ right @ _GAMMA[n] @ _PL) for n in range(4)] for m in range(4)])
+
+
+def test_ww_fusion_interference_equals_the_trace_formula(events):
+    """Spin-summed SM × O_WW interference of W W fusion from Dirac traces, for quark and antiquark lines."""
+    p1, p2, p3, p4 = (p[:40] for p in events["p"])
+    for sign2 in (1, -1):
+        id1, id2 = np.full(40, 2), np.full(40, sign2 * 1)
+        coeff = me.production_coefficients(p1, p2, p3, p4, id1, id2, True, EW, photons=False)
+        for i in range(40):
+            a1, b1 = p3[i], p1[i]  # quark line: ū(p3) γ P_L u(p1)
+            a2, b2 = (p2[i], p4[i]) if sign2 < 0 else (p4[i], p2[i])  # antiquark: v̄(p2) γ P_L v(p4)
+            l1, l2 = _lepton_tensor(a1, b1), _lepton_tensor(a2, b2)
+            g = _METRIC
+            q1, q2 = p1[i] - p3[i], p2[i] - p4[i]
+            t_sm = np.einsum("mn,ma,nb,ab->", l1, g, g, l2)  # L1^{μν} L2_{μν}
+            q1l, q2l = g @ q1, g @ q2
+            t_int = (q1 @ q2l) * t_sm - np.einsum("m,mn,r,rs,ns->", q2l, l1, q1l, l2, g)
+            kappa = EW.g * EW.m_w * (EW.g**2 / 2) / ((q1 @ g @ q1 - EW.m_w**2) * (q2 @ g @ q2 - EW.m_w**2))
+            expected_sm = 0.25 * kappa**2 * t_sm.real
+            expected_ww = 0.25 * kappa**2 * 2 * (2 * me.TEV2_TO_GEV2) * t_int.real
+            assert coeff[i, 0] == pytest.approx(expected_sm, rel=1e-10)
+            assert coeff[i, 2] == pytest.approx(expected_ww, rel=1e-8, abs=1e-10 * abs(expected_sm) * 1e-3)
