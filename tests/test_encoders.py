@@ -185,3 +185,16 @@ def test_bad_inputs_are_reported():
         enc(momenta, types.clamp(max=7) + 1, globals_)
     with pytest.raises(ValueError, match="momenta"):
         enc(momenta[..., :3], types, globals_)
+
+
+@pytest.mark.parametrize("bias_shape", [(4, 3, 5, 7), (4, 1, 1, 7)])
+def test_cpu_attention_path_equals_sdpa(bias_shape):
+    from estimators.layers import MASK_VALUE, biased_attention
+
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(4, 3, 5, 8, generator=g, dtype=torch.float64)
+    k, v = torch.randn(2, 4, 3, 7, 8, generator=g, dtype=torch.float64).unbind(0)
+    bias = torch.randn(*bias_shape, generator=g, dtype=torch.float64)
+    bias[0, ..., 2:] = MASK_VALUE  # padded keys
+    want = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias.expand(4, 3, 5, 7))
+    torch.testing.assert_close(biased_attention(q, k, v, bias), want, rtol=1e-12, atol=1e-12)
