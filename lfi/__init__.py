@@ -7,6 +7,11 @@ Public API
 EventSample, EventFileError   weighted events in HDF5 (``lfi.events``)
 Morpher, monomial_components  polynomial morphing of weights (``lfi.morphing``)
 augment                       priors, joint ratio r(x,z) and score t(x,z), on-the-fly training data
+truth                         exact log p(x|θ) for samples that carry it (the toy)
+train                         losses by name, the trainer, ``train_estimator`` (needs torch)
+limits                        Asimov q on a θ grid, Wilks thresholds, contours (pure functions)
+metrics                       ROC, AUC, background rejection, significance
+evaluate                      q maps of trained estimators, histograms and the truth on a test sample
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ _LAZY = {
     "Morpher": "lfi.morphing",
     "monomial_components": "lfi.morphing",
 }
-_SUBMODULES = ("events", "morphing", "augment", "cli")
+_SUBMODULES = ("events", "morphing", "augment", "truth", "train", "limits", "metrics", "evaluate", "cli")
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 

@@ -26,7 +26,7 @@ def _config(epochs):
 
 
 def test_killed_run_resumes_to_the_same_result(toy_file, tmp_path, monkeypatch):
-    options = {"events_per_epoch": 1024, "hidden": "32"}
+    options = {"events_per_epoch": 1024, "head_hidden": "32"}
     straight = train_estimator(toy_file, "mlp", "alices", tmp_path / "straight", config=_config(4), options=options,
                                progress=False)
     straight_history = json.loads((tmp_path / "straight" / "history.json").read_text())

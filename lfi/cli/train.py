@@ -21,7 +21,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--method", required=True, choices=METHODS, type=str.lower, help="training method / loss")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory for the estimator")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="estimator, head or method option (repeatable), e.g. prior=uniform:-1:1, alpha=5, hidden=128,128")
+                   help="estimator, head or method option (repeatable), e.g. prior=uniform:-1:1, alpha=5, head_hidden=128,128, hidden=256,256 (encoder)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--learning-rate", type=float, default=1e-3)

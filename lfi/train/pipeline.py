@@ -17,7 +17,7 @@ __all__ = ["train_estimator", "default_head"]
 
 log = logging.getLogger("lfi.train")
 
-_HEAD_OPTIONS = ("hidden", "dropout")
+_HEAD_OPTIONS = {"head_hidden": "hidden", "head_dropout": "dropout"}
 _LOSS_OPTIONS = ("alpha", "focal_alpha", "focal_gamma")
 _DATA_OPTIONS = ("prior", "reference", "theta1", "head", "events_per_epoch", "validation_fraction")
 
@@ -25,6 +25,24 @@ _DATA_OPTIONS = ("prior", "reference", "theta1", "head", "events_per_epoch", "va
 def default_head(method: str) -> str:
     """The head a method trains by default (ratio methods use the morphing-aware head)."""
     return {"ratio": "morphing_ratio", "score": "score", "classifier": "classifier"}[METHOD_KIND[method]]
+
+
+def _as_list(value) -> list:
+    """``"128,64"`` or ``128`` or ``[128, 64]`` → a list of numbers."""
+    if isinstance(value, str):
+        return [float(v) if "." in v else int(v) for v in value.split(",") if v]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _encoder_options(encoder: str, options: dict) -> dict:
+    """Command-line options for the encoder: a scalar or "a,b" string becomes a list where the encoder's
+    default is a sequence (e.g. ``hidden=256`` for the MLP's layer widths)."""
+    import inspect
+
+    from estimators.encoders import encoder_class
+
+    defaults = {k: p.default for k, p in inspect.signature(encoder_class(encoder).__init__).parameters.items()}
+    return {k: _as_list(v) if isinstance(defaults.get(k), (tuple, list)) else v for k, v in options.items()}
 
 
 def _parameter_box(sample: EventSample) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +90,7 @@ def train_estimator(
         ``reference`` (θ1 = θ_ref: benchmark name or values; default the SM point 0),
         ``theta1`` (``reference`` or ``prior``: draw θ1 too), ``head`` (``ratio`` or ``morphing_ratio``),
         ``events_per_epoch``, ``validation_fraction`` (default 0.2), ``alpha`` (score-term weight),
-        ``focal_alpha``, ``focal_gamma``, ``hidden`` (head layers, e.g. ``128,128``), ``dropout``;
+        ``focal_alpha``, ``focal_gamma``, ``head_hidden`` (head layers, e.g. ``128,128``), ``head_dropout``;
         any other key is passed to the encoder as a hyper-parameter.
 
     Returns
@@ -89,9 +107,9 @@ def train_estimator(
     config = config or TrainConfig()
     loss = get_loss(method, **{k: float(options.pop(k)) for k in _LOSS_OPTIONS if k in options})
     data_options = {k: options.pop(k) for k in _DATA_OPTIONS if k in options}
-    head_options = {k: options.pop(k) for k in _HEAD_OPTIONS if k in options}
-    if isinstance(head_options.get("hidden"), str):
-        head_options["hidden"] = [int(v) for v in head_options["hidden"].split(",") if v]
+    head_options = {_HEAD_OPTIONS[k]: options.pop(k) for k in list(_HEAD_OPTIONS) if k in options}
+    if "hidden" in head_options:
+        head_options["hidden"] = _as_list(head_options["hidden"])
     sample = EventSample.load(data)
     if loss.kind == "classifier":
         raise ValueError("classifier training (ce, focal) runs through `lfi classify`, which is not built yet")
@@ -131,7 +149,8 @@ def train_estimator(
     else:
         raise ValueError(f"head={head!r} does not fit method {method!r}; ratio methods take ratio or morphing_ratio")
     head_config.update(head_options)
-    encoder_config = {"n_objects": sample.momenta.shape[1], "n_globals": len(sample.global_names), **options}
+    encoder_config = {"n_objects": sample.momenta.shape[1], "n_globals": len(sample.global_names),
+                      **_encoder_options(encoder, options)}
     metadata = {
         "method": method,
         "parameters": sample.parameters,
