@@ -284,7 +284,7 @@ def _amplitudes(J1, J2, q1, q2, c1, c2, props1, props2, pairs, ew: EWInputs) -> 
 
 
 # ----------------------------------------------------------------------------------------- production
-def production_kernels(p1, p2, p3, p4, bar1, bar2, ew: EWInputs, photons: bool = True) -> dict:
+def production_kernels(p1, p2, p3, p4, bar1, bar2, ew: EWInputs, photons: bool = True, pairs=None) -> dict:
     """Production amplitudes per boson pair with unit fermion couplings.
 
     M_{λ1λ2} = Σ_{V1V2} c^{V1}_{λ1}(line 1) c^{V2}_{λ2}(line 2) K^{V1V2}_{λ1λ2}: the couplings of
@@ -298,6 +298,8 @@ def production_kernels(p1, p2, p3, p4, bar1, bar2, ew: EWInputs, photons: bool =
         Whether line 1 / line 2 is an antiquark line.
     photons : bool
         Include the kernels with photons (keys ("A", "Z"), ("Z", "A"), ("A", "A")).
+    pairs : list of (str, str), optional
+        Compute only these boson pairs.
 
     Returns
     -------
@@ -315,7 +317,8 @@ def production_kernels(p1, p2, p3, p4, bar1, bar2, ew: EWInputs, photons: bool =
     props1 = {"W": 1.0 / (t1 - ew.m_w**2), "Z": 1.0 / (t1 - ew.m_z**2), "A": 1.0 / t1}
     props2 = {"W": 1.0 / (t2 - ew.m_w**2), "Z": 1.0 / (t2 - ew.m_z**2), "A": 1.0 / t2}
     unit = {v: np.ones((n, 2)) for v in "WZA"}
-    pairs = _boson_pairs(True, photons) + _boson_pairs(False, photons)
+    if pairs is None:
+        pairs = _boson_pairs(True, photons) + _boson_pairs(False, photons)
     return {pair: _amplitudes(J1, J2, q1, q2, unit, unit, props1, props2, [pair], ew) for pair in pairs}
 
 
@@ -362,13 +365,19 @@ def production_amplitudes(
         λ = 0 (L), 1 (R) of line 1 and line 2.
     """
     id1, id2 = np.asarray(id1), np.asarray(id2)
+    p = [np.asarray(x, dtype=np.float64) for x in (p1, p2, p3, p4)]
     n = len(id1)
     charged = np.broadcast_to(np.asarray(charged, dtype=bool), (n,))
-    kernels = production_kernels(p1, p2, p3, p4, id1 < 0, id2 < 0, ew, photons)
-    c1, c2 = line_couplings(id1, ew), line_couplings(id2, ew)
-    cc = combine_kernels(kernels, c1, c2, _boson_pairs(True, photons))
-    nc = combine_kernels(kernels, c1, c2, _boson_pairs(False, photons))
-    return np.where(charged[:, None, None, None], cc, nc)
+    out = np.zeros((n, 2, 2, 3), dtype=np.complex128)
+    for is_cc in (True, False):
+        sel = np.flatnonzero(charged == is_cc)
+        if len(sel) == 0:
+            continue
+        pairs = _boson_pairs(is_cc, photons)
+        kernels = production_kernels(*(x[sel] for x in p), id1[sel] < 0, id2[sel] < 0, ew, photons, pairs)
+        c1, c2 = line_couplings(id1[sel], ew), line_couplings(id2[sel], ew)
+        out[sel] = combine_kernels(kernels, c1, c2, pairs)
+    return out
 
 
 def squared_coefficients(amplitudes: np.ndarray, average: float = 1.0) -> np.ndarray:
