@@ -45,7 +45,7 @@ def main() -> None:
     sm = int(np.argmin(np.abs(grid).sum(axis=1)))
     mono = sample.morpher().monomials(grid)  # (T, 15)
     sigma = sample.truth["sigma_coefficients"] @ mono.T
-    density = sample.truth_events["likelihood_coefficients"] @ mono.T  # (N, T), θ-polynomial of dσ(x|θ)
+    density = sample.truth_events["density_coefficients"] @ mono.T  # (N, T), θ-polynomial of dσ(x|θ)
     log_r = (np.log(density) - np.log(density[:, [sm]]) - np.log(sigma / sigma[sm])).T
     lumi = args.expected_events / sigma[sm]
     q = truth_q(log_r, sample.weights[:, 0], sigma, lumi, true_index=sm)

@@ -5,7 +5,9 @@ A sample with an exact likelihood stores, in the morphing components of ``/morph
 - ``/truth/events/density_coefficients`` (N, C): dσ(x_e|θ)/dx = Σ_c α_c(θ)·a_ec (pb per unit x);
 - ``/truth/sigma_coefficients`` (C,): σ(θ) = Σ_c α_c(θ)·s_c (pb).
 
-Then log p(x_e|θ) = log Σ_c α_c(θ) a_ec − log Σ_c α_c(θ) s_c for every θ.
+Then log p(x_e|θ) = log Σ_c α_c(θ) a_ec − log Σ_c α_c(θ) s_c for every θ. The density coefficients may
+carry a θ-independent factor per event (the WBF parton-level truth drops flux and phase-space factors): it
+cancels in every ratio r(x|θ0, θ1) and in the Asimov q, which is all the limits use.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def exact_cross_section(sample: EventSample, theta: np.ndarray) -> np.ndarray:
 
 
 def exact_log_likelihood(sample: EventSample, theta: np.ndarray) -> np.ndarray:
-    """log p(x_e|θ_t) for every event and point, shape (N, T); θ of shape (T, D).
+    """log p(x_e|θ_t) (up to a θ-independent constant per event), shape (N, T); θ of shape (T, D).
 
     Differences between two θ give the exact log r(x|θ0, θ1).
     """

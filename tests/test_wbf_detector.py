@@ -35,7 +35,7 @@ def test_detector_sample_contract_and_selection(detector_run):
     m4l = s.observables["m_4l"]
     assert abs(np.median(m4l) - 125) < 1.5 and np.mean(np.abs(m4l - 125) < 10) > 0.9
     assert np.all(s.observables["pt_j1"] >= s.observables["pt_j2"])
-    assert "likelihood_coefficients" not in s.truth_events and "weight_coefficients" in s.truth_events
+    assert "density_coefficients" not in s.truth_events and "weight_coefficients" in s.truth_events
 
 
 def test_generation_prints_nothing(capfd):

@@ -99,7 +99,7 @@ def test_truth_reduces_to_the_joint_ratio_with_one_channel_open(sample):
 def test_truth_ratio_has_unit_expectation(sample):
     """E_{x∼θ1}[r(x|θ0, θ1)] = 1 for the exact marginal ratio, checked on the weighted sample."""
     morpher = sample.morpher()
-    coeff = sample.truth_events["likelihood_coefficients"]
+    coeff = sample.truth_events["density_coefficients"]
     for theta0, theta1 in (([0.0, 0.0], [8.0, -8.0]), ([10.0, 5.0], [0.0, 0.0]), ([-12.0, 12.0], [5.0, 5.0])):
         mono = morpher.monomials(np.array([theta0, theta1]))
         p0, p1 = coeff @ mono[0], coeff @ mono[1]

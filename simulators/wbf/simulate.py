@@ -197,7 +197,7 @@ def simulate(
         if truth:
             likelihood = np.zeros((n_generated, 15))
             likelihood[keep] = _likelihood({k: v[keep] for k, v in kin.items()}, _rows(data, keep), ew, photons, m_ll_min)
-            truth_events["likelihood_coefficients"] = likelihood
+            truth_events["density_coefficients"] = likelihood
     else:
         from .detector_level import detector_objects
 
