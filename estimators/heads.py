@@ -5,10 +5,9 @@ Shapes: B events, E embedding width, D parameters, T parameter points, C morphin
 - :class:`ClassifierHead` — n_classes logits (1 logit for two classes).
 - :class:`RatioHead` — parameterised ratio: θ enters late, concatenated with the embedding, so a θ grid
   costs only head evaluations; log r̂(x|θ0, θ1) = f(x, θ0) − f(x, θ1).
-- :class:`MorphingRatioHead` — morphing-aware ratio (Brehmer et al., arXiv:1805.00020, sect. 4.3): one
-  output per basis benchmark, o_b(x) ≈ log p(x|θ_b)/p_ref(x); then
-  p̂(x|θ)/p_ref(x) = Σ_b w_b(θ) σ_b exp(o_b(x)) / σ(θ), exact in structure because distributions morph
-  like weights; a whole θ grid is one matrix product.
+- :class:`~estimators.morphing_heads.MorphingRatioHead` and
+  :class:`~estimators.morphing_heads.AmplitudeRatioHead` — morphing-aware ratios (their own module): the
+  θ-dependence is an exact polynomial, so a whole θ grid is one matrix product.
 - :class:`ScoreHead` — t̂(x) with D outputs (SALLY).
 """
 
@@ -19,7 +18,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ClassifierHead", "RatioHead", "MorphingRatioHead", "ScoreHead", "HEADS", "mlp_layers"]
+__all__ = ["ClassifierHead", "RatioHead", "ScoreHead", "HEADS", "mlp_layers"]
 
 
 def mlp_layers(n_in: int, hidden: Sequence[int], n_out: int, dropout: float = 0.0) -> nn.Sequential:
@@ -121,88 +120,6 @@ class RatioHead(nn.Module):
         return torch.cat(out, dim=1)
 
 
-class MorphingRatioHead(nn.Module):
-    """Morphing-aware log-ratio head (one output per basis benchmark).
-
-    Parameters
-    ----------
-    embed_dim : int
-    components : list of list of int, shape (C, D)
-        Monomial exponents (as in the event file).
-    basis : list of list of float, shape (C, D)
-        Basis points θ_b.
-    basis_sigma : list of float, length C
-        Cross sections σ_b in pb at the basis points (from the training sample).
-    hidden : sequence of int
-    """
-
-    kind = "morphing_ratio"
-
-    def __init__(
-        self,
-        *,
-        embed_dim: int,
-        components: Sequence[Sequence[int]],
-        basis: Sequence[Sequence[float]],
-        basis_sigma: Sequence[float],
-        hidden: Sequence[int] = (128, 128),
-        dropout: float = 0.0,
-    ):
-        super().__init__()
-        import numpy as np
-
-        from lfi.morphing import Morpher
-
-        morpher = Morpher(np.asarray(components), np.asarray(basis))
-        self.n_parameters = morpher.n_parameters
-        self.register_buffer("components", torch.as_tensor(morpher.components, dtype=torch.float64))
-        self.register_buffer("inverse", torch.as_tensor(morpher._inverse, dtype=torch.float64))
-        self.register_buffer("log_sigma", torch.log(torch.as_tensor(list(basis_sigma), dtype=torch.float64)))
-        self.net = mlp_layers(embed_dim, hidden, len(basis), dropout)
-        self.config = {
-            "components": [list(map(int, c)) for c in components],
-            "basis": [list(map(float, b)) for b in basis],
-            "basis_sigma": list(map(float, basis_sigma)),
-            "hidden": list(hidden),
-            "dropout": dropout,
-        }
-
-    def morphing_weights(self, theta: Tensor) -> Tensor:
-        """w_b(θ), shape (T, C), differentiable in θ (float64 for exact cancellations)."""
-        theta = theta.to(torch.float64)
-        monomials = torch.prod(theta[:, None, :] ** self.components[None], dim=-1)
-        return monomials @ self.inverse
-
-    def component_log_ratios(self, embedding: Tensor) -> Tensor:
-        """o_b(x) ≈ log p(x|θ_b)/p_ref(x), shape (B, C)."""
-        return self.net(embedding)
-
-    def _log_density(self, outputs: Tensor, weights: Tensor) -> Tensor:
-        """log Σ_b w_b σ_b e^{o_b} − log Σ_b w_b σ_b for matched rows (B, C) × (B, C) → (B,)."""
-        sigma_w = weights * torch.exp(self.log_sigma)
-        shift = outputs.detach().max(dim=1, keepdim=True).values
-        mixture = (sigma_w * torch.exp(outputs.to(torch.float64) - shift)).sum(dim=1)
-        return torch.log(mixture.clamp_min(1e-300)) + shift[:, 0] - torch.log(sigma_w.sum(dim=1))
-
-    def log_density(self, embedding: Tensor, theta: Tensor) -> Tensor:
-        """log p̂(x|θ)/p_ref(x), shape (B,); θ of shape (B, D)."""
-        return self._log_density(self.component_log_ratios(embedding), self.morphing_weights(theta)).to(embedding.dtype)
-
-    def forward(self, embedding: Tensor, theta0: Tensor, theta1: Tensor) -> Tensor:
-        """log r̂(x|θ0, θ1), shape (B,)."""
-        outputs = self.component_log_ratios(embedding)
-        w0, w1 = self.morphing_weights(theta0), self.morphing_weights(theta1)
-        return (self._log_density(outputs, w0) - self._log_density(outputs, w1)).to(embedding.dtype)
-
-    def log_density_grid(self, embedding: Tensor, theta: Tensor) -> Tensor:
-        """log p̂(x_n|θ_t)/p_ref(x_n) for all events and points, shape (N, T): one matrix product."""
-        outputs = self.component_log_ratios(embedding).to(torch.float64)
-        shift = outputs.max(dim=1, keepdim=True).values
-        sigma_w = self.morphing_weights(theta) * torch.exp(self.log_sigma)  # (T, C)
-        mixture = torch.exp(outputs - shift) @ sigma_w.T  # (N, T)
-        return torch.log(mixture.clamp_min(1e-300)) + shift - torch.log(sigma_w.sum(dim=1))[None, :]
-
-
 class ScoreHead(nn.Module):
     """Local score t̂(x) at the reference point, shape (B, D) (SALLY, SALLINO)."""
 
@@ -218,9 +135,15 @@ class ScoreHead(nn.Module):
         return self.net(embedding)
 
 
-HEADS = {
-    "classifier": ClassifierHead,
-    "ratio": RatioHead,
-    "morphing_ratio": MorphingRatioHead,
-    "score": ScoreHead,
-}
+def __getattr__(name: str):
+    if name == "HEADS":
+        from estimators.morphing_heads import AmplitudeRatioHead, MorphingRatioHead
+
+        return {
+            "classifier": ClassifierHead,
+            "ratio": RatioHead,
+            "morphing_ratio": MorphingRatioHead,
+            "amplitude_ratio": AmplitudeRatioHead,
+            "score": ScoreHead,
+        }
+    raise AttributeError(f"module 'estimators.heads' has no attribute {name!r}")

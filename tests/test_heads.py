@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from estimators.heads import ClassifierHead, MorphingRatioHead, RatioHead, ScoreHead
+from estimators.heads import ClassifierHead, RatioHead, ScoreHead
+from estimators.morphing_heads import AmplitudeRatioHead, MorphingRatioHead
 from lfi.morphing import Morpher
 from lfi.truth import exact_cross_section, exact_log_likelihood
 
@@ -57,3 +58,53 @@ def test_output_shapes_and_config():
     with pytest.raises(ValueError, match="n_classes"):
         ClassifierHead(embed_dim=8, n_classes=1)
     assert RatioHead(embed_dim=8, n_parameters=2).config["hidden"] == [128, 128]
+
+
+def test_amplitude_head_is_an_exact_positive_polynomial_of_the_right_degree():
+    """p̃(x|θ) = v(θ̃)ᵀLLᵀv(θ̃): positive everywhere, and morphing from any 15 points reproduces it (degree 4)."""
+    torch.manual_seed(1)
+    components = np.array([[a, b] for d in range(5) for a in range(d, -1, -1) for b in [d - a]])
+    m = Morpher.optimized(components, [-16.5, -16.5], [16.5, 16.5], n_trials=30)
+    head = AmplitudeRatioHead(embed_dim=6, components=components.tolist(), basis=m.basis.tolist(),
+                              basis_sigma=[1.0] * 15).double()
+    embedding = torch.randn(20, 6, dtype=torch.float64)
+    theta = torch.from_numpy(np.random.default_rng(2).uniform(-30, 30, (200, 2)))
+    with torch.no_grad():
+        a = head.polynomial_coefficients(embedding)
+    values = a @ head._scaled_monomials(theta).T  # (20, 200)
+    assert (values > 0).all()
+    at_basis = (a @ head._scaled_monomials(torch.from_numpy(m.basis)).T).numpy()  # (20, 15)
+    morphed = at_basis @ m.weights(theta.numpy()).T
+    np.testing.assert_allclose(morphed, values.numpy(), rtol=1e-8)
+    with torch.no_grad():
+        grid = head.log_density_grid(embedding, theta)
+        pointwise = torch.stack([head.log_density(embedding, t.expand(20, 2)) for t in theta[:5]], dim=1)
+    torch.testing.assert_close(grid[:, :5], pointwise)
+
+
+class _Fixed(torch.nn.Module):
+    def __init__(self, outputs):
+        super().__init__()
+        self.outputs = outputs
+
+    def forward(self, embedding):
+        return self.outputs
+
+
+def test_amplitude_head_represents_the_toy_exactly(toy_sample):
+    """The toy's |A0 + θ0 A1 + θ1 A2|² + ε is a sum of squares: with L from the amplitudes the head is exact."""
+    from simulators.toy import ToyModel
+
+    s = toy_sample[:200]
+    basis = s.benchmark_theta[s.morphing_basis]
+    head = AmplitudeRatioHead(embed_dim=2, components=s.morphing_components.tolist(), basis=basis.tolist(),
+                              basis_sigma=exact_cross_section(s, basis).tolist(), theta_scale=[1.0, 1.0]).double()
+    amp = ToyModel().amplitudes(s.truth_events["z"])  # (N, 3) complex: joint |A|² at the parton level
+    gram = np.einsum("ni,nj->nij", amp, amp.conj()).real + ToyModel().epsilon * np.eye(3)[0][:, None] * np.eye(3)[0]
+    lower = np.linalg.cholesky(gram + 1e-12 * np.eye(3))
+    tril = np.tril_indices(3)
+    outputs = torch.from_numpy(lower[:, tril[0], tril[1]])
+    head.net = _Fixed(outputs)
+    theta = np.array([[0.4, -0.9], [1.0, 1.0]])
+    got = head.polynomial_coefficients(torch.zeros(200, 2, dtype=torch.float64)).detach().numpy()
+    np.testing.assert_allclose(got, s.truth_events["joint_coefficients"], rtol=1e-6, atol=1e-9)

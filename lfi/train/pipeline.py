@@ -23,8 +23,8 @@ _DATA_OPTIONS = ("prior", "reference", "theta1", "head", "events_per_epoch", "va
 
 
 def default_head(method: str) -> str:
-    """The head a method trains by default (ratio methods use the morphing-aware head)."""
-    return {"ratio": "morphing_ratio", "score": "score", "classifier": "classifier"}[METHOD_KIND[method]]
+    """The head a method trains by default (ratio methods: the positive morphing-aware amplitude head)."""
+    return {"ratio": "amplitude_ratio", "score": "score", "classifier": "classifier"}[METHOD_KIND[method]]
 
 
 def _as_list(value) -> list:
@@ -88,7 +88,8 @@ def train_estimator(
     options : dict
         ``prior`` (θ0 prior, e.g. ``uniform:-1:1``; default uniform over the benchmarks' box),
         ``reference`` (θ1 = θ_ref: benchmark name or values; default the SM point 0),
-        ``theta1`` (``reference`` or ``prior``: draw θ1 too), ``head`` (``ratio`` or ``morphing_ratio``),
+        ``theta1`` (``reference`` or ``prior``: draw θ1 too), ``head`` (``amplitude_ratio``, ``morphing_ratio``
+        or ``ratio``),
         ``events_per_epoch``, ``validation_fraction`` (default 0.2), ``alpha`` (score-term weight),
         ``focal_alpha``, ``focal_gamma``, ``head_hidden`` (head layers, e.g. ``128,128``), ``head_dropout``;
         any other key is passed to the encoder as a hyper-parameter.
@@ -131,7 +132,7 @@ def train_estimator(
         theta0_prior, only0 = prior, False
 
     head = data_options.get("head") or default_head(method)
-    if loss.kind == "ratio" and head == "morphing_ratio":
+    if loss.kind == "ratio" and head in ("morphing_ratio", "amplitude_ratio"):
         basis = sample.morphing_basis
         head_config = {
             "components": sample.morphing_components.tolist(),
@@ -147,7 +148,8 @@ def train_estimator(
     elif loss.kind == "score":
         head_config = {"n_parameters": sample.n_parameters}
     else:
-        raise ValueError(f"head={head!r} does not fit method {method!r}; ratio methods take ratio or morphing_ratio")
+        raise ValueError(f"head={head!r} does not fit method {method!r}; ratio methods take amplitude_ratio (default), "
+                         "morphing_ratio or ratio")
     head_config.update(head_options)
     encoder_config = {"n_objects": sample.momenta.shape[1], "n_globals": len(sample.global_names),
                       **_encoder_options(encoder, options)}
