@@ -109,9 +109,13 @@ class RatioHead(nn.Module):
         """log r̂(x|θ0, θ1), shape (B,)."""
         return self.log_density(embedding, theta0) - self.log_density(embedding, theta1)
 
-    def log_density_grid(self, embedding: Tensor, theta: Tensor, chunk: int = 64) -> Tensor:
-        """f(x_n, θ_t) for all events and points, shape (N, T); θ fed again for every point."""
+    def log_density_grid(self, embedding: Tensor, theta: Tensor, rows: int = 1 << 19) -> Tensor:
+        """f(x_n, θ_t) for all events and points, shape (N, T); θ fed again for every point.
+
+        At most ``rows`` (event, θ) pairs go through the network at once, bounding memory.
+        """
         n, out = len(embedding), []
+        chunk = max(1, rows // max(n, 1))
         for start in range(0, len(theta), chunk):
             block = theta[start : start + chunk]
             emb = embedding.repeat_interleave(len(block), dim=0)

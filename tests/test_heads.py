@@ -41,7 +41,7 @@ def test_parameterised_head_grid_equals_pointwise_and_is_antisymmetric():
     torch.manual_seed(0)
     head = RatioHead(embed_dim=5, n_parameters=2, hidden=(16,))
     embedding, theta = torch.randn(9, 5), torch.randn(4, 2)
-    grid = head.log_density_grid(embedding, theta, chunk=3)
+    grid = head.log_density_grid(embedding, theta, rows=27)
     for t in range(4):
         point = head.log_density(embedding, theta[t].expand(9, 2))
         torch.testing.assert_close(grid[:, t], point)
