@@ -80,3 +80,15 @@ def test_ci_runs_exactly_the_readme_test_command():
     readme = (root / "README.md").read_text()
     test_block = readme.split("**Run the tests**")[1].split("```bash")[1].split("```")[0].strip()
     assert test_block in (root / ".ci" / "run").read_text().splitlines()
+
+
+def test_values_with_a_leading_minus_are_accepted():
+    from lfi.cli import _join_signed_values
+    from lfi.cli.simulate import _parse_range
+
+    assert _join_signed_values(["limits", "--grid", "-1:1:5,-1:1:5", "--lumi", "3"]) == [
+        "limits", "--grid=-1:1:5,-1:1:5", "--lumi", "3"]
+    assert _parse_range("-16.5:16.5") == ((-16.5, 16.5), (-16.5, 16.5))
+    assert _parse_range("-1:2,-3:4") == ((-1.0, 2.0), (-3.0, 4.0))
+    with pytest.raises(ValueError, match="LOW < HIGH"):
+        _parse_range("3:1")

@@ -75,7 +75,7 @@ def test_train_and_limits_from_the_command_line(tmp_path, capsys):
 def test_limits_refuses_bad_requests(tmp_path, capsys):
     data = tmp_path / "t.h5"
     main(["simulate", "toy", "--events", "500", "--out", str(data)])
-    assert main(["limits", "--data", str(data), "--lumi", "10", "--grid=-1:1:5,-1:1:5", "--out", str(tmp_path)]) == 1
+    assert main(["limits", "--data", str(data), "--lumi", "10", "--grid", "-1:1:5,-1:1:5", "--out", str(tmp_path)]) == 1
     assert "nothing to evaluate" in capsys.readouterr().err
     assert main(["limits", "--data", str(data), "--truth", "--lumi", "10", "--grid=-1:1:5", "--out", str(tmp_path)]) == 1
     assert "2 parameters" in capsys.readouterr().err

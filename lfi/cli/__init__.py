@@ -48,9 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose values may start with a minus sign ("--grid -16.5:16.5:101,..."); argparse would take such a
+# value for an option, so "--grid VALUE" is rewritten to "--grid=VALUE" before parsing.
+_SIGNED_VALUE_OPTIONS = ("--grid", "--true", "--range")
+
+
+def _join_signed_values(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in _SIGNED_VALUE_OPTIONS and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_signed_values(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     if not getattr(args, "func", None):
         parser.print_help()

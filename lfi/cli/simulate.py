@@ -23,6 +23,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--level", choices=["parton", "detector"], default=None, help="wbf: simulation level")
     p.add_argument("--process", default=None, help="wbf: process name from the registry")
     p.add_argument("--workers", type=int, default=None, help="wbf: parallel generator processes")
+    p.add_argument("--range", default=None, metavar="LOW:HIGH[,LOW:HIGH]",
+                   help="wbf: parameter box for the morphing basis, e.g. -16.5:16.5 (TeV^-2, both parameters)")
     p.set_defaults(func=run)
 
 
@@ -33,12 +35,28 @@ def run(args: argparse.Namespace) -> int:
     module = simulators.get(args.simulator)
     accepted = inspect.signature(module.simulate).parameters
     options = {k: getattr(args, k) for k in ("level", "process", "workers") if getattr(args, k) is not None}
+    if args.range is not None:
+        options["theta_range"] = _parse_range(args.range)
     unknown = [k for k in options if k not in accepted]
     if unknown:
-        raise ValueError(f"--{unknown[0]} is not an option of the {args.simulator} simulator")
+        flag = "range" if unknown[0] == "theta_range" else unknown[0]
+        raise ValueError(f"--{flag} is not an option of the {args.simulator} simulator")
     start = time.perf_counter()
     sample = module.simulate(args.events, seed=args.seed, **options)
     path = sample.save(args.out)
     log.info("wrote %d events to %s in %.1f s", len(sample), path, time.perf_counter() - start)
     print_info(path)
     return 0
+
+
+def _parse_range(text: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """"-16.5:16.5" (both parameters) or "-10:10,-20:20" → ((low_0, high_0), (low_1, high_1))."""
+    try:
+        pairs = [tuple(float(v) for v in part.split(":")) for part in text.split(",")]
+        if len(pairs) == 1:
+            pairs = pairs * 2
+        if len(pairs) != 2 or any(len(p) != 2 or p[0] >= p[1] for p in pairs):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"--range {text!r}: expected LOW:HIGH or LOW:HIGH,LOW:HIGH with LOW < HIGH") from None
+    return pairs[0], pairs[1]
