@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.limits.checks import check_lumi
+
 __all__ = ["expected_log_r", "extended_asimov_q", "asimov_q", "truth_q"]
 
 
@@ -48,13 +50,6 @@ def _weighted_means(lr: np.ndarray, w: np.ndarray, name: str) -> np.ndarray:
             raise ValueError(f"{name} contains non-finite values")
         out[start : start + _BLOCK_ROWS] = block @ w
     return out / w.sum()
-
-
-def _check_lumi(lumi: float) -> float:
-    lumi = float(lumi)
-    if not (np.isfinite(lumi) and lumi > 0.0):
-        raise ValueError(f"lumi must be a positive luminosity in pb⁻¹, got {lumi!r}")
-    return lumi
 
 
 def expected_log_r(log_r: np.ndarray, weights_true: np.ndarray) -> np.ndarray:
@@ -123,7 +118,7 @@ def extended_asimov_q(
     ValueError
         On shape mismatch, non-positive ``lumi`` or ``sigma_true``.
     """
-    lumi = _check_lumi(lumi)
+    lumi = check_lumi(lumi)
     m = np.asarray(mean_log_r, dtype=np.float64)
     s = np.asarray(sigma, dtype=np.float64)
     if m.ndim != 1 or s.shape != m.shape:

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lfi.limits.checks import as_columns, check_lumi
+
 __all__ = [
     "DEFAULT_N_BINS",
     "REFERENCE_EDGES",
@@ -82,17 +84,6 @@ def reference_edges(names: Sequence[str] | str) -> list[np.ndarray]:
     return out
 
 
-def _as_observables(observables: np.ndarray) -> np.ndarray:
-    x = np.asarray(observables, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2:
-        raise ValueError(f"observables must have shape (N,) or (N, K), got {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("observables contain non-finite values")
-    return x
-
-
 def _as_true_weights(weights_true: np.ndarray, n_events: int) -> np.ndarray:
     w = np.asarray(weights_true, dtype=np.float64)
     if w.shape != (n_events,):
@@ -144,7 +135,7 @@ def quantile_edges(
     ValueError
         On shape mismatch, non-finite input, weights with a non-positive sum or ``n_bins`` < 1.
     """
-    x = _as_observables(observables)
+    x = as_columns(observables, "observables")
     w = _as_true_weights(weights_true, len(x))
     k = x.shape[1]
     if n_bins is None:
@@ -179,7 +170,7 @@ def bin_index(observables: np.ndarray, edges: Sequence[np.ndarray]) -> tuple[np.
         If the number of edge arrays differs from K, edges are not increasing, or a value lies outside the
         edges (the message names the axis; e.g. a signed Δφ_jj against the [0, π] reference edges).
     """
-    x = _as_observables(observables)
+    x = as_columns(observables, "observables")
     if len(edges) != x.shape[1]:
         raise ValueError(f"need one edge array per observable: {x.shape[1]} observables, {len(edges)} edge arrays")
     indices, shape = [], []
@@ -335,10 +326,8 @@ def histogram_q(
         On inconsistent shapes, both ``edges`` and ``n_bins``, values outside explicit edges or
         non-positive ``lumi``.
     """
-    lumi = float(lumi)
-    if not (np.isfinite(lumi) and lumi > 0.0):
-        raise ValueError(f"lumi must be a positive luminosity in pb⁻¹, got {lumi!r}")
-    x = _as_observables(observables)
+    lumi = check_lumi(lumi)
+    x = as_columns(observables, "observables")
     w_true = _as_true_weights(weights_true, len(x))
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 2 or len(w) != len(x):

@@ -19,27 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.limits.checks import as_columns, check_lumi
 from lfi.limits.histogram import _quantile_edges_1d, _scale_to_sigma, bin_sums, binned_asimov_q
 
 __all__ = ["fisher_information", "sally_q", "sallino_q"]
-
-
-def _as_score(score: np.ndarray) -> np.ndarray:
-    t = np.asarray(score, dtype=np.float64)
-    if t.ndim == 1:
-        t = t[:, None]
-    if t.ndim != 2:
-        raise ValueError(f"score must have shape (N, D), got {t.shape}")
-    if not np.all(np.isfinite(t)):
-        raise ValueError("score contains non-finite values")
-    return t
-
-
-def _check_lumi(lumi: float) -> float:
-    lumi = float(lumi)
-    if not (np.isfinite(lumi) and lumi > 0.0):
-        raise ValueError(f"lumi must be a positive luminosity in pb⁻¹, got {lumi!r}")
-    return lumi
 
 
 def fisher_information(
@@ -86,8 +69,8 @@ def fisher_information(
     >>> fisher_information([[1.0], [-1.0]], [0.5, 0.5], lumi=10.0)
     array([[10.]])
     """
-    t = _as_score(score)
-    lumi = _check_lumi(lumi)
+    t = as_columns(score, "score")
+    lumi = check_lumi(lumi)
     w = np.asarray(weights_true, dtype=np.float64)
     if w.shape != (len(t),):
         raise ValueError(f"weights_true must have shape (N,) = ({len(t)},), got {w.shape}")
@@ -189,8 +172,8 @@ def sallino_q(
     ValueError
         On inconsistent shapes, non-finite input, non-positive ``lumi`` or ``n_bins`` < 1.
     """
-    t = _as_score(score)
-    lumi = _check_lumi(lumi)
+    t = as_columns(score, "score")
+    lumi = check_lumi(lumi)
     th = np.asarray(theta, dtype=np.float64)
     if th.ndim == 1:
         th = th[:, None]
