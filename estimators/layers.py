@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
-    "MASK_VALUE", "padding_bias", "masked_mean", "mlp", "PairEmbedding", "biased_attention", "BiasedAttention",
+    "MASK_VALUE", "padding_bias", "masked_mean", "mlp", "PairEmbedding", "biased_attention", "TokenPacking",
+    "BiasedAttention",
     "AttentionBlock", "ClassAttentionBlock",
 ]
 
@@ -86,13 +87,15 @@ class PairEmbedding(nn.Module):
         super().__init__()
         self.net = mlp([n_in, *dims, n_out])
 
-    def forward(self, pairs: Tensor) -> Tensor:
+    def forward(self, pairs: Tensor, mask: Tensor | None = None) -> Tensor:
         """Embed symmetric pair features.
 
         Parameters
         ----------
         pairs : Tensor, shape (B, P, P, C)
             Symmetric in the two slot indices.
+        mask : Tensor, shape (B, P), bool, optional
+            Real objects; pairs with padding are then not evaluated and get 0.
 
         Returns
         -------
@@ -101,7 +104,13 @@ class PairEmbedding(nn.Module):
         """
         b, p = pairs.shape[:2]
         rows, cols, full = _pair_index(p, pairs.device)
-        u = self.net(pairs[:, rows, cols])  # (B, T, n_out)
+        tri = pairs[:, rows, cols]  # (B, T, C)
+        if mask is None:
+            u = self.net(tri)  # (B, T, n_out)
+        else:
+            index = (mask[:, rows] & mask[:, cols]).reshape(-1).nonzero().squeeze(1)
+            out = self.net(tri.reshape(-1, tri.shape[-1]).index_select(0, index))
+            u = out.new_zeros(tri.shape[0] * tri.shape[1], out.shape[-1]).index_copy(0, index, out).view(b, -1, out.shape[-1])
         return u[:, full].view(b, p, p, -1).permute(0, 3, 1, 2)
 
 
@@ -141,6 +150,33 @@ def biased_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, *, dropout_p
     return torch.bmm(probs, v.reshape(b * h, s, d)).view(b, h, l, d)
 
 
+class TokenPacking:
+    """The real objects of a padded batch as one packed (N, C) matrix, N = number of real objects.
+
+    Per-object layers (LayerNorm, Linear, GELU, the feed-forward part) run on the packed rows only, so padded
+    slots cost nothing there; attention scatters its projections back to (B, P, ·) where padding is hidden by
+    the bias. Outputs for real objects are exactly those of the padded computation.
+
+    Parameters
+    ----------
+    mask : Tensor, shape (B, P), bool
+        True for real objects.
+    """
+
+    def __init__(self, mask: Tensor) -> None:
+        self.batch, self.slots = mask.shape
+        self.index = mask.reshape(-1).nonzero().squeeze(1)  # (N,) flat indices b·P + p
+
+    def gather(self, full: Tensor) -> Tensor:
+        """(B, P, C) → (N, C), the rows of the real objects."""
+        return full.reshape(self.batch * self.slots, -1).index_select(0, self.index)
+
+    def scatter(self, rows: Tensor) -> Tensor:
+        """(N, C) → (B, P, C), zeros in padded slots."""
+        full = rows.new_zeros(self.batch * self.slots, rows.shape[-1])
+        return full.index_copy(0, self.index, rows).view(self.batch, self.slots, -1)
+
+
 class BiasedAttention(nn.Module):
     """Multi-head attention softmax(QKᵀ/√d + bias)·V (:func:`biased_attention`), optional per-head output scale.
 
@@ -164,31 +200,42 @@ class BiasedAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.head_scale = nn.Parameter(torch.ones(num_heads)) if head_scale else None
 
-    def forward(self, x: Tensor, bias: Tensor, n_queries: int | None = None) -> Tensor:
+    def forward(self, x: Tensor, bias: Tensor, n_queries: int | None = None,
+                packing: TokenPacking | None = None) -> Tensor:
         """Attend from x (or its first ``n_queries`` tokens) to all tokens of x.
 
         Parameters
         ----------
-        x : Tensor, shape (B, S, D)
+        x : Tensor, shape (B, S, D), or (N, D) packed with ``packing``
         bias : Tensor, shape (B, H or 1, L, S)
             Additive logits bias, L = ``n_queries`` or S.
         n_queries : int, optional
             Only the first ``n_queries`` tokens ask (class attention); keys and values are all S tokens.
+        packing : TokenPacking, optional
+            x holds only the real objects; the output is packed the same way (not with ``n_queries``).
 
         Returns
         -------
-        Tensor, shape (B, L, D)
+        Tensor, shape (B, L, D), or (N, D) with ``packing``
         """
-        b, s, d = x.shape
+        d = x.shape[-1]
         h, hd = self.num_heads, self.head_dim
-        if n_queries is None:
+        if packing is not None:
+            qkv = packing.scatter(self.qkv(x))  # projections of real objects only
+            b, s = qkv.shape[:2]
+            q, k, v = qkv.view(b, s, 3, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
+        elif n_queries is None:
+            b, s = x.shape[:2]
             q, k, v = self.qkv(x).view(b, s, 3, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
         else:
+            b, s = x.shape[:2]
             w, bb = self.qkv.weight, self.qkv.bias
             q = F.linear(x[:, :n_queries], w[:d], bb[:d]).view(b, n_queries, h, hd).transpose(1, 2)
             k, v = F.linear(x, w[d:], bb[d:]).view(b, s, 2, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
         o = biased_attention(q, k, v, bias, dropout_p=self.dropout if self.training else 0.0)  # (B, H, L, hd)
         o = o.transpose(1, 2).reshape(b, o.shape[2], d)
+        if packing is not None:
+            o = packing.gather(o)
         if self.head_scale is None:
             return self.proj(o)
         # per-head scale folded into the (D, D) projection weight instead of the (B, L, D) activations
@@ -230,9 +277,9 @@ class AttentionBlock(nn.Module):
         h = self.drop(self.fc2(self.post_fc_norm(self.drop(F.gelu(self.fc1(self.norm_fc(x)))))))
         return h + x if self.resid_scale is None else torch.addcmul(h, x, self.resid_scale.to(x.dtype))
 
-    def forward(self, x: Tensor, bias: Tensor) -> Tensor:
-        """x (B, P, D), bias (B, H or 1, P, P) → (B, P, D)."""
-        x = x + self.drop(self.post_attn_norm(self.attn(self.norm_attn(x), bias)))
+    def forward(self, x: Tensor, bias: Tensor, packing: TokenPacking | None = None) -> Tensor:
+        """x (B, P, D), bias (B, H or 1, P, P) → (B, P, D); with ``packing``, x and the output are (N, D)."""
+        x = x + self.drop(self.post_attn_norm(self.attn(self.norm_attn(x), bias, packing=packing)))
         return self._feed_forward(x)
 
 

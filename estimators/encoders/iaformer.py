@@ -99,7 +99,7 @@ class IAFormer(ObjectEncoder):
         inp = self._inputs(momenta, types, globals_)
         x = self.embed(inp.x).masked_fill(~inp.mask.unsqueeze(-1), 0.0)
         b, p = inp.mask.shape
-        logits = self.pair_embed(inp.pairs).float() + padding_bias(inp.mask)  # (B, 2·H·L, P, P)
+        logits = self.pair_embed(inp.pairs, inp.mask).float() + padding_bias(inp.mask)  # (B, 2·H·L, P, P)
         logits = logits.view(b, self.num_layers, 2, self.num_heads, p, p)
         for l, block in enumerate(self.blocks):
             x = block(x, logits[:, l, 0], logits[:, l, 1])

@@ -4,7 +4,8 @@ Architecture (Qu, Li, Qian, arXiv:2202.03772; SM interaction term: arXiv:2211.05
 per-object embedding (LN → Linear → GELU per layer), pair embedding U = MLP(pair channels) computed once per
 forward and shared by all particle-attention blocks (added to the attention logits per head), then
 class-attention blocks (no U) on a class token that also carries the event globals, then LayerNorm.
-Permutation invariant; padded slots are hidden from every attention.
+Permutation invariant; padded slots are hidden from every attention, and the per-object layers run on the real
+objects only (:class:`estimators.layers.TokenPacking`), so padding costs no per-object compute.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from torch import Tensor, nn
 
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES
-from estimators.layers import AttentionBlock, ClassAttentionBlock, PairEmbedding, mlp, padding_bias
+from estimators.layers import AttentionBlock, ClassAttentionBlock, PairEmbedding, TokenPacking, mlp, padding_bias
 
 __all__ = ["ParticleTransformer"]
 
@@ -76,12 +77,14 @@ class ParticleTransformer(ObjectEncoder):
     def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
         """Event embedding, shape (B, embed_dim); see :mod:`estimators.encoders.base` for the inputs."""
         inp = self._inputs(momenta, types, globals_)
-        x = self.embed(inp.x).masked_fill(~inp.mask.unsqueeze(-1), 0.0)  # (B, P, D)
+        packing = TokenPacking(inp.mask)  # per-object layers see the N real objects only
+        x = self.embed(packing.gather(inp.x))  # (N, D)
         bias = padding_bias(inp.mask)  # (B, 1, 1, P)
         if self.pair_embed is not None:
-            bias = (self.pair_embed(inp.pairs) + bias).contiguous()  # (B, H, P, P)
+            bias = (self.pair_embed(inp.pairs, inp.mask) + bias).contiguous()  # (B, H, P, P)
         for block in self.blocks:
-            x = block(x, bias)
+            x = block(x, bias, packing)
+        x = packing.scatter(x)  # (B, P, D), zero for padding
         cls = self.cls_token.expand(x.shape[0], 1, -1) + self.global_embed(inp.glob).unsqueeze(1)
         cls_mask = torch.cat([inp.mask.new_ones(inp.mask.shape[0], 1), inp.mask], dim=1)
         cls_bias = padding_bias(cls_mask)  # (B, 1, 1, 1 + P)

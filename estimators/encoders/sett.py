@@ -82,7 +82,7 @@ class SetTransformer(ObjectEncoder):
         x = self.embed(inp.x)
         bias = padding_bias(inp.mask)
         if self.pair_embed is not None:
-            bias = (self.pair_embed(inp.pairs) + bias).contiguous()
+            bias = (self.pair_embed(inp.pairs, inp.mask) + bias).contiguous()
         for sab in self.sabs:
             x = sab(x, bias)
         seed = self.seed.expand(x.shape[0], 1, -1) + self.global_embed(inp.glob).unsqueeze(1)
