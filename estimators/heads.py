@@ -109,6 +109,14 @@ class RatioHead(nn.Module):
         """log r̂(x|θ0, θ1), shape (B,)."""
         return self.log_density(embedding, theta0) - self.log_density(embedding, theta1)
 
+    def grid_state(self, embedding: Tensor) -> Tensor:
+        """What every grid point reuses: the embedding itself (θ enters the network)."""
+        return embedding
+
+    def grid_log_density(self, state: Tensor, theta: Tensor) -> Tensor:
+        """f(x_n, θ_t), shape (N, T), from :meth:`grid_state`."""
+        return self.log_density_grid(state, theta)
+
     def log_density_grid(self, embedding: Tensor, theta: Tensor, rows: int = 1 << 19) -> Tensor:
         """f(x_n, θ_t) for all events and points, shape (N, T); θ fed again for every point.
 

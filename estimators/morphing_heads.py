@@ -62,6 +62,10 @@ class _MorphingHead(nn.Module):
         """log r̂(x|θ0, θ1), shape (B,); θ0, θ1 of shape (B, D)."""
         return (self.log_density(embedding, theta0) - self.log_density(embedding, theta1)).to(embedding.dtype)
 
+    def log_density_grid(self, embedding: Tensor, theta: Tensor) -> Tensor:
+        """log p̂(x_n|θ_t)/p_ref(x_n) for all events and points, shape (N, T)."""
+        return self.grid_log_density(self.grid_state(embedding), theta)
+
 
 class MorphingRatioHead(_MorphingHead):
     """MadMiner's morphing-aware head: one output per basis benchmark (see the module docstring).
@@ -100,9 +104,13 @@ class MorphingRatioHead(_MorphingHead):
         mixture = (scaled * self.morphing_weights(theta) * self.basis_sigma).sum(dim=1)
         return torch.log(mixture.clamp_min(1e-300)) + shift[:, 0] - self.log_sigma(theta)
 
-    def log_density_grid(self, embedding: Tensor, theta: Tensor) -> Tensor:
-        """log p̂(x_n|θ_t)/p_ref(x_n), shape (N, T): one matrix product for the whole grid."""
-        scaled, shift = self._scaled_exp(embedding)
+    def grid_state(self, embedding: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-event quantities that every grid point reuses: exp(o_b − shift) (N, C) and the shift (N, 1)."""
+        return self._scaled_exp(embedding)
+
+    def grid_log_density(self, state: tuple[Tensor, Tensor], theta: Tensor) -> Tensor:
+        """log p̂(x_n|θ_t)/p_ref(x_n) from :meth:`grid_state`, shape (N, T): one matrix product."""
+        scaled, shift = state
         mixture = scaled @ (self.morphing_weights(theta) * self.basis_sigma).T  # (N, T)
         return torch.log(mixture.clamp_min(1e-300)) + shift - self.log_sigma(theta)[None, :]
 
@@ -175,7 +183,10 @@ class AmplitudeRatioHead(_MorphingHead):
         value = (a * self._scaled_monomials(theta)).sum(dim=1, keepdim=True)
         return torch.log(value + self._floor(a))[:, 0] - self.log_sigma(theta)
 
-    def log_density_grid(self, embedding: Tensor, theta: Tensor) -> Tensor:
-        """log p̂(x_n|θ_t)/p_ref(x_n) + const(x_n), shape (N, T): one matrix product for the whole grid."""
-        a = self.polynomial_coefficients(embedding)
-        return torch.log(a @ self._scaled_monomials(theta).T + self._floor(a)) - self.log_sigma(theta)[None, :]
+    def grid_state(self, embedding: Tensor) -> Tensor:
+        """Per-event polynomial coefficients a_c(x), shape (N, C), reused by every grid point."""
+        return self.polynomial_coefficients(embedding)
+
+    def grid_log_density(self, state: Tensor, theta: Tensor) -> Tensor:
+        """log p̂(x_n|θ_t)/p_ref(x_n) + const(x_n) from :meth:`grid_state`, shape (N, T): one matrix product."""
+        return torch.log(state @ self._scaled_monomials(theta).T + self._floor(state)) - self.log_sigma(theta)[None, :]

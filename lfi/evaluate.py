@@ -50,8 +50,8 @@ def ratio_map(model, sample: EventSample, points: np.ndarray, theta_true: np.nda
               chunk: int = DEFAULT_CHUNK, device: str = "cpu") -> np.ndarray:
     """Asimov q(θ) of a trained ratio estimator (parameterised or morphing-aware head), shape (T,).
 
-    Embeddings are computed once; each grid point then costs only head evaluations (one matrix product
-    for the morphing-aware head). σ(θ) comes from the sample's morphed weights.
+    Embeddings (and the morphing heads' per-event outputs) are computed once; each grid point then costs
+    only head evaluations (one matrix product for the morphing-aware heads). σ(θ) comes from the sample's morphed weights.
     """
     import torch
 
@@ -61,12 +61,13 @@ def ratio_map(model, sample: EventSample, points: np.ndarray, theta_true: np.nda
     w_true = _true_weights(sample, theta_true)
     mean = np.empty(len(points))
     with torch.no_grad():
+        state = model.head.grid_state(embedding)  # per-event quantities shared by every grid point
         for start in range(0, len(points), chunk):
             block = torch.as_tensor(points[start : start + chunk], dtype=torch.float32, device=device)
-            log_p = model.head.log_density_grid(embedding, block).double().cpu().numpy()  # (N, Tc)
+            log_p = model.head.grid_log_density(state, block).double().cpu().numpy()  # (N, Tc)
             mean[start : start + chunk] = limits.expected_log_r(log_p.T, w_true)
         true_point = torch.as_tensor(np.asarray(theta_true, float)[None], dtype=torch.float32, device=device)
-        log_p_true = model.head.log_density_grid(embedding, true_point).double().cpu().numpy()[:, 0]
+        log_p_true = model.head.grid_log_density(state, true_point).double().cpu().numpy()[:, 0]
     joint = JointQuantities(sample)
     sigma, sigma_true = joint.sigma(points), float(joint.sigma(np.asarray(theta_true, float)[None])[0])
     return limits.extended_asimov_q(mean, sigma, lumi, sigma_true=sigma_true,
