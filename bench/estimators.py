@@ -5,19 +5,21 @@ Run from the repository root::
     python bench/estimators.py                       # every encoder, table on stdout, JSON to bench/estimators.json
     python bench/estimators.py --weaver /path/to/venv-0.4.17/bin/python --weaver /path/to/venv-0.5.3/bin/python
 
-Each measurement runs in its own worker process (clean peak memory, same thread count), the cases are
-measured in ``--repeats`` alternating passes and the best pass of each case is kept, because this kind of
-shared CPU is noisy. Batches are random events with ``--objects`` slots of which 10 to ``--objects`` are real.
+Parameters, FLOPs and peak memory are measured in one worker process per model. Timing is round-robin: one
+worker builds all models (and a 2048³ GEMM) and times one step of each in turn, for ``--rounds`` rounds, so
+every model sees the same load of this shared, noisy CPU; best and median are reported. Batches are random
+events with ``--objects`` slots of which ``--min-real`` to ``--objects`` are real.
 
 - training throughput: events/s of forward + backward (+ zeroing the gradients), batch ``--batch-size``;
 - inference latency: ms per batch of ``--batch-size`` and per single event, ``torch.inference_mode``;
 - FLOPs per event of forward + backward and of forward alone, by ``torch.utils.flop_counter`` with attention
   forced onto the math backend (so its matrix products are counted);
-- share of the GEMM rate: FLOPs/event × events/s divided by the FLOP/s of a 2048³ float32 matrix product
-  measured in the same run (best of the runs before and after the cases), the practical limit of the machine.
+- share of the GEMM rate: FLOPs/event × best events/s divided by the best FLOP/s of a 2048³ float32 matrix
+  product timed in the same rounds, the practical limit of the machine.
 
-The peers are weaver-core's ParticleTransformer, imported by a worker that runs under the Python of an
-environment where ``weaver-core`` is installed (``--weaver``, repeatable); nothing of weaver is vendored here.
+The peers are weaver-core's ParticleTransformer, timed round-robin with our ``part`` at the same configuration
+by a worker that runs under the Python of an environment where ``weaver-core`` is installed (``--weaver``,
+repeatable; that environment must also reach torch and this repository); nothing of weaver is vendored here.
 They get the same hyper-parameters (``trim=False``, dropout 0 like ours, ParT's four pair features) and
 precomputed per-object features, as their data loader would give them.
 """
@@ -111,23 +113,36 @@ def _build(case: dict, momenta, types, globals_):
     return model, lambda n: model(x[:n], v[:n], mask[:n])
 
 
-def _timed(fn, steps: int, warmup: int = 2) -> list[float]:
-    for _ in range(warmup):
+def count_flops(fn) -> float:
+    """FLOPs of everything ``fn`` runs (forward and, if it calls it, backward), by the formulas of
+    ``torch.utils.flop_counter`` (matrix products, convolutions, attention).
+
+    A plain dispatch mode rather than ``FlopCounterMode``, whose module tracker rejects weaver's model.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class Counter(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                Counter.total += formula(*args, **kwargs, out_val=out)
+            return out
+
+    with Counter():
         fn()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)
+    return float(Counter.total)
 
 
-def run_worker(case: dict, args: argparse.Namespace) -> dict:
-    """Measure one case in this process; returns a JSON-able dict."""
+def run_static(case: dict, args: argparse.Namespace) -> dict:
+    """Parameters, FLOPs per event and the peak-memory increase of two training steps, in this process."""
     import warnings
 
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    from torch.utils.flop_counter import FlopCounterMode
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(args.threads)
@@ -137,145 +152,184 @@ def run_worker(case: dict, args: argparse.Namespace) -> dict:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     model, forward = _build(case, momenta, types, globals_)
     model.train()
+    for _ in range(2):
+        forward(b).float().square().mean().backward()
+        model.zero_grad(set_to_none=True)
+    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+    with sdpa_kernel(SDPBackend.MATH):
+        flops_train = count_flops(lambda: forward(b).float().square().mean().backward())
+        model.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            flops_forward = count_flops(lambda: forward(b))
+    return {"parameters": sum(p.numel() for p in model.parameters()), "flops_per_event_train": flops_train / b,
+            "flops_per_event_forward": flops_forward / b, "train_peak_rss_increase_mb": peak_mb}
 
-    def train_step():
+
+def run_timing(cases: list[dict], args: argparse.Namespace) -> dict:
+    """Round-robin timing of several models and of a 2048³ GEMM in one process.
+
+    Every round times one training step of each model (and one GEMM) in turn, so all of them see the same
+    load of a shared machine; then the same for inference. Wall and process CPU time are both recorded.
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    b = args.batch_size
+    momenta, types, globals_ = random_events(b, args.objects, args.min_real)
+    built = {c["label"]: _build(c, momenta, types, globals_) for c in cases}
+    n = 2048
+    a, c2 = torch.randn(n, n), torch.randn(n, n)
+
+    def train_step(model, forward):
         forward(b).float().square().mean().backward()
         model.zero_grad(set_to_none=True)
 
-    train = _timed(train_step, args.steps)
-    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
-    model.eval()
+    def clock(fn):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        return time.perf_counter() - w, time.process_time() - c
+
+    out = {label: {"train_wall": [], "train_cpu": [], "infer_wall": [], "single_wall": []} for label in built}
+    gemm = []
+    for model, forward in built.values():
+        model.train()
+        train_step(model, forward)
+    torch.mm(a, c2)
+    for _ in range(args.rounds):
+        for label, (model, forward) in built.items():
+            w, c = clock(lambda: train_step(model, forward))
+            out[label]["train_wall"].append(w)
+            out[label]["train_cpu"].append(c)
+        gemm.append(2 * n**3 / clock(lambda: torch.mm(a, c2))[0])
     with torch.inference_mode():
-        infer = _timed(lambda: forward(b), args.steps)
-        single = _timed(lambda: forward(1), 3 * args.steps)
-    model.train()
-    with sdpa_kernel(SDPBackend.MATH):
-        with FlopCounterMode(display=False) as counter:
-            forward(b).float().square().mean().backward()
-        model.zero_grad(set_to_none=True)
-        with torch.no_grad(), FlopCounterMode(display=False) as counter_fwd:
+        for model, forward in built.values():
+            model.eval()
             forward(b)
-    return {
-        "label": case["label"], "impl": case["impl"], "config": case.get("config", {}),
-        "encoder": case.get("encoder", "weaver ParticleTransformer"), "version": case.get("version"),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "train_events_per_s_best": b / train[0], "train_events_per_s_median": b / train[len(train) // 2],
-        "infer_ms_per_batch_best": 1e3 * infer[0], "infer_ms_per_event_single_best": 1e3 * single[0],
-        "flops_per_event_train": counter.get_total_flops() / b, "flops_per_event_forward": counter_fwd.get_total_flops() / b,
-        "train_peak_rss_increase_mb": peak_mb,
-    }
+        for _ in range(args.rounds):
+            for label, (model, forward) in built.items():
+                out[label]["infer_wall"].append(clock(lambda: forward(b))[0])
+                out[label]["single_wall"].append(min(clock(lambda: forward(1))[0] for _ in range(3)))
+    return {"cases": out, "gemm_flops_per_s": gemm}
 
 
 # --------------------------------------------------------------------------------------------------
 # orchestrator
 # --------------------------------------------------------------------------------------------------
-def gemm_flops(threads: int, n: int = 2048, repeats: int = 7) -> float:
-    """Best FLOP/s of an n × n × n float32 matrix product."""
-    torch.set_num_threads(threads)
-    a, c = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, c)
-    return 2 * n**3 / _timed(lambda: torch.mm(a, c), repeats, warmup=1)[0]
-
-
-def measure(case: dict, args: argparse.Namespace) -> dict:
-    python = case.get("python", sys.executable)
+def _worker(mode: str, payload, python: str, args: argparse.Namespace) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    argv = [python, str(Path(__file__).resolve()), "--worker", json.dumps(case), "--threads", str(args.threads),
+    argv = [python, str(Path(__file__).resolve()), f"--{mode}", json.dumps(payload), "--threads", str(args.threads),
             "--batch-size", str(args.batch_size), "--objects", str(args.objects), "--min-real", str(args.min_real),
-            "--steps", str(args.steps)]
+            "--rounds", str(args.rounds)]
     done = subprocess.run(argv, capture_output=True, text=True, env=env)
     if done.returncode:
-        return {"label": case["label"], "error": done.stderr.strip().splitlines()[-1:]}
+        raise RuntimeError(f"{mode} worker failed under {python}:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def best_of(runs: list[dict]) -> dict:
-    ok = [r for r in runs if "error" not in r]
-    if not ok:
-        return runs[-1]
-    best = max(ok, key=lambda r: r["train_events_per_s_best"])
-    best = dict(best)
-    best["infer_ms_per_batch_best"] = min(r["infer_ms_per_batch_best"] for r in ok)
-    best["infer_ms_per_event_single_best"] = min(r["infer_ms_per_event_single_best"] for r in ok)
-    best["train_events_per_s_all_passes"] = [round(r["train_events_per_s_best"], 1) for r in ok]
-    return best
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else 0.5 * (v[len(v) // 2 - 1] + v[len(v) // 2])
 
 
-def table(results: list[dict], gemm: float) -> str:
-    head = (f"{'model':34s} {'params':>10s} {'train ev/s':>11s} {'infer ms/256':>12s} {'ms/event(1)':>11s} "
-            f"{'MFLOP/ev f+b':>12s} {'% GEMM':>7s} {'peak MB':>8s}")
+def summarise(case: dict, static: dict, timing: dict, gemm: float, batch: int) -> dict:
+    t = timing
+    best, med = batch / min(t["train_wall"]), batch / _median(t["train_wall"])
+    return {
+        "label": case["label"], "impl": case["impl"], "encoder": case.get("encoder", "weaver ParticleTransformer"),
+        "version": case.get("version"), "config": case.get("config", {}), **static,
+        "train_events_per_s_best": best, "train_events_per_s_median": med,
+        "train_events_per_cpu_s_best": batch / min(t["train_cpu"]),
+        "infer_ms_per_batch_best": 1e3 * min(t["infer_wall"]), "infer_ms_per_event_single_best": 1e3 * min(t["single_wall"]),
+        "gemm_share_train": static["flops_per_event_train"] * best / gemm,
+    }
+
+
+def table(results: list[dict]) -> str:
+    head = (f"{'model':34s} {'params':>10s} {'train ev/s':>10s} {'(median)':>8s} {'infer ms/256':>12s} "
+            f"{'ms/event(1)':>11s} {'MFLOP/ev f+b':>12s} {'% GEMM':>7s} {'peak MB':>8s}")
     lines = [head, "-" * len(head)]
     for r in results:
-        if "error" in r:
-            lines.append(f"{r['label']:34s} error: {r['error']}")
-            continue
-        share = 100 * r["flops_per_event_train"] * r["train_events_per_s_best"] / gemm
-        lines.append(f"{r['label']:34s} {r['parameters']:10,d} {r['train_events_per_s_best']:11.0f} "
-                     f"{r['infer_ms_per_batch_best']:12.1f} {r['infer_ms_per_event_single_best']:11.2f} "
-                     f"{r['flops_per_event_train'] / 1e6:12.1f} {share:7.1f} {r['train_peak_rss_increase_mb']:8.0f}")
+        lines.append(f"{r['label']:34s} {r['parameters']:10,d} {r['train_events_per_s_best']:10.0f} "
+                     f"{r['train_events_per_s_median']:8.0f} {r['infer_ms_per_batch_best']:12.1f} "
+                     f"{r['infer_ms_per_event_single_best']:11.2f} {r['flops_per_event_train'] / 1e6:12.1f} "
+                     f"{100 * r['gemm_share_train']:7.1f} {r['train_peak_rss_increase_mb']:8.0f}")
     return "\n".join(lines)
 
 
-def ratios(results: list[dict]) -> dict[str, float]:
-    """Training-throughput ratios of our ParT to each weaver peer at the same configuration."""
-    by_label = {r["label"]: r for r in results if "error" not in r}
-    out = {}
-    for r in by_label.values():
-        if r["impl"] != "weaver":
-            continue
-        size = r["label"].rsplit("ParT-", 1)[1]
-        ours = by_label.get(f"part ParT-{size}")
-        if ours:
-            out[f"part / weaver {r['version']} (ParT-{size})"] = (ours["train_events_per_s_best"]
-                                                                 / r["train_events_per_s_best"])
-    return out
+def paired_ratios(timing: dict, ours: str, theirs: str, batch: int) -> dict:
+    """Throughput of ours over theirs: ratio of best steps, and median of the per-round ratios (wall, CPU)."""
+    a, b = timing["cases"][ours], timing["cases"][theirs]
+    return {
+        "best_wall": min(b["train_wall"]) / min(a["train_wall"]),
+        "median_round_wall": _median([tb / ta for ta, tb in zip(a["train_wall"], b["train_wall"])]),
+        "median_round_cpu": _median([tb / ta for ta, tb in zip(a["train_cpu"], b["train_cpu"])]),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weaver", action="append", default=[], metavar="PYTHON",
                    help="Python of an environment with weaver-core installed (repeatable)")
-    p.add_argument("--only", nargs="*", help="labels of the cases to run (default: all)")
+    p.add_argument("--only", nargs="*", help="labels of our cases to run (default: all)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--objects", type=int, default=18)
     p.add_argument("--min-real", type=int, default=10)
-    p.add_argument("--steps", type=int, default=6, help="timed steps per measurement")
-    p.add_argument("--repeats", type=int, default=2, help="alternating passes over all cases")
+    p.add_argument("--rounds", type=int, default=8, help="round-robin timing rounds")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "estimators.json")
-    p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--static", help=argparse.SUPPRESS)
+    p.add_argument("--timing", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.worker:
-        print(json.dumps(run_worker(json.loads(args.worker), args)))
+    if args.static:
+        print(json.dumps(run_static(json.loads(args.static), args)))
+        return 0
+    if args.timing:
+        print(json.dumps(run_timing(json.loads(args.timing), args)))
         return 0
 
-    cases = default_cases() + [c for py in args.weaver for c in weaver_cases(py)]
+    cases = default_cases()
     if args.only:
         cases = [c for c in cases if c["label"] in args.only]
-    gemm = [gemm_flops(args.threads)]
-    runs: dict[str, list[dict]] = {c["label"]: [] for c in cases}
-    for rep in range(args.repeats):
-        for case in cases:
-            runs[case["label"]].append(measure(case, args))
-            print(f"pass {rep + 1}/{args.repeats} {case['label']}: "
-                  f"{runs[case['label']][-1].get('train_events_per_s_best', float('nan')):.0f} ev/s", file=sys.stderr)
-    gemm.append(gemm_flops(args.threads))
-    results = [best_of(runs[c["label"]]) for c in cases]
-    g = max(gemm)
-    for r in results:
-        if "error" not in r:
-            r["gemm_share_train"] = r["flops_per_event_train"] * r["train_events_per_s_best"] / g
+    static = {c["label"]: _worker("static", c, sys.executable, args) for c in cases}
+    print(f"static done ({len(cases)} cases)", file=sys.stderr)
+    timing = _worker("timing", cases, sys.executable, args)
+    gemm = max(timing["gemm_flops_per_s"])
+    results = [summarise(c, static[c["label"]], timing["cases"][c["label"]], gemm, args.batch_size) for c in cases]
+    print(f"GEMM 2048³ float32: best {gemm / 1e9:.1f} GFLOP/s, median {_median(timing['gemm_flops_per_s']) / 1e9:.1f} "
+          f"on {args.threads} threads ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)")
+    print(table(results))
+
+    peers = []
+    for python in args.weaver:
+        pair_cases = []
+        for size, cfg in (("default", PART_DEFAULT), ("small", PART_SMALL)):
+            ours = {"label": f"part ParT-{size}", "impl": "lfi", "encoder": "part", "config": {"pair": PART_PAIR, **cfg}}
+            pair_cases += [ours] + [c for c in weaver_cases(python) if c["label"].endswith(f"ParT-{size}")]
+        pair_static = {c["label"]: static.get(c["label"]) or _worker("static", c, python, args) for c in pair_cases}
+        pair_timing = _worker("timing", pair_cases, python, args)
+        pair_gemm = max(pair_timing["gemm_flops_per_s"])
+        rows = [summarise(c, pair_static[c["label"]], pair_timing["cases"][c["label"]], pair_gemm, args.batch_size)
+                for c in pair_cases]
+        ratios = {f"part / {t['label']}": paired_ratios(pair_timing, o["label"], t["label"], args.batch_size)
+                  for o, t in zip(pair_cases[::2], pair_cases[1::2])}
+        peers.append({"python": python, "gemm_flops_per_s": pair_gemm, "results": rows, "ratios": ratios})
+        print(f"\nside by side with {rows[1]['label'].rsplit(' ', 1)[0]} (one process, round-robin; "
+              f"GEMM {pair_gemm / 1e9:.1f} GFLOP/s)")
+        print(table(rows))
+        for k, v in ratios.items():
+            print(f"{k}: {v['best_wall']:.2f}x (best steps), {v['median_round_wall']:.2f}x (median of rounds, wall), "
+                  f"{v['median_round_cpu']:.2f}x (median of rounds, CPU time)")
+
     report = {
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count(), "threads": args.threads, "torch": torch.__version__},
+                    "cpu_count": os.cpu_count(), "threads": args.threads, "torch": torch.__version__,
+                    "load_average": os.getloadavg()},
         "setup": {"batch_size": args.batch_size, "objects": args.objects, "min_real": args.min_real,
-                  "steps": args.steps, "repeats": args.repeats},
-        "gemm_flops_per_s": g, "gemm_flops_per_s_runs": gemm, "results": results, "ratios": ratios(results),
+                  "rounds": args.rounds},
+        "gemm_flops_per_s": gemm, "results": results, "peers": peers,
     }
-    print(f"GEMM 2048³ float32: {g / 1e9:.1f} GFLOP/s on {args.threads} threads ({report['machine']['processor']})")
-    print(table(results, g))
-    for k, v in report["ratios"].items():
-        print(f"{k}: {v:.2f}×")
     args.out.write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out}")
     return 0
