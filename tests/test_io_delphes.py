@@ -195,9 +195,9 @@ def test_file_that_is_not_root(tmp_path, capsys):
     assert str(path) in err and "not a readable ROOT file" in err
 
 
-def test_events_without_selected_objects_keep_one_padding_slot(delphes_file):
+def test_events_without_selected_objects_have_no_object_slots(delphes_file):
     path, _ = delphes_file
     everything_cut = {name: 1e9 for name in ("jet", "electron", "muon", "photon")}
     sample = read_delphes(path, min_pt=everything_cut, chunk_size=200)
-    assert sample.momenta.shape == (500, 1, 4) and not sample.types.any()
+    assert sample.momenta.shape == (500, 0, 4) and sample.types.shape == (500, 0)
     assert (sample.observables["n_jets"] == 0).all()

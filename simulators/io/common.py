@@ -26,7 +26,7 @@ log = logging.getLogger("lfi")
 NOMINAL = "nominal"
 """Name of the single benchmark of a file imported without ``benchmarks`` (its own event weight)."""
 
-NO_OBJECT_SLOTS = 1
+NO_OBJECT_SLOTS = 0
 """Object slots of a sample that carries no object list (all slots are padding, type 0).
 
 One slot rather than zero because ``EventSample.validate`` cannot yet take P = 0 (it reduces an
@@ -267,7 +267,7 @@ def assemble(
         part.info.update(events=part.n_events, run_share=share)
     n = sum(totals.values())
     width = max((c.width for p in parts for c in p.chunks), default=0)
-    width = max(width, NO_OBJECT_SLOTS)  # events without any selected object still get a (padding) slot
+    width = max(width, NO_OBJECT_SLOTS)
     n_bench = len(benchmarks.names)
     momenta = np.zeros((n, width, 4), dtype=np.float32)
     types = np.zeros((n, width), dtype=np.int8)
