@@ -105,6 +105,5 @@ def test_amplitude_head_represents_the_toy_exactly(toy_sample):
     tril = np.tril_indices(3)
     outputs = torch.from_numpy(lower[:, tril[0], tril[1]])
     head.net = _Fixed(outputs)
-    theta = np.array([[0.4, -0.9], [1.0, 1.0]])
     got = head.polynomial_coefficients(torch.zeros(200, 2, dtype=torch.float64)).detach().numpy()
     np.testing.assert_allclose(got, s.truth_events["joint_coefficients"], rtol=1e-6, atol=1e-9)
