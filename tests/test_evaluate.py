@@ -65,7 +65,9 @@ def test_train_and_limits_from_the_command_line(tmp_path, capsys):
     summary = json.loads((out / "limits.json").read_text())
     assert set(summary["maps"]) == {"truth", "histogram_pt_j1_delta_phi_jj", "alices_alices", "sally_sally"}
     for name, entry in summary["maps"].items():
-        assert np.load(out / f"q_{name}.npy").shape == (21, 21)
+        q, p = np.load(out / f"q_{name}.npy"), np.load(out / f"p_{name}.npy")
+        assert q.shape == p.shape == (21, 21) and ((p >= 0) & (p <= 1)).all()
+        assert p.flat[np.argmin(q)] == p.max()
         assert entry["q_thresholds"] == pytest.approx([2.30, 6.18, 11.83], abs=0.01)
         if name != "truth":
             assert "area_ratio" in entry["versus_truth"]

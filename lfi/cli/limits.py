@@ -21,7 +21,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "limits",
         help="expected (Asimov) likelihood maps and CL contours on a parameter grid",
         description="Evaluate expected −2Δlog L on a θ grid for trained estimators, histogram baselines and "
-        "the exact truth; write q maps (.npy) and a summary (limits.json) with contour areas and best fits.",
+        "the exact truth; write q maps and Wilks p-value maps (.npy) and a summary (limits.json) with contour "
+        "areas and best fits.",
     )
     p.add_argument("--data", required=True, metavar="FILE", help="test event file (not the training file)")
     p.add_argument("--model", nargs="*", default=[], metavar="DIR", help="trained estimator directories")
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
                "parameters": sample.parameters, "maps": {}}
     for name, q in maps.items():
         _save_npy(out / f"q_{name}.npy", q.reshape(shape))
+        _save_npy(out / f"p_{name}.npy", limits.p_value(np.clip(q, 0.0, None), dof=len(axes)).reshape(shape))
         summary["maps"][name] = limits.contour_summary(q, axes)
         if "truth" in maps and name != "truth":
             summary["maps"][name]["versus_truth"] = limits.map_difference(q, maps["truth"], axes)
