@@ -94,11 +94,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(summary: dict) -> None:
+    """Contour areas per map; "*" marks a region cut off by the grid edge (its area is a lower bound)."""
     levels = None
     for name, entry in summary["maps"].items():
         if levels is None:
             levels = list(entry["areas"])
-            print(f"{'map':<32} " + " ".join(f"{'area ' + lv + '%':>14}" for lv in levels) + f"  {'best fit':>20}")
-        areas = " ".join(f"{entry['areas'][lv] if entry['areas'][lv] is not None else float('nan'):>14.4g}" for lv in levels)
+            print(f"{'map':<32} " + " ".join(f"{'area ' + lv + '%':>15}" for lv in levels) + f"  {'best fit':>20}")
+        cells = []
+        for lv in levels:
+            area = entry["areas"][lv]
+            text = f"{area:.4g}" if area is not None else "nan"
+            cells.append(f"{text + ('*' if entry['open'][lv] else ' '):>15}")
         best = ", ".join(f"{v:.3g}" for v in entry["best_fit"])
-        print(f"{name:<32} {areas}  {best:>20}")
+        print(f"{name:<32} {' '.join(cells)}  {best:>20}")
+    if any(any(e["open"].values()) for e in summary["maps"].values()):
+        print("* the region reaches the grid edge: its area is a lower bound (widen --grid)")
