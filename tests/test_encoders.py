@@ -198,3 +198,20 @@ def test_cpu_attention_path_equals_sdpa(bias_shape):
     bias[0, ..., 2:] = MASK_VALUE  # padded keys
     want = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias.expand(4, 3, 5, 7))
     torch.testing.assert_close(biased_attention(q, k, v, bias), want, rtol=1e-12, atol=1e-12)
+
+
+def test_command_line_strings_are_parsed_by_the_defaults_types():
+    from estimators.encoders import parse_options
+
+    opts = parse_options("particlenet", {"n_objects": "6", "n_globals": "2", "k": "3", "pair": "mass,delta_r",
+                                         "interaction": "sm_running", "conv_dims": "8,8;16,16", "embed_dim": "16"})
+    assert opts == {"n_objects": 6, "n_globals": 2, "k": 3, "pair": "mass,delta_r", "interaction": "sm_running",
+                    "conv_dims": [[8, 8], [16, 16]], "embed_dim": 16}
+    enc = build_encoder("particlenet", **opts)
+    assert torch.isfinite(enc(*make_events())).all()
+    assert parse_options("part", {"embed_dims": "32,64", "dropout": "0.1", "normformer": "false"}) == {
+        "embed_dims": [32, 64], "dropout": 0.1, "normformer": False}
+    with pytest.raises(ValueError, match="num_layers"):
+        parse_options("part", {"num_layers": "many"})
+    with pytest.raises(TypeError, match="num_heads=4"):
+        parse_options("part", {"heads": "4"})

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any
+from typing import Any, Mapping
 
 from torch import nn
 
-__all__ = ["ENCODERS", "PERMUTATION_INVARIANT", "build_encoder", "encoder_class"]
+__all__ = ["ENCODERS", "PERMUTATION_INVARIANT", "build_encoder", "encoder_class", "encoder_options", "parse_options"]
 
 ENCODERS: dict[str, str] = {
     "mlp": "estimators.encoders.mlp:MLPEncoder",
@@ -54,6 +54,67 @@ def encoder_class(name: str) -> type[nn.Module]:
     return getattr(importlib.import_module(module), cls)
 
 
+def encoder_options(name: str) -> dict[str, Any]:
+    """The keyword hyper-parameters of encoder ``name`` with their defaults (``inspect.Parameter.empty`` if
+    required)."""
+    params = inspect.signature(encoder_class(name).__init__).parameters
+    return {k: p.default for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _parse_value(key: str, text: str, default: Any) -> Any:
+    if default is inspect.Parameter.empty or (isinstance(default, int) and not isinstance(default, bool)):
+        return int(text)
+    if isinstance(default, bool):
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise ValueError(f"option {key}={text!r}: expected one of {', '.join(_TRUE + _FALSE)}")
+    if isinstance(default, float):
+        return float(text)
+    if isinstance(default, (tuple, list)):
+        if default and isinstance(default[0], (tuple, list)):
+            return [[int(v) for v in group.split(",")] for group in text.split(";")]
+        return [int(v) for v in text.split(",")]
+    return text
+
+
+def parse_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed hyper-parameters from command-line strings, by the types of the defaults of encoder ``name``.
+
+    ``"8"`` → 8 for an int, ``"128,512,128"`` → [128, 512, 128] for a list, ``"32,32;64,64"`` → [[32, 32], [64, 64]]
+    for a list of lists, ``"true"``/``"false"`` for a bool; strings (``pair``, ``interaction``) stay strings and
+    non-string values pass through.
+
+    Raises
+    ------
+    TypeError
+        Unknown option (lists the accepted ones with their defaults).
+    ValueError
+        A value that does not parse as the option's type.
+    """
+    accepted = encoder_options(name)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(f"encoder {name!r}: unknown option(s) {unknown}; accepted: {_listing(accepted)}")
+    out = {}
+    for key, value in options.items():
+        if not isinstance(value, str):
+            out[key] = value
+            continue
+        try:
+            out[key] = _parse_value(key, value.strip(), accepted[key])
+        except ValueError as err:
+            raise ValueError(f"encoder {name!r}: cannot read option {key}={value!r} "
+                             f"(default {accepted[key]!r}): {err}") from None
+    return out
+
+
+def _listing(accepted: Mapping[str, Any]) -> str:
+    return ", ".join(k if d is inspect.Parameter.empty else f"{k}={d!r}" for k, d in accepted.items())
+
+
 def build_encoder(name: str, **config: Any) -> nn.Module:
     """Build the encoder ``name`` with keyword hyper-parameters (at least ``n_objects`` and ``n_globals``).
 
@@ -66,13 +127,10 @@ def build_encoder(name: str, **config: Any) -> nn.Module:
     ValueError
         An invalid option value, e.g. an unknown pair feature or interaction (lists the valid values).
     """
-    cls = encoder_class(name)
-    params = inspect.signature(cls.__init__).parameters
-    accepted = {k: p.default for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    accepted = encoder_options(name)
     unknown = sorted(set(config) - set(accepted))
     missing = sorted(k for k, d in accepted.items() if d is inspect.Parameter.empty and k not in config)
     if unknown or missing:
-        listing = ", ".join(k if d is inspect.Parameter.empty else f"{k}={d!r}" for k, d in accepted.items())
         problem = f"unknown option(s) {unknown}" if unknown else f"missing option(s) {missing}"
-        raise TypeError(f"encoder {name!r}: {problem}; accepted: {listing}")
-    return cls(**config)
+        raise TypeError(f"encoder {name!r}: {problem}; accepted: {_listing(accepted)}")
+    return encoder_class(name)(**config)
