@@ -34,7 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-events", type=int, default=200_000)
     parser.add_argument("--test-events", type=int, default=100_000)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--methods", default="rascal,alices")
     parser.add_argument("--estimator", default="mlp")
     parser.add_argument("--lumi", type=float, default=20.0, help="pb^-1 (toy σ_SM = 1.05 pb)")
@@ -73,7 +74,7 @@ def main() -> None:
         model_dir = out / f"{args.estimator}_{method}"
         start = time.perf_counter()
         model = train_estimator(train_path, args.estimator, method, model_dir,
-                                config=TrainConfig(epochs=args.epochs, patience=6),
+                                config=TrainConfig(epochs=args.epochs, patience=args.patience),
                                 options=parse_options(args.option), resume=(model_dir / "checkpoint.pt").exists(),
                                 progress=False)
         timings[f"train_{method}"] = time.perf_counter() - start
