@@ -34,8 +34,11 @@ __all__ = [
 TYPE_NAMES = ("pad", "jet", "b-jet", "e-", "e+", "mu-", "mu+", "photon")
 N_TYPES = len(TYPE_NAMES)
 #: Per-object feature channels: 5 continuous (standardised), then a one-hot of the 7 real types.
-OBJECT_FEATURES = ("log_pt", "log_e", "eta", "phi", "log1p_mass") + tuple(f"is_{t}" for t in TYPE_NAMES[1:])
-N_CONTINUOUS_OBJECT_FEATURES = 5
+#: φ enters only relative to the leading (highest-p_T) object: events are azimuthally symmetric, and an absolute
+#: φ would leave every network to learn wrapped differences of angles. η enters absolutely and relative.
+OBJECT_FEATURES = ("log_pt", "log_e", "eta", "delta_eta_lead", "delta_phi_lead", "log1p_mass") + tuple(
+    f"is_{t}" for t in TYPE_NAMES[1:])
+N_CONTINUOUS_OBJECT_FEATURES = 6
 #: Event-level features computed from the objects, appended after the given globals.
 DERIVED_GLOBALS = ("log1p_ht", "n_objects")
 PAIR_FEATURES = ("mass", "delta_r", "ln_kt", "ln_z", "ln_delta", "ln_m2")
@@ -95,14 +98,17 @@ def object_features(momenta: Tensor, types: Tensor) -> Tensor:
 
     Returns
     -------
-    Tensor, shape (B, P, 12)
-        ln p_T, ln E (GeV), η, φ, ln(1 + m/GeV), one-hot of types 1..7; all zero for padded slots.
+    Tensor, shape (B, P, 13)
+        ln p_T, ln E (GeV), η, η − η_lead, φ − φ_lead (wrapped), ln(1 + m/GeV), one-hot of types 1..7, where
+        "lead" is the real object of highest p_T (independent of the slot order); all zero for padded slots.
     """
     k = kinematics(momenta)
     mask = (types != 0).unsqueeze(-1)
+    lead = k["pt"].masked_fill(types == 0, -1.0).argmax(dim=1, keepdim=True)  # (B, 1)
+    eta_lead, phi_lead = torch.gather(k["eta"], 1, lead), torch.gather(k["phi"], 1, lead)
     continuous = torch.stack(
-        [torch.log(k["pt"].clamp(min=EPS)), torch.log(k["e"].clamp(min=EPS)), k["eta"], k["phi"],
-         torch.log1p(k["mass"])], dim=-1)
+        [torch.log(k["pt"].clamp(min=EPS)), torch.log(k["e"].clamp(min=EPS)), k["eta"], k["eta"] - eta_lead,
+         delta_phi(k["phi"], phi_lead), torch.log1p(k["mass"])], dim=-1)
     one_hot = nn.functional.one_hot(types.long().clamp(min=0), N_TYPES)[..., 1:].to(momenta.dtype)
     return torch.cat([continuous, one_hot], dim=-1).masked_fill(~mask, 0.0)
 
@@ -345,7 +351,7 @@ class InputScaler(nn.Module):
         return self.n_globals + len(DERIVED_GLOBALS)
 
     def objects(self, momenta: Tensor, types: Tensor) -> Tensor:
-        """Standardised :func:`object_features`, shape (B, P, 12); padded slots are 0."""
+        """Standardised :func:`object_features`, shape (B, P, 13); padded slots are 0."""
         x = object_features(momenta, types)
         n = N_CONTINUOUS_OBJECT_FEATURES
         cont = (x[..., :n] - self.object_mean.to(x)) / self.object_std.to(x)

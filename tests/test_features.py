@@ -231,7 +231,18 @@ def test_object_and_global_features():
     real = t != 0
     pt = np.hypot(momenta[..., 1], momenta[..., 2])
     np.testing.assert_allclose(x[..., 0][real].numpy(), np.log(pt[types != 0]), rtol=1e-12)
-    np.testing.assert_array_equal(x[..., 5:][real].argmax(-1).numpy() + 1, types[types != 0])
+    n = F.N_CONTINUOUS_OBJECT_FEATURES
+    np.testing.assert_array_equal(x[..., n:][real].argmax(-1).numpy() + 1, types[types != 0])
+    # η and φ relative to the leading real object, against NumPy (φ differences wrapped into [−π, π))
+    eta = np.arcsinh(momenta[..., 3] / np.where(pt > 0, pt, 1.0))
+    phi = np.arctan2(momenta[..., 2], momenta[..., 1])
+    lead = np.argmax(np.where(types != 0, pt, -1.0), axis=1)
+    rows = np.arange(len(types))
+    d_eta = eta - eta[rows, lead][:, None]
+    d_phi = (phi - phi[rows, lead][:, None] + np.pi) % (2 * np.pi) - np.pi
+    np.testing.assert_allclose(x[..., 3][real].numpy(), d_eta[types != 0], atol=1e-9)
+    np.testing.assert_allclose(x[..., 4][real].numpy(), d_phi[types != 0], atol=1e-9)
+    assert (x[rows, lead, 3:5] == 0).all()
     g = F.global_features(m, t, torch.ones(6, 2, dtype=torch.float64))
     np.testing.assert_allclose(g[:, 2].numpy(), np.log1p((pt * (types != 0)).sum(1)), rtol=1e-12)
     np.testing.assert_array_equal(g[:, 3].numpy(), (types != 0).sum(1))
@@ -244,8 +255,9 @@ def test_input_scaler_standardises_and_lives_in_state_dict():
     scaler = F.InputScaler(n_globals=2, pair="mass,ln_kt")
     scaler.fit_input_scaling(m, t, globals_, chunk_size=64)
     x = scaler.objects(m, t)[..., : F.N_CONTINUOUS_OBJECT_FEATURES][t != 0].double()
-    torch.testing.assert_close(x.mean(0), torch.zeros(5, dtype=torch.float64), rtol=0, atol=1e-5)
-    torch.testing.assert_close(x.std(0, unbiased=False), torch.ones(5, dtype=torch.float64), rtol=0, atol=1e-5)
+    n = F.N_CONTINUOUS_OBJECT_FEATURES
+    torch.testing.assert_close(x.mean(0), torch.zeros(n, dtype=torch.float64), rtol=0, atol=1e-5)
+    torch.testing.assert_close(x.std(0, unbiased=False), torch.ones(n, dtype=torch.float64), rtol=0, atol=1e-5)
     off_diag = (t != 0).unsqueeze(2) & (t != 0).unsqueeze(1) & ~torch.eye(6, dtype=torch.bool)
     pairs = scaler.pairs(m, t)[off_diag].double()
     torch.testing.assert_close(pairs.mean(0), torch.zeros(2, dtype=torch.float64), rtol=0, atol=1e-5)

@@ -30,7 +30,7 @@ __all__ = ["ObjectEncoder", "EncoderInputs"]
 class EncoderInputs(NamedTuple):
     """Standardised inputs of one batch.
 
-    x : (B, P, 12) per-object features; mask : (B, P) bool, True for real objects;
+    x : (B, P, 13) per-object features; mask : (B, P) bool, True for real objects;
     glob : (B, G + 2) event-level features; pairs : (B, P, P, C) pair channels (selected pair features, then
     the interaction matrix), or None when C = 0; momenta (B, P, 4) GeV and types (B, P) after truncation/padding.
     """
