@@ -98,16 +98,16 @@ def _build(case: dict, momenta, types, globals_):
                               **case["config"])
         model.fit_input_scaling(momenta, types, globals_)
         return model, lambda n: model(momenta[:n], types[:n], globals_[:n])
-    from estimators.features import InputScaler
+    from estimators.features import OBJECT_FEATURES, InputScaler
     from weaver.nn.model.ParticleTransformer import ParticleTransformer
 
     cfg = dict(case["config"])
     zero = dict(dropout=0.0, attn_dropout=0.0, activation_dropout=0.0)
-    model = ParticleTransformer(input_dim=12, num_classes=2, fc_params=None, pair_input_dim=4, trim=False,
+    model = ParticleTransformer(input_dim=len(OBJECT_FEATURES), num_classes=2, fc_params=None, pair_input_dim=4, trim=False,
                                 block_params=zero, cls_block_params=zero, **cfg)
     scaler = InputScaler(n_globals=globals_.shape[1])
     scaler.fit_input_scaling(momenta, types, globals_)
-    x = scaler.objects(momenta, types).transpose(1, 2).contiguous()  # (B, 12, P)
+    x = scaler.objects(momenta, types).transpose(1, 2).contiguous()  # (B, F, P), our per-object features
     v = momenta[..., [1, 2, 3, 0]].transpose(1, 2).contiguous()  # (B, 4, P): px, py, pz, E
     mask = (types != 0).unsqueeze(1)
     return model, lambda n: model(x[:n], v[:n], mask[:n])
@@ -290,16 +290,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     cases = default_cases()
-    if args.only:
+    if args.only is not None:  # "--only" with no labels: the peers alone
         cases = [c for c in cases if c["label"] in args.only]
     static = {c["label"]: _worker("static", c, sys.executable, args) for c in cases}
-    print(f"static done ({len(cases)} cases)", file=sys.stderr)
     timing = _worker("timing", cases, sys.executable, args)
     gemm = max(timing["gemm_flops_per_s"])
     results = [summarise(c, static[c["label"]], timing["cases"][c["label"]], gemm, args.batch_size) for c in cases]
     print(f"GEMM 2048³ float32: best {gemm / 1e9:.1f} GFLOP/s, median {_median(timing['gemm_flops_per_s']) / 1e9:.1f} "
           f"on {args.threads} threads ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)")
-    print(table(results))
+    if results:
+        print(table(results))
 
     peers = []
     for python in args.weaver:
