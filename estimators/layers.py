@@ -4,7 +4,8 @@ Shape convention: ``B`` events, ``P`` object slots, ``D`` channels, ``H`` attent
 Attention (:func:`biased_attention`) takes one additive float bias of shape (B, H or 1, L, S) that carries both the
 pair embedding U and the padding (a large negative number on padded keys, never −inf, so that an event without
 objects gives finite outputs); it runs as :func:`torch.nn.functional.scaled_dot_product_attention` on accelerators
-and as a fused bias-GEMM on CPU, with all heads batched.
+and as a fused bias-GEMM on CPU, with all heads batched. :class:`TokenPacking` lets per-object layers run on the
+real objects only, and :class:`PairEmbedding` evaluates each unordered pair of real objects once.
 """
 
 from __future__ import annotations
