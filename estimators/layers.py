@@ -111,8 +111,8 @@ class PairEmbedding(nn.Module):
         else:
             index = (mask[:, rows] & mask[:, cols]).reshape(-1).nonzero().squeeze(1)
             out = self.net(tri.reshape(-1, tri.shape[-1]).index_select(0, index))
-            u = out.new_zeros(tri.shape[0] * tri.shape[1], out.shape[-1]).index_copy(0, index, out).view(b, -1, out.shape[-1])
-        return u[:, full].view(b, p, p, -1).permute(0, 3, 1, 2)
+            u = out.new_zeros(b * rows.numel(), out.shape[-1]).index_copy(0, index, out).view(b, rows.numel(), out.shape[-1])
+        return u[:, full].view(b, p, p, u.shape[-1]).permute(0, 3, 1, 2)
 
 
 def biased_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, *, dropout_p: float = 0.0) -> Tensor:
@@ -170,12 +170,12 @@ class TokenPacking:
 
     def gather(self, full: Tensor) -> Tensor:
         """(B, P, C) → (N, C), the rows of the real objects."""
-        return full.reshape(self.batch * self.slots, -1).index_select(0, self.index)
+        return full.reshape(self.batch * self.slots, full.shape[-1]).index_select(0, self.index)
 
     def scatter(self, rows: Tensor) -> Tensor:
         """(N, C) → (B, P, C), zeros in padded slots."""
         full = rows.new_zeros(self.batch * self.slots, rows.shape[-1])
-        return full.index_copy(0, self.index, rows).view(self.batch, self.slots, -1)
+        return full.index_copy(0, self.index, rows).view(self.batch, self.slots, rows.shape[-1])
 
 
 class BiasedAttention(nn.Module):

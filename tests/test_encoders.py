@@ -215,3 +215,16 @@ def test_command_line_strings_are_parsed_by_the_defaults_types():
         parse_options("part", {"num_layers": "many"})
     with pytest.raises(TypeError, match="num_heads=4"):
         parse_options("part", {"heads": "4"})
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_edge_batches_single_slot_empty_batch_and_input_dtypes(name):
+    enc = build_encoder(name, n_objects=1, n_globals=N_GLOBALS, **CONFIGS[name]).eval()
+    momenta, types, globals_ = make_events(8, 1)
+    enc.fit_input_scaling(momenta, types, globals_)
+    out = enc(momenta, types, globals_)
+    assert out.shape == (8, enc.embed_dim) and torch.isfinite(out).all()
+    # EventSample dtypes (int8 types) and float64 inputs give the same float32 result
+    torch.testing.assert_close(enc(momenta.double(), types.to(torch.int8), globals_.double()), out, rtol=0, atol=0)
+    assert enc(momenta[:0], types[:0], globals_[:0]).shape == (0, enc.embed_dim)
+    assert enc.double()(momenta, types, globals_).dtype == torch.float64

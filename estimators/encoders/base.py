@@ -121,7 +121,8 @@ class ObjectEncoder(nn.Module):
     def _inputs(self, momenta: Tensor, types: Tensor, globals_: Tensor, *, with_pairs: bool = True) -> EncoderInputs:
         """Conform, then compute the standardised inputs (see :class:`EncoderInputs`)."""
         momenta, types, globals_ = self._conform(momenta, types, globals_)
-        momenta = momenta.float() if not momenta.is_floating_point() else momenta
+        dtype = self.scaler.object_mean.dtype  # the model's dtype (float32 unless converted with .double())
+        momenta, globals_ = momenta.to(dtype), globals_.to(dtype)
         pairs = None
         if with_pairs and self.n_pair_channels:
             parts = [self.scaler.pairs(momenta, types)] if self.pair else []

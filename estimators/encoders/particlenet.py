@@ -51,7 +51,7 @@ def knn(dist: Tensor, mask: Tensor, k: int) -> tuple[Tensor, Tensor]:
 def _gather_neighbours(x: Tensor, idx: Tensor) -> Tensor:
     """x (B, P, C), idx (B, P, k) → (B, P, k, C)."""
     b, p, k = idx.shape
-    return torch.gather(x, 1, idx.reshape(b, p * k, 1).expand(-1, -1, x.shape[-1])).view(b, p, k, -1)
+    return torch.gather(x, 1, idx.reshape(b, p * k, 1).expand(-1, -1, x.shape[-1])).view(b, p, k, x.shape[-1])
 
 
 class _EdgeConv(nn.Module):
