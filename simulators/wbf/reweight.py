@@ -24,8 +24,8 @@ from .matrix_element import (
     decay_coefficients,
     multiply_polynomials,
     production_coefficients,
-    pythia_production_me,
 )
+from .pythia_density import pythia_production_me
 
 __all__ = ["massless_event", "reweighting_polynomials", "is_charged_current"]
 

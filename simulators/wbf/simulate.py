@@ -7,7 +7,6 @@ morphing basis (plus the SM) → objects, observables and, at parton level, the 
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 

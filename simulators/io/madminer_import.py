@@ -1,0 +1,311 @@
+"""MadMiner v0.9 HDF5 file → EventSample (the layout and conventions are described in
+:mod:`simulators.io.madminer`, which also writes such files)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lfi.events import EventFileError
+from simulators.io.common import NO_OBJECT_SLOTS
+from simulators.io.madminer import _BLOCK, _FOUR, morphing_matrix
+
+__all__ = ["read_madminer"]
+
+log = logging.getLogger("lfi")
+
+
+def read_madminer(path: str | os.PathLike) -> "EventSample":  # noqa: F821
+    """Read a MadMiner v0.9 HDF5 file (with its events) into an EventSample.
+
+    Physics benchmarks keep their order; nuisance benchmarks (``is_nuisance``) are left out and
+    listed in the metadata. Weights (pb) are combined over the generation samples as MadMiner does
+    (factors N_b / N_signal, see the module docstring); ``sampling_benchmarks`` become
+    ``sampled_from`` (−1 for background). A file not written by lfi gets the processes ``signal``
+    and, if it has background events, ``background``. Observables are stored as float32 (the lfi
+    contract).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    EventFileError
+        One line naming the file and the dataset that is missing or has an unexpected shape, or a
+        morphing matrix that does not match the components and benchmarks.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise EventFileError(f"{path}: not a readable HDF5 file ({str(err).splitlines()[0][:120]})") from None
+    with f:
+        return _Importer(f, path).sample()
+
+
+class _Importer:
+    def __init__(self, f, path: Path):
+        self.f, self.path = f, path
+
+    def fail(self, dataset: str, why: str):
+        raise EventFileError(f"{self.path}: dataset /{dataset}: {why}")
+
+    def read(self, name: str, kinds: str, ndim: int, required: bool = True):
+        if name not in self.f:
+            if not required:
+                return None
+            top = ", ".join(sorted(self.f.keys())) or "none"
+            self.fail(name, f"missing: not a MadMiner v0.9 file with events (top-level groups: {top})")
+        node = self.f[name]
+        if not hasattr(node, "dtype"):
+            self.fail(name, "is a group, expected a dataset")
+        if node.dtype.kind not in kinds or node.ndim != ndim:
+            self.fail(name, f"dtype {node.dtype} with {node.ndim} dimension(s), expected kind {kinds!r} with {ndim}")
+        return node
+
+    def strings(self, name: str, required: bool = True) -> list[str] | None:
+        node = self.read(name, "SOU", 1, required)
+        if node is None:
+            return None
+        return [v.decode("ascii", "replace") if isinstance(v, bytes) else str(v) for v in node[()]]
+
+    def sample(self):
+        from lfi.events import EventSample
+
+        parameters = self.strings("parameters/names")
+        names = self.strings("benchmarks/names")
+        values = self.read("benchmarks/values", "fiu", 2)[()].astype(np.float64)
+        d, b_all = len(parameters), len(names)
+        if values.shape != (b_all, d):
+            self.fail("benchmarks/values", f"shape {values.shape}, expected ({b_all}, {d}) for {b_all} names and {d} parameters")
+        nuisance = self._flags("benchmarks/is_nuisance", b_all)
+        physics = np.flatnonzero(~nuisance)
+        reference = [n for n, r in zip(names, self._flags("benchmarks/is_reference", b_all)) if r]
+        weights_node = self.read("samples/weights", "f", 2)
+        obs_node = self.read("samples/observations", "fiu", 2)
+        sampling = self.read("samples/sampling_benchmarks", "iu", 1)[()].astype(np.int64)
+        n = len(sampling)
+        if weights_node.shape != (n, b_all):
+            self.fail("samples/weights", f"shape {weights_node.shape}, expected ({n}, {b_all}): one weight per event and benchmark")
+        obs_names = self.strings("observables/names", required=obs_node.shape[1] > 0) or []
+        definitions = self.strings("observables/definitions", required=False) or ["None"] * len(obs_names)
+        if obs_node.shape != (n, len(obs_names)) or len(definitions) != len(obs_names):
+            self.fail("samples/observations", f"shape {obs_node.shape}, expected ({n}, {len(obs_names)}) for {len(obs_names)} observables")
+        if n and (sampling.min() < -1 or sampling.max() >= b_all):
+            self.fail("samples/sampling_benchmarks", f"values must lie in -1..{b_all - 1}")
+        if n and np.isin(sampling, np.flatnonzero(nuisance)).any():
+            self.fail("samples/sampling_benchmarks", "events sampled at a nuisance benchmark")
+        new_index = np.full(b_all + 1, -1, dtype=np.int64)
+        new_index[physics] = np.arange(len(physics))
+        sampled_from = new_index[sampling]  # index -1 maps to the trailing -1
+        components, basis = self._morphing(values[physics], d, len(physics), int(nuisance.sum()))
+        factors = self._sample_factors(sampling, b_all)
+        weights = weights_node[()][:, physics] if len(physics) < b_all else weights_node[()]
+        if factors is not None:
+            weights *= factors[sampling][:, None]
+        layout = _Columns(obs_names, definitions)
+        observables, globals_, momenta, types = layout.read(obs_node, n)
+        info = self._info()
+        order = info.get("morphing_basis")
+        if basis is not None and order is not None and sorted(order) == basis.tolist():
+            basis = np.asarray(order, dtype=np.int32)  # lfi's order of the basis points, kept through MadMiner
+        kept = self._per_event("lfi/sampled_from", n)
+        if kept is not None:
+            sampled_from = kept
+        metadata = dict(info.get("metadata", {}))
+        process = self._per_event("lfi/process", n)
+        process_names = list(info.get("process_names") or [])
+        if process is None or len(process_names) <= (process.max() if n else -1):
+            process_names, process = self._default_process(sampled_from)
+        metadata.update(
+            imported_from=str(self.path),
+            objects=layout.has_objects,
+            madminer_parameters=self._parameters(parameters),
+        )
+        metadata.setdefault("source", "madminer")
+        if reference:
+            metadata["madminer_reference_benchmark"] = reference[0]
+        if factors is not None:
+            metadata["madminer_sample_factors"] = {names[i]: float(factors[i]) for i in np.unique(sampling[sampling >= 0])}
+        if nuisance.any():
+            metadata["dropped_nuisance_benchmarks"] = [names[i] for i in np.flatnonzero(nuisance)]
+            log.warning("%s: left out %d nuisance benchmarks", self.path, int(nuisance.sum()))
+        try:
+            return EventSample(
+                parameters=parameters,
+                benchmark_names=[names[i] for i in physics],
+                benchmark_theta=values[physics],
+                momenta=momenta,
+                types=types,
+                weights=weights,
+                globals_=globals_,
+                global_names=layout.global_names,
+                observables=observables,
+                process=process,
+                process_names=process_names,
+                sampled_from=sampled_from,
+                morphing_components=components,
+                morphing_basis=basis,
+                units=info.get("units", ""),
+                metadata=metadata,
+            )
+        except EventFileError as err:
+            raise EventFileError(str(err).replace("<memory>", str(self.path), 1)) from None
+
+    def _flags(self, name: str, b: int) -> np.ndarray:
+        node = self.read(name, "biuf", 1, required=False)
+        if node is None:
+            return np.zeros(b, dtype=bool)
+        if node.shape != (b,):
+            self.fail(name, f"shape {node.shape}, expected ({b},)")
+        return node[()].astype(bool)
+
+    def _morphing(self, theta: np.ndarray, d: int, b: int, n_nuisance: int):
+        comp_node = self.read("morphing/components", "iuf", 2, required=False)
+        matrix_node = self.read("morphing/morphing_matrix", "f", 2, required=comp_node is not None)
+        if comp_node is None:
+            return None, None
+        components = comp_node[()]
+        if components.shape[1:] != (d,) or not np.array_equal(components, np.round(components)):
+            self.fail("morphing/components", f"shape {components.shape} or non-integer powers, expected (C, {d}) integers")
+        components = components.astype(np.int32)
+        c = len(components)
+        matrix = matrix_node[()]
+        if matrix.shape[0] != c or matrix.shape[1] > b + n_nuisance:
+            self.fail("morphing/morphing_matrix", f"shape {matrix.shape}, expected ({c}, B) with B ≤ {b} benchmarks")
+        matrix = matrix[:, :b]
+        basis = np.flatnonzero(np.abs(matrix).max(axis=0) > 0).astype(np.int32)
+        if len(basis) != c:
+            self.fail(
+                "morphing/morphing_matrix",
+                f"{len(basis)} benchmarks carry morphing weight, lfi needs one basis of {c} (MadMiner n_bases > 1 is not supported)",
+            )
+        expected = morphing_matrix(components, theta[basis], basis, b)
+        scale = np.abs(expected).max()
+        if not np.allclose(matrix, expected, rtol=1e-6, atol=1e-9 * scale):
+            self.fail("morphing/morphing_matrix", "does not match the components and benchmark values (w_b = Σ_c M[c,b] Π θ^comp)")
+        return components, basis
+
+    def _info(self) -> dict:
+        if "lfi/info" not in self.f:
+            return {}
+        try:
+            raw = self.f["lfi/info"][()]
+            return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        except (ValueError, TypeError):
+            self.fail("lfi/info", "not valid JSON")
+
+    def _per_event(self, name: str, n: int) -> np.ndarray | None:
+        """An lfi per-event dataset of shape (n,) written by :func:`write_madminer`, if present."""
+        node = self.read(name, "iu", 1, required=False)
+        if node is None:
+            return None
+        if node.shape != (n,):
+            self.fail(name, f"shape {node.shape}, expected ({n},)")
+        return node[()].astype(np.int16)
+
+    def _sample_factors(self, sampling: np.ndarray, b: int) -> np.ndarray | None:
+        """MadMiner's factors N_b / N_signal per sampling benchmark (last entry: background, 1), or None if all 1."""
+        counts = np.bincount(sampling[sampling >= 0], minlength=b)
+        summary = self.read("sample_summary/signal_events", "iuf", 1, required=False)
+        events = counts
+        if summary is not None and summary.shape == (b,):
+            declared = summary[()].astype(np.float64)
+            if (declared[counts > 0] > 0).all():
+                events = declared
+        if (counts > 0).sum() <= 1 and np.array_equal(events > 0, counts > 0):
+            return None
+        factors = np.ones(b + 1)
+        factors[:b] = events / events.sum()
+        return factors
+
+    @staticmethod
+    def _default_process(sampled_from: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """MadMiner's signal (sampled at a benchmark) and background (−1) events as two processes."""
+        background = sampled_from < 0
+        if background.any() and not background.all():
+            return ["signal", "background"], background.astype(np.int16)
+        return (["background"] if background.any() else ["signal"]), np.zeros(len(sampled_from), dtype=np.int16)
+
+    def _parameters(self, names: list[str]) -> dict:
+        out: dict[str, Any] = {"names": names}
+        for key in ("lha_blocks", "transforms"):
+            values = self.strings(f"parameters/{key}", required=False)
+            if values is not None:
+                out[key] = values
+        for key in ("lha_ids", "max_power", "val_ranges"):
+            if f"parameters/{key}" in self.f:
+                out[key] = np.asarray(self.f[f"parameters/{key}"][()]).tolist()
+        return out
+
+
+def _lfi_role(definition: str) -> str:
+    """The ``lfi:…`` text of a definition written by :func:`write_madminer`, else ``""``."""
+    if not definition.startswith(("'lfi:", '"lfi:')):
+        return ""
+    try:
+        value = ast.literal_eval(definition)
+    except (ValueError, SyntaxError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+class _Columns:
+    """Sorts observable columns into lfi observables, globals and object slots."""
+
+    def __init__(self, names: list[str], definitions: list[str]):
+        self.names = names
+        self.observables: list[tuple[int, str]] = []
+        self.globals_: list[tuple[int, str]] = []
+        self.objects: dict[tuple[int, str], int] = {}
+        for j, (name, definition) in enumerate(zip(names, definitions)):
+            role, _, rest = _lfi_role(definition).partition(" ")
+            if role == "lfi:global":
+                self.globals_.append((j, rest or name))
+            elif role == "lfi:object" and len(rest.split()) == 2 and rest.split()[0].isdigit():
+                slot, comp = rest.split()
+                self.objects[(int(slot), comp)] = j
+            else:
+                self.observables.append((j, name))
+        self.width = 1 + max((slot for slot, _ in self.objects), default=-1)
+        self.has_objects = self.width > 0 and all(
+            (slot, comp) in self.objects for slot in range(self.width) for comp in (*_FOUR, "type")
+        )
+        if self.width and not self.has_objects:  # incomplete object columns: keep them as observables
+            self.observables += [(j, names[j]) for j in self.objects.values()]
+            self.objects = {}
+
+    @property
+    def global_names(self) -> list[str]:
+        return [name for _, name in self.globals_]
+
+    def read(self, node, n: int):
+        """Read the observations block by block into (observables, globals, momenta, types)."""
+        width = self.width if self.has_objects else NO_OBJECT_SLOTS
+        observables = {name: np.zeros(n, dtype=np.float32) for _, name in self.observables}
+        globals_ = np.zeros((n, len(self.globals_)), dtype=np.float32)
+        momenta = np.zeros((n, width, 4), dtype=np.float32)
+        types = np.zeros((n, width), dtype=np.int8)
+        for lo in range(0, n, _BLOCK):
+            hi = min(lo + _BLOCK, n)
+            block = node[lo:hi]
+            for j, name in self.observables:
+                observables[name][lo:hi] = block[:, j]
+            for g, (j, _) in enumerate(self.globals_):
+                globals_[lo:hi, g] = block[:, j]
+            if self.has_objects:
+                for (slot, comp), j in self.objects.items():
+                    if comp == "type":
+                        types[lo:hi, slot] = block[:, j]
+                    else:
+                        momenta[lo:hi, slot, _FOUR.index(comp)] = block[:, j]
+        return observables, globals_, momenta, types
