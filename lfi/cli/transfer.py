@@ -170,7 +170,7 @@ def run_import_delphes(args: argparse.Namespace) -> int:
 
 
 def run_import_madminer(args: argparse.Namespace) -> int:
-    from simulators.io.madminer import read_madminer
+    from simulators.io.madminer_import import read_madminer
 
     start = time.perf_counter()
     sample = read_madminer(args.inputs[0])

@@ -7,7 +7,7 @@ Public API
 ----------
 read_lhe(paths, benchmarks, ...)        LHE (plain or gzipped) → EventSample      (``simulators.io.lhe``)
 read_delphes(paths, benchmarks, ...)    Delphes ROOT → EventSample, in chunks     (``simulators.io.delphes``)
-read_madminer(path)                     MadMiner v0.9 HDF5 → EventSample          (``simulators.io.madminer``)
+read_madminer(path)                     MadMiner v0.9 HDF5 → EventSample          (``simulators.io.madminer_import``)
 write_madminer(sample, path)            EventSample → MadMiner v0.9 HDF5          (``simulators.io.madminer``)
 Benchmarks                              which weight belongs to which parameter point (``simulators.io.common``)
 """
@@ -22,7 +22,7 @@ _LAZY = {
     "read_lhe": "simulators.io.lhe",
     "read_delphes": "simulators.io.delphes",
     "lhe_weight_ids": "simulators.io.delphes",
-    "read_madminer": "simulators.io.madminer",
+    "read_madminer": "simulators.io.madminer_import",
     "write_madminer": "simulators.io.madminer",
     "Benchmarks": "simulators.io.common",
 }

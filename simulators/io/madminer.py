@@ -60,9 +60,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["read_madminer", "write_madminer", "morphing_matrix"]
-
-# The reader lives in simulators.io.madminer_import; re-exported at the end of this module.
+__all__ = ["write_madminer", "morphing_matrix"]  # the reader: simulators.io.madminer_import
 
 log = logging.getLogger("lfi")
 
@@ -235,5 +233,3 @@ def _write_samples(f, sample, columns, path: Path) -> None:
     f.create_dataset("sample_summary/signal_events", data=np.bincount(sampled[sampled >= 0], minlength=sample.n_benchmarks))
     f.create_dataset("sample_summary/background_events", data=np.int64((sampled < 0).sum()))
 
-
-from simulators.io.madminer_import import read_madminer  # noqa: E402  (needs the names above)
