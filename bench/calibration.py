@@ -60,7 +60,7 @@ def main() -> None:
     points = limits.grid_points(axes)
     theta_true = np.zeros(2)
 
-    maps, timings = {}, {}
+    maps, timings, log_r_mse = {}, {}, {}
     start = time.perf_counter()
     maps["truth"] = truth_map(test, points, theta_true, args.lumi)
     timings["truth"] = time.perf_counter() - start
@@ -81,6 +81,7 @@ def main() -> None:
         start = time.perf_counter()
         maps[method] = ratio_map(model, test, points, theta_true, args.lumi)
         timings[f"map_{method}"] = time.perf_counter() - start
+        log_r_mse[method] = _log_r_mse(model, test)
 
     rows, result = [], {"machine": f"{platform.machine()}, {torch.get_num_threads()} threads, CPU", "args": vars(args),
                         "timings_s": timings, "maps": {}}
@@ -90,17 +91,40 @@ def main() -> None:
         if name != "truth":
             diff = limits.map_difference(q, maps["truth"], axes)
             entry.update(area_ratio=diff["area_ratio"], mse_in_95=diff["mse"])
+        if name in log_r_mse:
+            entry["log_r_mse"] = log_r_mse[name]
         result["maps"][name] = entry
         rows.append((name, entry))
         np.save(out / f"q_{name}.npy", q.reshape([len(a) for a in axes]))
-    print(f"\n{'map':<34}{'A68':>9}{'A95':>9}{'A68/true':>10}{'A95/true':>10}{'MSE(q) 95%':>12}")
+    print(f"\n{'map':<36}{'A68':>8}{'A95':>8}{'A68/true':>10}{'A95/true':>10}{'MSE(q) 95%':>12}{'MSE(log r)':>12}"
+          f"{'trimmed':>10}")
     for name, e in rows:
         ratio = e.get("area_ratio", {"68.27": 1.0, "95.45": 1.0})
         mse = e.get("mse_in_95", 0.0)
-        print(f"{name:<34}{e['areas']['68.27']:>9.4f}{e['areas']['95.45']:>9.4f}{ratio['68.27']:>10.3f}"
-              f"{ratio['95.45']:>10.3f}{mse:>12.4g}")
+        lr = e.get("log_r_mse", {"mse": float("nan"), "mse_trimmed": float("nan")})
+        print(f"{name:<36}{e['areas']['68.27']:>8.4f}{e['areas']['95.45']:>8.4f}{ratio['68.27']:>10.3f}"
+              f"{ratio['95.45']:>10.3f}{mse:>12.4g}{lr['mse']:>12.4g}{lr['mse_trimmed']:>10.4g}")
     (out / "calibration.json").write_text(json.dumps(result, indent=2))
     print(f"\nwrote {out / 'calibration.json'}")
+
+
+def _log_r_mse(model, test, n_events: int = 20_000, n_side: int = 11) -> dict:
+    """MSE(log r̂) against the exact log r(x|θ, SM) for events at the SM, prior-weighted over θ (PHYSICS §3:
+    Gaussian of width 0.2·√2 in units where the parameter range is [−1, 1]), full and trimmed."""
+    from lfi.evaluate import model_embeddings
+    from lfi.truth import exact_log_likelihood
+
+    events = test[:n_events]
+    axes = limits.grid_axes(f"-1:1:{n_side},-1:1:{n_side}")
+    theta = limits.grid_points(axes)
+    with torch.no_grad():
+        state = model.head.grid_state(model_embeddings(model, events))
+        estimated = model.head.grid_log_density(state, torch.as_tensor(theta, dtype=torch.float32)).double().numpy()
+        estimated_ref = model.head.grid_log_density(state, torch.zeros(1, 2)).double().numpy()
+    exact = exact_log_likelihood(events, theta)
+    exact_ref = exact_log_likelihood(events, np.zeros((1, 2)))
+    return limits.log_r_mse((estimated - estimated_ref).T, (exact - exact_ref).T, theta, prior_width=0.2 * np.sqrt(2),
+                            weights=events.weights_at(np.zeros(2)))
 
 
 if __name__ == "__main__":
