@@ -7,8 +7,10 @@ Public API
 build(encoder, head, encoder_config=..., head_config=...)   a new :class:`Estimator`
 load(path)                                                  rebuild a saved estimator directory
 Estimator                                                   encoder + head (``estimators.estimator``)
-ENCODERS, build_encoder                                     the encoder registry (``estimators.encoders``)
-HEADS                                                       classifier, ratio, morphing_ratio, score
+ENCODERS, build_encoder, encoder_class, encoder_options,    the encoder registry (``estimators.encoders``)
+parse_options, PERMUTATION_INVARIANT
+ObjectEncoder, InputScaler                                  the encoder base class and the input standardisation
+HEADS                                                       classifier, ratio, morphing_ratio, amplitude_ratio, score
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ _LAZY = {
     "load": "estimators.estimator",
     "Estimator": "estimators.estimator",
     "ENCODERS": "estimators.encoders",
+    "PERMUTATION_INVARIANT": "estimators.encoders",
     "build_encoder": "estimators.encoders",
+    "encoder_class": "estimators.encoders",
+    "encoder_options": "estimators.encoders",
+    "parse_options": "estimators.encoders",
+    "ObjectEncoder": "estimators.encoders.base",
+    "InputScaler": "estimators.features",
     "HEADS": "estimators.heads",
 }
 

@@ -28,3 +28,13 @@ def test_dir_lists_public_api():
     import lfi
 
     assert {"EventSample", "Morpher", "events", "morphing", "augment"} <= set(dir(lfi))
+
+
+def test_estimators_public_api_is_pinned_and_resolves():
+    import estimators
+
+    expected = {"build", "load", "Estimator", "ENCODERS", "PERMUTATION_INVARIANT", "build_encoder", "encoder_class",
+                "encoder_options", "parse_options", "ObjectEncoder", "InputScaler", "HEADS"}
+    assert set(dir(estimators)) == expected
+    for name in expected:
+        assert getattr(estimators, name) is not None

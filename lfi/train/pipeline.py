@@ -35,14 +35,12 @@ def _as_list(value) -> list:
 
 
 def _encoder_options(encoder: str, options: dict) -> dict:
-    """Command-line options for the encoder: a scalar or "a,b" string becomes a list where the encoder's
-    default is a sequence (e.g. ``hidden=256`` for the MLP's layer widths)."""
-    import inspect
+    """Command-line options for the encoder, typed by its defaults (``hidden=256`` or ``hidden=256,256`` for
+    layer widths, ``k=8``, ``pair=mass,delta_r``); see :func:`estimators.encoders.parse_options`."""
+    from estimators.encoders import parse_options
 
-    from estimators.encoders import encoder_class
-
-    defaults = {k: p.default for k, p in inspect.signature(encoder_class(encoder).__init__).parameters.items()}
-    return {k: _as_list(v) if isinstance(defaults.get(k), (tuple, list)) else v for k, v in options.items()}
+    as_text = {k: v if isinstance(v, (list, tuple)) else str(v).strip() for k, v in options.items()}
+    return parse_options(encoder, as_text)
 
 
 def _parameter_box(sample: EventSample) -> tuple[np.ndarray, np.ndarray]:
