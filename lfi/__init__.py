@@ -12,6 +12,7 @@ train                         losses by name, the trainer, ``train_estimator`` (
 limits                        Asimov q on a θ grid, Wilks thresholds, contours (pure functions)
 metrics                       ROC, AUC, background rejection, significance
 evaluate                      q maps of trained estimators, histograms and the truth on a test sample
+report                        contour figures
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _LAZY = {
     "Morpher": "lfi.morphing",
     "monomial_components": "lfi.morphing",
 }
-_SUBMODULES = ("events", "morphing", "augment", "truth", "train", "limits", "metrics", "evaluate", "cli")
+_SUBMODULES = ("events", "morphing", "augment", "truth", "train", "limits", "metrics", "evaluate", "report", "cli")
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 

@@ -72,6 +72,7 @@ def test_train_and_limits_from_the_command_line(tmp_path, capsys):
         if name != "truth":
             assert "area_ratio" in entry["versus_truth"]
     assert "truth" in capsys.readouterr().out
+    assert (out / "contours.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_limits_refuses_bad_requests(tmp_path, capsys):

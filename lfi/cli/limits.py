@@ -21,8 +21,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "limits",
         help="expected (Asimov) likelihood maps and CL contours on a parameter grid",
         description="Evaluate expected −2Δlog L on a θ grid for trained estimators, histogram baselines and "
-        "the exact truth; write q maps and Wilks p-value maps (.npy) and a summary (limits.json) with contour "
-        "areas and best fits.",
+        "the exact truth; write q maps and Wilks p-value maps (.npy), a summary (limits.json) with contour "
+        "areas and best fits, and a contour figure (contours.png).",
     )
     p.add_argument("--data", required=True, metavar="FILE", help="test event file (not the training file)")
     p.add_argument("--model", nargs="*", default=[], metavar="DIR", help="trained estimator directories")
@@ -89,6 +89,13 @@ def run(args: argparse.Namespace) -> int:
             summary["maps"][name]["versus_truth"] = limits.map_difference(q, maps["truth"], axes)
     (out / "limits.json").write_text(json.dumps(summary, indent=2))
     _print_table(summary)
+    if len(axes) == 2:
+        from lfi.report import plot_contours
+
+        figure = plot_contours({k: v.reshape(shape) for k, v in maps.items()}, axes, out / "contours.png",
+                               parameters=sample.parameters, units=sample.units, theta_true=theta_true,
+                               title=f"expected limits, L = {args.lumi:g} pb⁻¹")
+        print(f"figure: {figure}")
     print(f"wrote {len(maps)} maps and limits.json to {out}")
     return 0
 
