@@ -92,7 +92,8 @@ def build(encoder: str, head: str, *, encoder_config: dict, head_config: dict, m
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Estimator:
-    """Rebuild a saved estimator from its directory.
+    """Rebuild a saved estimator from its directory (a :class:`estimators.bdt.BDTEstimator` when
+    ``config.json`` says ``"encoder": "bdt"``).
 
     Raises
     ------
@@ -102,6 +103,10 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> E
         If the files do not fit together.
     """
     path = Path(path)
+    if _is_bdt(path):
+        from estimators.bdt import load_bdt
+
+        return load_bdt(path)
     for name in (CONFIG_FILE, WEIGHTS_FILE):
         if not (path / name).is_file():
             raise FileNotFoundError(f"{path / name}: missing; is {path} a saved estimator directory?")
@@ -117,6 +122,14 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> E
     except RuntimeError as err:
         raise ValueError(f"{path / WEIGHTS_FILE}: does not match {CONFIG_FILE} ({str(err).splitlines()[0]})") from None
     return model.eval()
+
+
+def _is_bdt(path: Path) -> bool:
+    """Whether ``path/config.json`` describes a LightGBM estimator (``"encoder": "bdt"``)."""
+    try:
+        return json.loads((path / CONFIG_FILE).read_text()).get("encoder") == "bdt"
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False
 
 
 def _atomic_write(path: Path, write) -> None:

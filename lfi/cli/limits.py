@@ -48,7 +48,7 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lfi import limits
-    from lfi.evaluate import histogram_map, ratio_map, score_map, truth_map
+    from lfi.evaluate import bdt_ratio_map, histogram_map, ratio_map, score_map, truth_map
     from lfi.events import EventSample
 
     if not (args.model or args.histogram or args.truth):
@@ -67,12 +67,15 @@ def run(args: argparse.Namespace) -> int:
         maps["histogram_" + "_".join(names)] = histogram_map(sample, names, points, theta_true, args.lumi, binning=args.binning)
     if args.model:
         import estimators
+        from estimators.bdt import BDTEstimator
 
         for directory in args.model:
             model = estimators.load(directory)
             method = model.metadata.get("method", "model")
             name = f"{method}_{Path(directory).name}"
-            if model.head.kind == "score":
+            if isinstance(model, BDTEstimator):
+                maps[name] = bdt_ratio_map(model, sample, points, theta_true, args.lumi)
+            elif model.head.kind == "score":
                 maps[name] = score_map(model, sample, points, theta_true, args.lumi, method=method, device=args.device)
             else:
                 maps[name] = ratio_map(model, sample, points, theta_true, args.lumi, device=args.device)

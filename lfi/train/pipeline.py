@@ -94,8 +94,9 @@ def train_estimator(
 
     Returns
     -------
-    estimators.Estimator
-        The trained model (best validation weights), also saved in ``out``.
+    estimators.Estimator or estimators.bdt.BDTEstimator
+        The trained model (best validation weights), also saved in ``out``. ``encoder="bdt"`` (LightGBM,
+        ``carl`` only) fits once on ``events_per_epoch`` drawn events, see :func:`_train_bdt`.
     """
     import torch
 
@@ -109,6 +110,8 @@ def train_estimator(
     head_options = {_HEAD_OPTIONS[k]: options.pop(k) for k in list(_HEAD_OPTIONS) if k in options}
     if "hidden" in head_options:
         head_options["hidden"] = _as_list(head_options["hidden"])
+    if encoder == "bdt" and method != "carl" and loss.kind != "classifier":
+        raise ValueError(f"the bdt estimator trains only carl (and classifiers); {method!r} needs a network")
     sample = EventSample.load(data)
     if loss.kind == "classifier":
         raise ValueError("classifier training (ce, focal) runs through `lfi classify`, which is not built yet")
@@ -129,6 +132,9 @@ def train_estimator(
     else:
         theta0_prior, only0 = prior, False
 
+    if encoder == "bdt":
+        return _train_bdt(sample, train, val, theta0_prior, theta1_prior, reference, data, method, out, config,
+                          options, data_options)
     head = data_options.get("head") or default_head(method)
     if loss.kind == "ratio" and head in ("morphing_ratio", "amplitude_ratio"):
         basis = sample.morphing_basis
@@ -177,4 +183,41 @@ def train_estimator(
     model.to("cpu").save(out)
     log.info("saved %s estimator (%s, %s head) to %s after %d epochs", encoder, method, head, out, len(history))
     (out / "train_options.json").write_text(json.dumps({"config": config.__dict__, "options": data_options}, indent=2, default=str))
+    return model
+
+
+def _train_bdt(sample, train, val, theta0_prior, theta1_prior, reference, data, method, out, config, options,
+               data_options):
+    """CARL with LightGBM (:class:`estimators.bdt.BDTEstimator`): one fit on a fixed draw of augmented events.
+
+    ``events_per_epoch`` (default: the training split's size) events are drawn once for training and a quarter
+    as many for validation, from the same :class:`~lfi.augment.AugmentedBatches` the networks use; the epoch
+    settings of ``config`` do not apply (LightGBM stops early on the validation log-loss). ``history.json``
+    holds the per-round log-loss.
+    """
+    from estimators.bdt import BDTEstimator, parse_bdt_options
+    from lfi.augment import AugmentedBatches
+
+    if data_options.get("theta1") == "prior":
+        raise ValueError("the bdt estimator needs θ1 fixed at the reference (drop theta1=prior)")
+    hyper = {"seed": config.seed, **parse_bdt_options(options)}
+    metadata = {"method": method, "parameters": sample.parameters, "reference": reference.tolist(),
+                "observables": sorted(sample.observables), "train_file": str(data)}
+    model = BDTEstimator(n_objects=sample.momenta.shape[1], n_globals=len(sample.global_names),
+                         n_parameters=sample.n_parameters, metadata=metadata, **hyper)
+    n_train = int(data_options.get("events_per_epoch", len(train)))
+    batch = max(config.batch_size, 4096)
+    common = dict(batch_size=min(batch, n_train), seed=config.seed)
+    train_batches = AugmentedBatches(train, theta0_prior, theta1_prior, n_events=n_train, **common)
+    n_val = max(n_train // 4, 2)
+    val_batches = AugmentedBatches(val, theta0_prior, theta1_prior, n_events=n_val,
+                                   **{**common, "batch_size": min(batch, n_val), "seed": config.seed + 1})
+    model.fit_carl(train_batches, val_batches)
+    out = Path(out)
+    model.save(out)
+    (out / "history.json").write_text(json.dumps(model.history, indent=2))
+    (out / "train_options.json").write_text(json.dumps({"config": config.__dict__, "options": data_options}, indent=2,
+                                                       default=str))
+    log.info("saved bdt estimator (%s, %d rounds, best %d) to %s", method, len(model.history),
+             model.booster.best_iteration, out)
     return model

@@ -1,0 +1,367 @@
+"""The ``bdt`` estimator: LightGBM gradient-boosted trees on flattened object lists (issue 6).
+
+Not a torch module: the trees see the same inputs as the networks, computed by :mod:`estimators.features`
+on CPU tensors and flattened into one row per event (:meth:`BDTEstimator.columns`). Two tasks only:
+
+- CARL (:meth:`BDTEstimator.fit_carl`): θ0 is appended as extra columns, θ1 is fixed at the reference point
+  θ_ref, label y = 1 for events drawn at θ1. With ŝ = sigmoid(margin) = P(y = 1|x, θ0) the CARL convention
+  ŝ = 1/(1 + r̂) gives log r̂(x|θ0, θ_ref) = log((1 − ŝ)/ŝ) = −margin exactly (no exp/log round trip).
+- classification (:meth:`BDTEstimator.fit_classifier`): label = process index.
+
+Saved layout: ``config.json`` (``"encoder": "bdt"``, ``encoder_config`` with the hyper-parameters below,
+``metadata``), ``model.txt`` (the LightGBM model as text), ``history.json`` (written by the pipeline). Each
+file is written atomically (temp file + rename). :func:`load_bdt` (or :func:`estimators.load`) reads it back.
+
+Shapes: N events, P object slots, G given globals, D parameters, F flat columns.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+__all__ = ["BDTEstimator", "load_bdt", "parse_bdt_options", "MODEL_FILE", "PAIRS"]
+
+log = logging.getLogger("estimators.bdt")
+
+CONFIG_FILE, MODEL_FILE = "config.json", "model.txt"
+#: Valid values of the ``pair`` option.
+PAIRS = ("none", "mass,delta_r")
+_N_OBJECT_FEATURES = 13  # len(estimators.features.OBJECT_FEATURES)
+_N_DERIVED_GLOBALS = 2  # len(estimators.features.DERIVED_GLOBALS)
+
+
+class BDTEstimator:
+    """LightGBM on flattened objects (+ globals, + optional pair features, + θ0 for CARL).
+
+    Parameters
+    ----------
+    n_objects : int
+        Object slots per event; events with more real objects are truncated by p_T (with a warning), events
+        with fewer slots are zero-padded.
+    n_globals : int
+        Given event-level globals G (e.g. MET, MET φ).
+    pair : {"none", "mass,delta_r"}
+        Add m_ij (GeV) and ΔR_ij of every pair i < j of slots as extra columns.
+    n_parameters : int
+        D, the number of θ0 columns of a CARL model (set by :meth:`fit_carl`; 0 for a classifier).
+    num_leaves, num_boost_round, learning_rate, early_stopping_rounds, min_data_in_leaf, feature_fraction,
+    num_threads, seed :
+        LightGBM parameters (small defaults: 31 leaves, ≤ 400 rounds at rate 0.1, stop after 20 rounds
+        without validation improvement).
+    metadata : dict, optional
+        JSON-serialisable extras (method, parameter names, reference point).
+    """
+
+    encoder_name = "bdt"
+
+    def __init__(self, *, n_objects: int, n_globals: int, pair: str = "none", n_parameters: int = 0,
+                 num_leaves: int = 31, num_boost_round: int = 400, learning_rate: float = 0.1,
+                 early_stopping_rounds: int = 20, min_data_in_leaf: int = 50, feature_fraction: float = 1.0,
+                 num_threads: int = 2, seed: int = 0, metadata: dict | None = None):
+        pair = ",".join(p.strip() for p in str(pair).split(",")) if pair else "none"
+        if pair not in PAIRS:
+            raise ValueError(f"unknown pair={pair!r} for bdt; valid: {', '.join(PAIRS)}")
+        if int(n_objects) < 1 or int(n_globals) < 0:
+            raise ValueError(f"bdt needs n_objects >= 1 and n_globals >= 0, got {n_objects}, {n_globals}")
+        self.n_objects, self.n_globals, self.pair = int(n_objects), int(n_globals), pair
+        self.n_parameters = int(n_parameters)
+        self.num_leaves, self.num_boost_round = int(num_leaves), int(num_boost_round)
+        self.learning_rate, self.early_stopping_rounds = float(learning_rate), int(early_stopping_rounds)
+        self.min_data_in_leaf, self.feature_fraction = int(min_data_in_leaf), float(feature_fraction)
+        self.num_threads, self.seed = int(num_threads), int(seed)
+        self.metadata = dict(metadata or {})
+        self.task: str | None = None  # "carl" or "classifier" once fitted
+        self.booster = None
+        self.history: list[dict[str, float]] = []
+
+    # ------------------------------------------------------------------ configuration
+    @property
+    def config(self) -> dict[str, Any]:
+        """JSON-able hyper-parameters (the keyword arguments of the constructor without ``metadata``)."""
+        keys = [k for k in _options() if k != "metadata"]
+        return {k: getattr(self, k) for k in keys}
+
+    @property
+    def column_names(self) -> list[str]:
+        """Names of the F feature columns of :meth:`columns` (without θ0)."""
+        from estimators.features import DERIVED_GLOBALS, OBJECT_FEATURES
+
+        names = [f"o{i}_{f}" for i in range(self.n_objects) for f in OBJECT_FEATURES]
+        names += [f"global_{g}" for g in range(self.n_globals)] + list(DERIVED_GLOBALS)
+        if self.pair != "none":
+            names += [f"{f}_{i}_{j}" for i in range(self.n_objects) for j in range(i + 1, self.n_objects)
+                      for f in self.pair.split(",")]
+        return names
+
+    @property
+    def n_columns(self) -> int:
+        """F = 13·P + G + 2 (+ 2·P(P − 1)/2 with pair features)."""
+        n_pairs = self.n_objects * (self.n_objects - 1) // 2 if self.pair != "none" else 0
+        return _N_OBJECT_FEATURES * self.n_objects + self.n_globals + _N_DERIVED_GLOBALS + 2 * n_pairs
+
+    # ------------------------------------------------------------------ inputs
+    def columns(self, momenta, types, globals_) -> np.ndarray:
+        """Flat per-event feature rows, the BDT's view of the same inputs the networks get.
+
+        Parameters
+        ----------
+        momenta : array_like or Tensor, shape (N, P, 4)
+            (E, px, py, pz) in GeV, zero-padded.
+        types : array_like or Tensor, shape (N, P), int
+            Object types (0 = padding), see :data:`estimators.features.TYPE_NAMES`.
+        globals_ : array_like or Tensor, shape (N, G)
+
+        Returns
+        -------
+        ndarray, shape (N, F), float32
+            ``object_features`` of the ``n_objects`` slots flattened slot by slot (13 each), then
+            ``global_features`` (G + 2: the globals, ln(1 + H_T/GeV), number of objects), then — with
+            ``pair="mass,delta_r"`` — (m_ij in GeV, ΔR_ij) for every pair i < j in upper-triangle order.
+        """
+        import torch
+
+        from estimators.features import global_features, object_features, pair_features
+
+        momenta = torch.as_tensor(np.asarray(momenta), dtype=torch.float32)
+        types = torch.as_tensor(np.asarray(types)).long()
+        globals_ = torch.as_tensor(np.asarray(globals_), dtype=torch.float32)
+        if momenta.ndim != 3 or momenta.shape[-1] != 4 or types.shape != momenta.shape[:2]:
+            raise ValueError(f"momenta must be (N, P, 4) and types (N, P), got {tuple(momenta.shape)}, {tuple(types.shape)}")
+        if globals_.ndim != 2 or globals_.shape != (momenta.shape[0], self.n_globals):
+            raise ValueError(f"globals_ must be (N, {self.n_globals}), got {tuple(globals_.shape)}")
+        momenta, types = self._fit_slots(momenta, types)
+        with torch.no_grad():
+            parts = [object_features(momenta, types).flatten(1), global_features(momenta, types, globals_)]
+            if self.pair != "none":
+                pairs = pair_features(momenta, types, self.pair.split(","))  # (N, P, P, 2)
+                i, j = torch.triu_indices(self.n_objects, self.n_objects, offset=1)
+                parts.append(pairs[:, i, j, :].flatten(1))
+            out = torch.cat(parts, dim=1).numpy().astype(np.float32, copy=False)
+        assert out.shape[1] == self.n_columns
+        return out
+
+    def _fit_slots(self, momenta, types):
+        """Truncate (by p_T, with a warning) or zero-pad the slot axis to ``n_objects``."""
+        import torch
+
+        n, p = types.shape
+        if p > self.n_objects:
+            real = types != 0
+            if bool((real.sum(1) > self.n_objects).any()):
+                log.warning("events with more than %d objects: keeping the %d of highest p_T", self.n_objects,
+                            self.n_objects)
+            pt = torch.sqrt(momenta[..., 1] ** 2 + momenta[..., 2] ** 2).masked_fill(~real, -1.0)
+            keep = torch.sort(torch.argsort(pt, dim=1, descending=True)[:, : self.n_objects], dim=1).values
+            momenta = torch.gather(momenta, 1, keep.unsqueeze(-1).expand(-1, -1, 4))
+            types = torch.gather(types, 1, keep)
+        elif p < self.n_objects:
+            momenta = torch.cat([momenta, momenta.new_zeros(n, self.n_objects - p, 4)], dim=1)
+            types = torch.cat([types, types.new_zeros(n, self.n_objects - p)], dim=1)
+        return momenta, types
+
+    def _rows(self, batches: Iterable[Mapping], label_key: str, with_theta: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        xs, ys, theta1 = [], [], []
+        for batch in batches:
+            x = self.columns(batch["momenta"], batch["types"], batch["globals"])
+            if with_theta:
+                x = np.concatenate([x, np.asarray(batch["theta0"], np.float32)], axis=1)
+                theta1.append(np.asarray(batch["theta1"], np.float64))
+            xs.append(x)
+            ys.append(np.asarray(batch[label_key]))
+        if not xs:
+            raise ValueError("bdt: no training batches")
+        return np.concatenate(xs), np.concatenate(ys), np.concatenate(theta1) if with_theta else None
+
+    # ------------------------------------------------------------------ training
+    def _params(self, objective: str, **extra) -> dict:
+        return {"objective": objective, "num_leaves": self.num_leaves, "learning_rate": self.learning_rate,
+                "min_data_in_leaf": self.min_data_in_leaf, "feature_fraction": self.feature_fraction,
+                "num_threads": self.num_threads, "seed": self.seed, "deterministic": True, "verbosity": -1, **extra}
+
+    def _train(self, params: dict, x, y, xv, yv, metric: str) -> "BDTEstimator":
+        import lightgbm as lgb
+
+        train_set = lgb.Dataset(x, label=y, free_raw_data=True)
+        val_set = lgb.Dataset(xv, label=yv, reference=train_set)
+        record: dict = {}
+        callbacks = [lgb.record_evaluation(record)]
+        if self.early_stopping_rounds > 0:
+            callbacks.append(lgb.early_stopping(self.early_stopping_rounds, verbose=False))
+        self.booster = lgb.train({**params, "metric": metric}, train_set, num_boost_round=self.num_boost_round,
+                                 valid_sets=[train_set, val_set], valid_names=["train", "val"], callbacks=callbacks)
+        train_log, val_log = record["train"][metric], record["val"][metric]
+        self.history = [{"round": i + 1, "train_loss": float(a), "val_loss": float(b)}
+                        for i, (a, b) in enumerate(zip(train_log, val_log))]
+        return self
+
+    def fit_carl(self, train_batches: Iterable[Mapping], val_batches: Iterable[Mapping]) -> "BDTEstimator":
+        """Fit the CARL classifier of events at θ0 (y = 0) against events at θ1 = θ_ref (y = 1).
+
+        Parameters
+        ----------
+        train_batches, val_batches : iterable of dict
+            Batches as yielded by :class:`lfi.augment.AugmentedBatches`: ``momenta`` (B, P, 4), ``types``
+            (B, P), ``globals`` (B, G), ``theta0``, ``theta1`` (B, D), ``y`` (B,). θ1 must be the same point
+            in every batch (the reference; it is stored as ``metadata["reference"]``).
+
+        Returns
+        -------
+        BDTEstimator
+            ``self``, with ``history`` = per-round binary log-loss on both sets (the best iteration is used).
+        """
+        x, y, t1 = self._rows(train_batches, "y", True)
+        xv, yv, t1v = self._rows(val_batches, "y", True)
+        reference = t1[0]
+        if not (np.allclose(t1, reference) and np.allclose(t1v, reference)):
+            raise ValueError("bdt CARL needs θ1 fixed at one reference point (theta1=reference)")
+        self.n_parameters = t1.shape[1]
+        self.metadata.setdefault("reference", reference.tolist())
+        self.task = "carl"
+        return self._train(self._params("binary"), x, y.astype(np.float32), xv, yv.astype(np.float32), "binary_logloss")
+
+    def fit_classifier(self, train_batches: Iterable[Mapping], val_batches: Iterable[Mapping], *,
+                       label_key: str = "process") -> "BDTEstimator":
+        """Fit a process classifier (label = integer process index, 2 or more classes).
+
+        Parameters
+        ----------
+        train_batches, val_batches : iterable of dict
+            ``momenta`` (B, P, 4), ``types`` (B, P), ``globals`` (B, G) and ``label_key`` (B,) integer labels.
+        """
+        x, y, _ = self._rows(train_batches, label_key, False)
+        xv, yv, _ = self._rows(val_batches, label_key, False)
+        y, yv = y.astype(np.int64), yv.astype(np.int64)
+        n_classes = int(max(y.max(), yv.max())) + 1
+        if n_classes < 2 or y.min() < 0:
+            raise ValueError(f"bdt classifier needs labels 0..K-1 with K >= 2, got {sorted(set(y.tolist()))[:5]}")
+        self.n_parameters, self.task = 0, "classifier"
+        if n_classes == 2:
+            return self._train(self._params("binary"), x, y, xv, yv, "binary_logloss")
+        return self._train(self._params("multiclass", num_class=n_classes), x, y, xv, yv, "multi_logloss")
+
+    # ------------------------------------------------------------------ prediction
+    def _require(self, task: str) -> None:
+        if self.booster is None:
+            raise RuntimeError("this bdt is not fitted yet")
+        if self.task != task:
+            raise ValueError(f"this bdt was fitted for {self.task}, not {task}")
+
+    def margin_from_columns(self, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """Raw margin for precomputed columns ``x`` (N, F) and θ0 ``theta`` (N, D) or (D,); shape (N,)."""
+        theta = np.broadcast_to(np.asarray(theta, np.float32), (len(x), self.n_parameters))
+        best = self.booster.best_iteration or None
+        return np.asarray(self.booster.predict(np.concatenate([x, theta], axis=1), raw_score=True,
+                                               num_iteration=best), np.float64)
+
+    def log_ratio(self, momenta, types, globals_, theta) -> np.ndarray:
+        """log r̂(x|θ, θ_ref) of a CARL fit, shape (N,), float64.
+
+        Parameters
+        ----------
+        momenta, types, globals_ :
+            As in :meth:`columns`.
+        theta : array_like, shape (D,) or (N, D)
+            The numerator point θ0; the denominator is the reference θ_ref of the fit.
+
+        Notes
+        -----
+        ŝ = sigmoid(m) estimates P(y = 1|x) = 1/(1 + r), so log r̂ = log((1 − ŝ)/ŝ) = −m, exact for any margin.
+        """
+        self._require("carl")
+        return -self.margin_from_columns(self.columns(momenta, types, globals_), theta)
+
+    def predict_proba(self, momenta, types, globals_) -> np.ndarray:
+        """Class probabilities of a classifier fit, shape (N, K)."""
+        self._require("classifier")
+        p = self.booster.predict(self.columns(momenta, types, globals_), num_iteration=self.booster.best_iteration or None)
+        return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``config.json`` and ``model.txt`` into ``directory`` (each atomically)."""
+        if self.booster is None:
+            raise RuntimeError("cannot save an unfitted bdt")
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"encoder": "bdt", "encoder_config": self.config, "task": self.task,
+                  "best_iteration": int(self.booster.best_iteration or 0), "metadata": self.metadata}
+        _atomic_write_text(directory / MODEL_FILE, self.booster.model_to_string())
+        _atomic_write_text(directory / CONFIG_FILE, json.dumps(config, indent=2))
+        return directory
+
+
+def load_bdt(path: str | os.PathLike) -> BDTEstimator:
+    """Rebuild a saved :class:`BDTEstimator` from its directory.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``config.json`` or ``model.txt`` is missing (names the file).
+    ValueError
+        If the config is not a bdt config.
+    """
+    import lightgbm as lgb
+
+    path = Path(path)
+    for name in (CONFIG_FILE, MODEL_FILE):
+        if not (path / name).is_file():
+            raise FileNotFoundError(f"{path / name}: missing; is {path} a saved bdt directory?")
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text())
+        if config.get("encoder") != "bdt":
+            raise KeyError("encoder is not bdt")
+        model = BDTEstimator(**config["encoder_config"], metadata=config.get("metadata"))
+        model.task = config["task"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{path / CONFIG_FILE}: not a valid bdt config ({err})") from None
+    model.booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+    model.booster.best_iteration = int(config.get("best_iteration", 0))
+    history = path / "history.json"
+    if history.is_file():
+        model.history = json.loads(history.read_text())
+    return model
+
+
+def _options() -> dict[str, Any]:
+    params = inspect.signature(BDTEstimator.__init__).parameters
+    return {k: p.default for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def parse_bdt_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed bdt hyper-parameters from command-line values (by the types of the defaults).
+
+    Raises
+    ------
+    TypeError
+        Unknown option (lists the accepted ones with their defaults).
+    """
+    accepted = {k: v for k, v in _options().items() if k not in ("n_objects", "n_globals", "n_parameters", "metadata")}
+    out = {}
+    for key, value in options.items():
+        if key not in accepted:
+            listing = ", ".join(f"{k}={v}" for k, v in accepted.items())
+            raise TypeError(f"unknown option {key!r} for bdt; accepted: {listing}")
+        default = accepted[key]
+        if isinstance(value, str) and not isinstance(default, str):
+            value = float(value) if isinstance(default, float) else int(value)
+        out[key] = value
+    return out
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
