@@ -1,11 +1,13 @@
-"""Calibration against the exact truth on the toy (issue: inference core).
+"""Calibration against the exact truth: the toy (default) or parton-level WBF (``--simulator wbf``).
 
 Simulates a training sample (default 200 k events) and an independent test sample, trains RASCAL and
 ALICES with the default MLP, and compares their expected −2Δlog L maps with the exact map and with
-1-D and 2-D histogram baselines: contour areas at 68.27/95.45/99.73 % CL, area ratios to the truth and the
-mean squared difference to the exact map over its 95 % region. Prints a table and writes JSON.
+1-D and 2-D histogram baselines: contour areas at 68.27/95.45/99.73 % CL, area ratios to the truth, the
+mean squared difference to the exact map over its 95 % region and the prior-weighted MSE(log r).
+Prints a table and writes JSON.
 
-    python bench/calibration.py [--train-events 200000] [--epochs 40] [--out bench/results/calibration]
+    python bench/calibration.py [--train-events 200000] [--epochs 60] [--out bench/results/calibration]
+    python bench/calibration.py --simulator wbf --out bench/results/calibration_wbf   # L: 36 SM events
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 import numpy as np
 import torch
 
-import simulators.toy as toy
+import simulators
 from lfi import limits
 from lfi.evaluate import histogram_map, ratio_map, truth_map
 from lfi.train import TrainConfig, train_estimator
@@ -38,8 +40,10 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--methods", default="rascal,alices")
     parser.add_argument("--estimator", default="mlp")
-    parser.add_argument("--lumi", type=float, default=20.0, help="pb^-1 (toy σ_SM = 1.05 pb)")
-    parser.add_argument("--grid", default="-1:1:81,-1:1:81")
+    parser.add_argument("--simulator", choices=["toy", "wbf"], default="toy")
+    parser.add_argument("--lumi", type=float, default=None,
+                        help="pb^-1 (default: 20 for the toy, σ_SM = 1.05 pb; 36 expected SM events for wbf)")
+    parser.add_argument("--grid", default=None, help="default -1:1:81 (toy) or -16.5:16.5:67 (wbf) per parameter")
     parser.add_argument("--out", default="bench/results/calibration")
     parser.add_argument("--option", action="append", default=[], help="extra KEY=VALUE training options")
     args = parser.parse_args()
@@ -50,12 +54,17 @@ def main() -> None:
 
     train_path, test_path = out / "train.h5", out / "test.h5"
     if not train_path.exists():
-        toy.simulate(args.train_events, seed=1).save(train_path)
+        _simulate(args.simulator, args.train_events, seed=1).save(train_path)
     if not test_path.exists():
-        toy.simulate(args.test_events, seed=2).save(test_path)
+        _simulate(args.simulator, args.test_events, seed=2).save(test_path)
     from lfi.events import EventSample
 
     test = EventSample.load(test_path)
+    scale = 1.0 if args.simulator == "toy" else 16.5  # θ = 1 of 1805.00020 is 16.5 TeV⁻²
+    if args.grid is None:
+        args.grid = "-1:1:81,-1:1:81" if args.simulator == "toy" else "-16.5:16.5:67,-16.5:16.5:67"
+    if args.lumi is None:
+        args.lumi = 20.0 if args.simulator == "toy" else 36.0 / float(test.weights[:, test.benchmark_index("sm")].sum())
     axes = limits.grid_axes(args.grid)
     points = limits.grid_points(axes)
     theta_true = np.zeros(2)
@@ -81,7 +90,7 @@ def main() -> None:
         start = time.perf_counter()
         maps[method] = ratio_map(model, test, points, theta_true, args.lumi)
         timings[f"map_{method}"] = time.perf_counter() - start
-        log_r_mse[method] = _log_r_mse(model, test)
+        log_r_mse[method] = _log_r_mse(model, test, scale)
 
     rows, result = [], {"machine": f"{platform.machine()}, {torch.get_num_threads()} threads, CPU", "args": vars(args),
                         "timings_s": timings, "maps": {}}
@@ -108,14 +117,19 @@ def main() -> None:
     print(f"\nwrote {out / 'calibration.json'}")
 
 
-def _log_r_mse(model, test, n_events: int = 20_000, n_side: int = 11) -> dict:
+def _simulate(name: str, n_events: int, seed: int):
+    options = {"workers": 2} if name == "wbf" else {}
+    return simulators.get(name).simulate(n_events, seed=seed, **options)
+
+
+def _log_r_mse(model, test, scale: float, n_events: int = 20_000, n_side: int = 11) -> dict:
     """MSE(log r̂) against the exact log r(x|θ, SM) for events at the SM, prior-weighted over θ (PHYSICS §3:
-    Gaussian of width 0.2·√2 in units where the parameter range is [−1, 1]), full and trimmed."""
+    Gaussian of width 0.2·√2 in units where the parameter range is [−1, 1], i.e. θ/scale), full and trimmed."""
     from lfi.evaluate import model_embeddings
     from lfi.truth import exact_log_likelihood
 
     events = test[:n_events]
-    axes = limits.grid_axes(f"-1:1:{n_side},-1:1:{n_side}")
+    axes = limits.grid_axes(f"{-scale}:{scale}:{n_side},{-scale}:{scale}:{n_side}")
     theta = limits.grid_points(axes)
     with torch.no_grad():
         state = model.head.grid_state(model_embeddings(model, events))
@@ -123,7 +137,7 @@ def _log_r_mse(model, test, n_events: int = 20_000, n_side: int = 11) -> dict:
         estimated_ref = model.head.grid_log_density(state, torch.zeros(1, 2)).double().numpy()
     exact = exact_log_likelihood(events, theta)
     exact_ref = exact_log_likelihood(events, np.zeros((1, 2)))
-    return limits.log_r_mse((estimated - estimated_ref).T, (exact - exact_ref).T, theta, prior_width=0.2 * np.sqrt(2),
+    return limits.log_r_mse((estimated - estimated_ref).T, (exact - exact_ref).T, theta, prior_width=0.2 * np.sqrt(2) * scale,
                             weights=events.weights_at(np.zeros(2)))
 
 
