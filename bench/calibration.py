@@ -105,13 +105,13 @@ def main() -> None:
         result["maps"][name] = entry
         rows.append((name, entry))
         np.save(out / f"q_{name}.npy", q.reshape([len(a) for a in axes]))
-    print(f"\n{'map':<36}{'A68':>8}{'A95':>8}{'A68/true':>10}{'A95/true':>10}{'MSE(q) 95%':>12}{'MSE(log r)':>12}"
+    print(f"\n{'map':<36}{'A68':>10}{'A95':>10}{'A68/true':>10}{'A95/true':>10}{'MSE(q) 95%':>12}{'MSE(log r)':>12}"
           f"{'trimmed':>10}")
     for name, e in rows:
         ratio = e.get("area_ratio", {"68.27": 1.0, "95.45": 1.0})
         mse = e.get("mse_in_95", 0.0)
         lr = e.get("log_r_mse", {"mse": float("nan"), "mse_trimmed": float("nan")})
-        print(f"{name:<36}{e['areas']['68.27']:>8.4f}{e['areas']['95.45']:>8.4f}{ratio['68.27']:>10.3f}"
+        print(f"{name:<36}{e['areas']['68.27']:>10.4g}{e['areas']['95.45']:>10.4g}{ratio['68.27']:>10.3f}"
               f"{ratio['95.45']:>10.3f}{mse:>12.4g}{lr['mse']:>12.4g}{lr['mse_trimmed']:>10.4g}")
     (out / "calibration.json").write_text(json.dumps(result, indent=2))
     print(f"\nwrote {out / 'calibration.json'}")
