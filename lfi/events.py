@@ -401,18 +401,10 @@ class EventSample:
             One line naming the file and the dataset for a missing file or dataset, a wrong shape
             or dtype, a non-finite weight or momentum, another format or version, or a truncated file.
         """
-        import h5py
-
-        path = Path(path)
-        if not path.is_file():
-            raise EventFileError(f"{path}: no such file")
-        try:
-            f = h5py.File(path, "r")
-        except OSError as err:
-            raise EventFileError(f"{path}: not a readable HDF5 file ({_short(err)}); truncated or corrupted?") from None
         from lfi.event_reader import read_sample
 
-        with f:
+        path = Path(path)
+        with open_hdf5(path) as f:
             return read_sample(f, path, events)
 
     @classmethod
@@ -465,6 +457,19 @@ def _first_nonfinite(values: np.ndarray) -> tuple | None:
             idx = np.argwhere(bad)[0]
             return (start + idx[0],) + tuple(idx[1:])
     return None
+
+
+def open_hdf5(path: str | os.PathLike):
+    """Open an HDF5 file for reading; a missing or unreadable file is one :class:`EventFileError` line."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise EventFileError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:
+        raise EventFileError(f"{path}: not a readable HDF5 file ({_short(err)}); truncated or corrupted?") from None
 
 
 def _short(err: BaseException) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lfi.events import EventFileError
+from lfi.events import EventFileError, open_hdf5
 from simulators.io.common import NO_OBJECT_SLOTS
 from simulators.io.madminer import _BLOCK, _FOUR, morphing_matrix
 
@@ -33,22 +33,12 @@ def read_madminer(path: str | os.PathLike) -> "EventSample":  # noqa: F821
 
     Raises
     ------
-    FileNotFoundError
-        No such file.
     EventFileError
-        One line naming the file and the dataset that is missing or has an unexpected shape, or a
-        morphing matrix that does not match the components and benchmarks.
+        One line naming the file: missing or not HDF5, a dataset that is missing or has an unexpected
+        shape, or a morphing matrix that does not match the components and benchmarks.
     """
-    import h5py
-
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise EventFileError(f"{path}: not a readable HDF5 file ({str(err).splitlines()[0][:120]})") from None
-    with f:
+    with open_hdf5(path) as f:
         return _Importer(f, path).sample()
 
 
