@@ -6,6 +6,9 @@ ln k_T, ln z, ln Δ, ln m², all invariant under boosts along the beam) and opti
 Differential attention (Ye et al., arXiv:2410.05258): α = softmax(I1) − β·softmax(I2), β learned per layer
 (initialised at 0.8 − 0.6·exp(−0.3·l)), followed by a per-head LayerNorm. Unlike the public code's classifier
 head, the aggregation here is permutation invariant: class-attention blocks on a class token carrying the globals.
+Padded slots get no attention weight, and the per-object layers of the embedding and the differential blocks
+(LayerNorms, value and output projections, per-head LayerNorm, feed-forward part) run on the real objects only
+(:class:`estimators.layers.TokenPacking`), so padding costs no compute there.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from torch import Tensor, nn
 
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES
-from estimators.layers import ClassAttentionBlock, PairEmbedding, mlp, padding_bias
+from estimators.layers import ClassAttentionBlock, PairEmbedding, TokenPacking, mlp, padding_bias
 
 __all__ = ["IAFormer"]
 
@@ -37,13 +40,30 @@ class _DifferentialBlock(nn.Module):
         self.norm_fc = nn.LayerNorm(dim)
         self.ffn = mlp([dim, ffn_ratio * dim, dim])
 
-    def forward(self, x: Tensor, logits1: Tensor, logits2: Tensor) -> Tensor:
-        """x (B, P, D), logits (B, H, P, P) including the padding bias → (B, P, D)."""
-        b, p, d = x.shape
-        v = self.value(self.norm_attn(x)).view(b, p, self.num_heads, self.head_dim).transpose(1, 2)
+    def forward(self, x: Tensor, logits1: Tensor, logits2: Tensor, packing: TokenPacking) -> Tensor:
+        """One differential-attention block on the packed real objects.
+
+        Parameters
+        ----------
+        x : Tensor, shape (N, D)
+            The real objects, packed by ``packing``.
+        logits1, logits2 : Tensor, shape (B, H, P, P)
+            Attention logits including the padding bias.
+        packing : TokenPacking
+            Real objects of the (B, P) slots.
+
+        Returns
+        -------
+        Tensor, shape (N, D)
+        """
+        n, d = x.shape
+        b, p = packing.batch, packing.slots
+        v = packing.scatter(self.value(self.norm_attn(x)))  # (B, P, D), zero for padding
+        v = v.view(b, p, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, P, hd)
         alpha = torch.softmax(logits1, dim=-1) - self.beta * torch.softmax(logits2, dim=-1)
-        o = self.head_norm(alpha.to(v.dtype) @ v)  # (B, H, P, hd)
-        x = x + self.proj(o.transpose(1, 2).reshape(b, p, d))
+        o = packing.gather((alpha.to(v.dtype) @ v).transpose(1, 2).reshape(b, p, d))  # (N, D)
+        o = self.head_norm(o.view(n, self.num_heads, self.head_dim)).view(n, d)
+        x = x + self.proj(o)
         return x + self.ffn(self.norm_fc(x))
 
 
@@ -97,12 +117,14 @@ class IAFormer(ObjectEncoder):
     def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
         """Event embedding, shape (B, embed_dim)."""
         inp = self._inputs(momenta, types, globals_)
-        x = self.embed(inp.x).masked_fill(~inp.mask.unsqueeze(-1), 0.0)
+        packing = TokenPacking(inp.mask)  # per-object layers see the N real objects only
+        x = self.embed(packing.gather(inp.x))  # (N, D)
         b, p = inp.mask.shape
         logits = self.pair_embed(inp.pairs, inp.mask).float() + padding_bias(inp.mask)  # (B, 2·H·L, P, P)
         logits = logits.view(b, self.num_layers, 2, self.num_heads, p, p)
         for l, block in enumerate(self.blocks):
-            x = block(x, logits[:, l, 0], logits[:, l, 1])
+            x = block(x, logits[:, l, 0], logits[:, l, 1], packing)
+        x = packing.scatter(x)  # (B, P, D), zero for padding
         cls = self.cls_token.expand(b, 1, -1) + self.global_embed(inp.glob).unsqueeze(1)
         cls_bias = padding_bias(torch.cat([inp.mask.new_ones(b, 1), inp.mask], dim=1))
         for block in self.cls_blocks:

@@ -3,7 +3,11 @@
 Lee et al., arXiv:1810.00825: self-attention blocks SAB(X) = MAB(X, X) with
 MAB(X, Y) = LN(H + rFF(H)), H = LN(X + Attention(X, Y, Y)) (post-norm), here with the additive bias U from the pair
 embedding (as in ParT) in every SAB, then pooling by multi-head attention PMA₁ with one learned seed vector,
-which also carries the event globals (the seed is one of the keys, as ParT's class token). Permutation invariant.
+which also carries the event globals (the seed is one of the keys, as ParT's class token). Permutation invariant;
+padded slots are hidden from every attention, and the per-object layers (embedding, the SABs' qkv projections,
+LayerNorms and rFFs, the pooling rFF) run on the real objects only (:class:`estimators.layers.TokenPacking`), so
+padding costs no compute there. Only the PMA's key/value projection still sees every slot (its seed query needs
+the padded (B, 1 + P, D) layout of :meth:`estimators.layers.BiasedAttention.forward` with ``n_queries``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from torch import Tensor, nn
 
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES
-from estimators.layers import BiasedAttention, PairEmbedding, mlp, padding_bias
+from estimators.layers import BiasedAttention, PairEmbedding, TokenPacking, mlp, padding_bias
 
 __all__ = ["SetTransformer"]
 
@@ -30,10 +34,26 @@ class _MAB(nn.Module):
         self.rff = mlp([dim, ffn_ratio * dim, dim])
         self.norm2 = nn.LayerNorm(dim)
 
-    def forward(self, x: Tensor, bias: Tensor, n_queries: int | None = None) -> Tensor:
-        """x (B, S, D), bias (B, H or 1, L, S) → (B, L, D), L = n_queries or S."""
+    def forward(self, x: Tensor, bias: Tensor, n_queries: int | None = None,
+                packing: TokenPacking | None = None) -> Tensor:
+        """One MAB.
+
+        Parameters
+        ----------
+        x : Tensor, shape (B, S, D), or (N, D) packed with ``packing``
+        bias : Tensor, shape (B, H or 1, L, S)
+            Additive logits bias (pair embedding and padding), L = ``n_queries`` or S.
+        n_queries : int, optional
+            Only the first ``n_queries`` tokens ask (PMA); not with ``packing``.
+        packing : TokenPacking, optional
+            x holds the real objects only (SAB); the output is packed the same way.
+
+        Returns
+        -------
+        Tensor, shape (B, L, D), or (N, D) with ``packing``
+        """
         query = x if n_queries is None else x[:, :n_queries]
-        h = self.norm1(query + self.attn(x, bias, n_queries))
+        h = self.norm1(query + self.attn(x, bias, n_queries, packing))
         return self.norm2(h + self.rff(h))
 
 
@@ -79,14 +99,17 @@ class SetTransformer(ObjectEncoder):
     def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
         """Event embedding, shape (B, embed_dim)."""
         inp = self._inputs(momenta, types, globals_)
-        x = self.embed(inp.x)
-        bias = padding_bias(inp.mask)
+        packing = TokenPacking(inp.mask)  # per-object layers see the N real objects only
+        x = self.embed(packing.gather(inp.x))  # (N, D)
+        bias = padding_bias(inp.mask)  # (B, 1, 1, P)
         if self.pair_embed is not None:
-            bias = (self.pair_embed(inp.pairs, inp.mask) + bias).contiguous()
+            bias = (self.pair_embed(inp.pairs, inp.mask) + bias).contiguous()  # (B, H, P, P)
         for sab in self.sabs:
-            x = sab(x, bias)
-        seed = self.seed.expand(x.shape[0], 1, -1) + self.global_embed(inp.glob).unsqueeze(1)
+            x = sab(x, bias, packing=packing)
+        pooled = packing.scatter(self.pool_rff(x))  # (B, P, D), zero for padding
+        b = inp.mask.shape[0]
+        seed = self.seed.expand(b, 1, -1) + self.global_embed(inp.glob).unsqueeze(1)  # (B, 1, D)
         # PMA: the seed asks; the objects and the seed itself answer (so an event without objects stays finite
         # and independent of the number of padded slots).
-        keys = torch.cat([inp.mask.new_ones(inp.mask.shape[0], 1), inp.mask], dim=1)
-        return self.pma(torch.cat([seed, self.pool_rff(x)], dim=1), padding_bias(keys), n_queries=1).squeeze(1)
+        keys = torch.cat([inp.mask.new_ones(b, 1), inp.mask], dim=1)  # (B, 1 + P)
+        return self.pma(torch.cat([seed, pooled], dim=1), padding_bias(keys), n_queries=1).squeeze(1)
