@@ -155,8 +155,10 @@ class TokenPacking:
     """The real objects of a padded batch as one packed (N, C) matrix, N = number of real objects.
 
     Per-object layers (LayerNorm, Linear, GELU, the feed-forward part) run on the packed rows only, so padded
-    slots cost nothing there; attention scatters its projections back to (B, P, ·) where padding is hidden by
-    the bias. Outputs for real objects are exactly those of the padded computation.
+    slots cost nothing there; attention moves its projections straight from the packed rows into the
+    head-major (B·H, P, d) layout of the batched matrix products (:meth:`split_heads`) and back
+    (:meth:`merge_heads`), one scatter and one gather per layer, with padding hidden by the bias. Outputs for
+    real objects are exactly those of the padded computation.
 
     Parameters
     ----------
@@ -165,8 +167,38 @@ class TokenPacking:
     """
 
     def __init__(self, mask: Tensor) -> None:
+        self.mask = mask
         self.batch, self.slots = mask.shape
         self.index = mask.reshape(-1).nonzero().squeeze(1)  # (N,) flat indices b·P + p
+        self._head_index: dict[tuple[int, int], Tensor] = {}
+
+    def with_leading_token(self) -> TokenPacking:
+        """The packing of the same events with one extra, always real token in front (a class token), P + 1 slots."""
+        return TokenPacking(torch.cat([self.mask.new_ones(self.batch, 1), self.mask], dim=1))
+
+    def leading_rows(self) -> Tensor:
+        """Packed row numbers of slot 0 of every event, shape (B,) (the class token of :meth:`with_leading_token`)."""
+        return (self.index.remainder(self.slots) == 0).nonzero().squeeze(1)
+
+    def join_leading(self, first: Tensor, rest: Tensor) -> Tensor:
+        """Packed rows of a :meth:`with_leading_token` packing from the leading tokens and the objects.
+
+        Parameters
+        ----------
+        first : Tensor, shape (B, C)
+            The leading token of every event.
+        rest : Tensor, shape (N - B, C)
+            The real objects, packed as in the packing this one was made from.
+
+        Returns
+        -------
+        Tensor, shape (N, C)
+        """
+        lead = self.index.remainder(self.slots) == 0
+        dtype = torch.promote_types(first.dtype, rest.dtype)  # they differ under autocast
+        rows = first.new_empty(self.index.numel(), first.shape[1], dtype=dtype)
+        rows.index_copy_(0, lead.nonzero().squeeze(1), first.to(dtype))
+        return rows.index_copy_(0, (~lead).nonzero().squeeze(1), rest.to(dtype))
 
     def gather(self, full: Tensor) -> Tensor:
         """(B, P, C) → (N, C), the rows of the real objects."""
@@ -175,7 +207,34 @@ class TokenPacking:
     def scatter(self, rows: Tensor) -> Tensor:
         """(N, C) → (B, P, C), zeros in padded slots."""
         full = rows.new_zeros(self.batch * self.slots, rows.shape[-1])
-        return full.index_copy(0, self.index, rows).view(self.batch, self.slots, rows.shape[-1])
+        return full.index_copy_(0, self.index, rows).view(self.batch, self.slots, rows.shape[-1])
+
+    def head_index(self, chunks: int, heads: int) -> Tensor:
+        """Where row n, chunk c, head h of the packed rows lands in a (chunks, B, H, P) layout, shape (N·chunks·H,)."""
+        key = (chunks, heads)
+        if key not in self._head_index:
+            b, p = self.index.div(self.slots, rounding_mode="floor"), self.index.remainder(self.slots)
+            c = torch.arange(chunks, device=self.index.device)[None, :, None]
+            h = torch.arange(heads, device=self.index.device)[None, None, :]
+            flat = ((c * self.batch + b[:, None, None]) * heads + h) * self.slots + p[:, None, None]
+            self._head_index[key] = flat.reshape(-1)
+        return self._head_index[key]
+
+    def split_heads(self, rows: Tensor, chunks: int, heads: int) -> tuple[Tensor, ...]:
+        """Packed projections (N, chunks·H·d) → ``chunks`` tensors of shape (B, H, P, d), zeros in padded slots.
+
+        The columns of ``rows`` are ordered (chunk, head, d), as in a fused query/key/value projection.
+        """
+        d = rows.shape[1] // (chunks * heads)
+        full = rows.new_zeros(chunks * self.batch * heads * self.slots, d)
+        full.index_copy_(0, self.head_index(chunks, heads), rows.reshape(-1, d))
+        return full.view(chunks, self.batch, heads, self.slots, d).unbind(0)
+
+    def merge_heads(self, heads_out: Tensor) -> Tensor:
+        """(B, H, P, d) → packed rows (N, H·d) of the real objects."""
+        h, d = heads_out.shape[1], heads_out.shape[3]
+        rows = heads_out.reshape(-1, d).index_select(0, self.head_index(1, h))
+        return rows.view(self.index.numel(), h * d)
 
 
 class BiasedAttention(nn.Module):
@@ -221,10 +280,9 @@ class BiasedAttention(nn.Module):
         """
         d = x.shape[-1]
         h, hd = self.num_heads, self.head_dim
-        if packing is not None:
-            qkv = packing.scatter(self.qkv(x))  # projections of real objects only
-            b, s = qkv.shape[:2]
-            q, k, v = qkv.view(b, s, 3, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
+        if packing is not None:  # projections of the real objects only, straight into the head-major layout
+            q, k, v = packing.split_heads(self.qkv(x), 3, h)
+            b, s = q.shape[0], q.shape[2]
         elif n_queries is None:
             b, s = x.shape[:2]
             q, k, v = self.qkv(x).view(b, s, 3, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
@@ -234,13 +292,44 @@ class BiasedAttention(nn.Module):
             q = F.linear(x[:, :n_queries], w[:d], bb[:d]).view(b, n_queries, h, hd).transpose(1, 2)
             k, v = F.linear(x, w[d:], bb[d:]).view(b, s, 2, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
         o = biased_attention(q, k, v, bias, dropout_p=self.dropout if self.training else 0.0)  # (B, H, L, hd)
-        o = o.transpose(1, 2).reshape(b, o.shape[2], d)
         if packing is not None:
-            o = packing.gather(o)
+            o = packing.merge_heads(o)  # (N, D)
+        else:
+            o = o.transpose(1, 2).reshape(b, o.shape[2], d)
+        return self._project(o)
+
+    def class_token(self, cls: Tensor, tokens: Tensor, bias: Tensor, packing: TokenPacking) -> Tensor:
+        """Attend from the class token of every event to itself and the real objects, all packed.
+
+        Parameters
+        ----------
+        cls : Tensor, shape (B, D)
+            The class tokens (queries).
+        tokens : Tensor, shape (N, D)
+            Keys and values: the class tokens and the real objects, packed by ``packing``.
+        bias : Tensor, shape (B, H or 1, 1, 1 + P)
+            Additive logits bias (padding).
+        packing : TokenPacking
+            Packing of the 1 + P token slots (:meth:`TokenPacking.with_leading_token`).
+
+        Returns
+        -------
+        Tensor, shape (B, D)
+        """
+        b, d = cls.shape
+        h, hd = self.num_heads, self.head_dim
+        w, bb = self.qkv.weight, self.qkv.bias
+        q = F.linear(cls, w[:d], bb[:d]).view(b, h, 1, hd)
+        k, v = packing.split_heads(F.linear(tokens, w[d:], bb[d:]), 2, h)
+        o = biased_attention(q, k, v, bias, dropout_p=self.dropout if self.training else 0.0)  # (B, H, 1, hd)
+        return self._project(o.reshape(b, d))
+
+    def _project(self, o: Tensor) -> Tensor:
+        """Output projection of the concatenated heads (…, D), with the per-head scale if any."""
         if self.head_scale is None:
             return self.proj(o)
-        # per-head scale folded into the (D, D) projection weight instead of the (B, L, D) activations
-        return F.linear(o, self.proj.weight * self.head_scale.repeat_interleave(hd), self.proj.bias)
+        # per-head scale folded into the (D, D) projection weight instead of the (…, D) activations
+        return F.linear(o, self.proj.weight * self.head_scale.repeat_interleave(self.head_dim), self.proj.bias)
 
 
 class AttentionBlock(nn.Module):
@@ -290,8 +379,18 @@ class ClassAttentionBlock(AttentionBlock):
     Same parameters as :class:`AttentionBlock`.
     """
 
-    def forward(self, cls: Tensor, x: Tensor, bias: Tensor) -> Tensor:  # type: ignore[override]
-        """cls (B, 1, D), x (B, P, D), bias (B, 1, 1, 1 + P) → updated cls (B, 1, D)."""
-        u = self.norm_attn(torch.cat([cls, x], dim=1))
-        cls = cls + self.drop(self.post_attn_norm(self.attn(u, bias, n_queries=1)))
+    def forward(self, cls: Tensor, x: Tensor, bias: Tensor,  # type: ignore[override]
+                packing: TokenPacking | None = None) -> Tensor:
+        """cls (B, 1, D), x (B, P, D), bias (B, 1, 1, 1 + P) → updated cls (B, 1, D).
+
+        With ``packing`` (of the 1 + P slots, :meth:`TokenPacking.with_leading_token`), x holds the real objects
+        only, shape (N, D), and cls is (B, D); the output is then (B, D).
+        """
+        if packing is None:
+            u = self.norm_attn(torch.cat([cls, x], dim=1))
+            attended = self.attn(u, bias, n_queries=1)
+        else:
+            u = self.norm_attn(packing.join_leading(cls, x))
+            attended = self.attn.class_token(u.index_select(0, packing.leading_rows()), u, bias, packing)
+        cls = cls + self.drop(self.post_attn_norm(attended))
         return self._feed_forward(cls)

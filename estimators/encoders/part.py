@@ -84,10 +84,9 @@ class ParticleTransformer(ObjectEncoder):
             bias = (self.pair_embed(inp.pairs, inp.mask) + bias).contiguous()  # (B, H, P, P)
         for block in self.blocks:
             x = block(x, bias, packing)
-        x = packing.scatter(x)  # (B, P, D), zero for padding
-        cls = self.cls_token.expand(x.shape[0], 1, -1) + self.global_embed(inp.glob).unsqueeze(1)
-        cls_mask = torch.cat([inp.mask.new_ones(inp.mask.shape[0], 1), inp.mask], dim=1)
-        cls_bias = padding_bias(cls_mask)  # (B, 1, 1, 1 + P)
+        cls = self.cls_token.view(1, -1) + self.global_embed(inp.glob)  # (B, D)
+        cls_packing = packing.with_leading_token()  # the class token and the real objects
+        cls_bias = padding_bias(cls_packing.mask)  # (B, 1, 1, 1 + P)
         for block in self.cls_blocks:
-            cls = block(cls, x, cls_bias)
-        return self.norm(cls.squeeze(1))
+            cls = block(cls, x, cls_bias, cls_packing)
+        return self.norm(cls)
