@@ -13,6 +13,7 @@ limits                        Asimov q on a θ grid, Wilks thresholds, contours 
 metrics                       ROC, AUC, background rejection, significance
 evaluate                      q maps of trained estimators, histograms and the truth on a test sample
 report                        contour figures
+allocator                     keep freed memory in the process for fast CPU training steps (glibc)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _LAZY = {
     "Morpher": "lfi.morphing",
     "monomial_components": "lfi.morphing",
 }
-_SUBMODULES = ("events", "morphing", "augment", "truth", "train", "limits", "metrics", "evaluate", "report", "cli")
+_SUBMODULES = ("events", "morphing", "augment", "truth", "train", "limits", "metrics", "evaluate", "report", "allocator", "cli")
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 
