@@ -2,26 +2,31 @@
 
 Run from the repository root::
 
-    python bench/estimators.py                       # every encoder, table on stdout, JSON to bench/estimators.json
-    python bench/estimators.py --weaver /path/to/venv-0.4.17/bin/python --weaver /path/to/venv-0.5.3/bin/python
+    python bench/estimators.py            # every encoder; table on stdout, JSON to bench/results/estimators.json
+    python bench/estimators.py --only --weaver /path/to/venv-0.4.17/bin/python --weaver /path/to/venv-0.5.3/bin/python
 
-Parameters, FLOPs and peak memory are measured in one worker process per model. Timing is round-robin: one
-worker builds all models (and a 2048³ GEMM) and times one step of each in turn, for ``--rounds`` rounds, so
-every model sees the same load of this shared, noisy CPU; best and median are reported. Batches are random
-events with ``--objects`` slots of which ``--min-real`` to ``--objects`` are real.
+Parameters, FLOPs and peak memory are measured in a fresh process per model. Timing is a lock-step
+round-robin: every model (and a 2048³ float32 GEMM) lives in its own worker process, under its own Python and
+allocator setting, and each round asks every worker in turn for one step, for ``--rounds`` rounds, so all see
+the same load of this shared, noisy CPU and none shares a heap with another; best and median are reported.
+Batches are random events with ``--objects`` slots of which ``--min-real`` to ``--objects`` are real.
 
 - training throughput: events/s of forward + backward (+ zeroing the gradients), batch ``--batch-size``;
 - inference latency: ms per batch of ``--batch-size`` and per single event, ``torch.inference_mode``;
 - FLOPs per event of forward + backward and of forward alone, by ``torch.utils.flop_counter`` with attention
-  forced onto the math backend (so its matrix products are counted);
-- share of the GEMM rate: FLOPs/event × best events/s divided by the best FLOP/s of a 2048³ float32 matrix
-  product timed in the same rounds, the practical limit of the machine.
+  forced onto the math backend (so its matrix products are counted); each implementation's own count;
+- share of the GEMM rate: FLOPs/event × best events/s divided by the best FLOP/s of the GEMM timed in the same
+  rounds, the practical limit of the machine;
+- minor page faults per training step (the kernel zeroing fresh pages), which the allocator setting decides:
+  our encoders run as ``lfi train`` runs them, with :func:`lfi.allocator.keep_freed_memory`.
 
-The peers are weaver-core's ParticleTransformer, timed round-robin with our ``part`` at the same configuration
-by a worker that runs under the Python of an environment where ``weaver-core`` is installed (``--weaver``,
-repeatable; that environment must also reach torch and this repository); nothing of weaver is vendored here.
-They get the same hyper-parameters (``trim=False``, dropout 0 like ours, ParT's four pair features) and
-precomputed per-object features, as their data loader would give them.
+The peers are weaver-core's ParticleTransformer, timed with our ``part`` at the same configuration in workers
+that run under the Python of an environment where ``weaver-core`` is installed (``--weaver``, repeatable; that
+environment must also reach torch and this repository); nothing of weaver is vendored here. They get the same
+hyper-parameters (``trim=False``, dropout 0 like ours, ParT's four pair features) and precomputed per-object
+features, as their data loader would give them. Each runs with glibc's default allocator and with
+``keep_freed_memory``, and three ratios are printed: as used (ours with it, weaver as shipped) and at equal
+allocator settings both ways.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ PART_DEFAULT = dict(embed_dims=[128, 512, 128], pair_embed_dims=[64, 64, 64], nu
                     num_cls_layers=2)
 PART_SMALL = dict(embed_dims=[64, 64, 64], pair_embed_dims=[32, 32, 32], num_heads=8, num_layers=8, num_cls_layers=2)
 PART_PAIR = "ln_kt,ln_z,ln_delta,ln_m2"
+GEMM_SIZE = 2048
+ALLOCATORS = ("default", "lfi")  # glibc defaults, lfi.allocator.keep_freed_memory
 
 
 def default_cases() -> list[dict]:
@@ -62,14 +69,22 @@ def default_cases() -> list[dict]:
         {"label": "part ParT-default", "impl": "lfi", "encoder": "part", "config": {"pair": PART_PAIR, **PART_DEFAULT}},
         {"label": "part ParT-small", "impl": "lfi", "encoder": "part", "config": {"pair": PART_PAIR, **PART_SMALL}},
     ]
-    return cases
+    return [{**case, "allocator": "lfi"} for case in cases]  # as lfi train runs them
 
 
-def weaver_cases(python: str) -> list[dict]:
+def peer_cases(python: str) -> list[dict]:
+    """Our part and weaver-core's ParT at the paper's and the small configuration, each with glibc's allocator
+    defaults and with :func:`lfi.allocator.keep_freed_memory` (what ``lfi train`` uses on the CPU)."""
     version = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('weaver-core'))"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    return [{"label": f"weaver {version} ParT-{size}", "impl": "weaver", "python": python, "version": version,
-             "config": cfg} for size, cfg in (("default", PART_DEFAULT), ("small", PART_SMALL))]
+    cases = []
+    for size, cfg in (("default", PART_DEFAULT), ("small", PART_SMALL)):
+        for allocator in ALLOCATORS:
+            cases.append({"label": f"part ParT-{size} [{allocator}]", "impl": "lfi", "encoder": "part", "size": size,
+                          "allocator": allocator, "config": {"pair": PART_PAIR, **cfg}})
+            cases.append({"label": f"weaver {version} ParT-{size} [{allocator}]", "impl": "weaver", "python": python,
+                          "version": version, "size": size, "allocator": allocator, "config": cfg})
+    return cases
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,7 +153,7 @@ def count_flops(fn) -> float:
     return float(Counter.total)
 
 
-def run_static(case: dict, args: argparse.Namespace) -> dict:
+def measure_static(case: dict, args: argparse.Namespace) -> dict:
     """Parameters, FLOPs per event and the peak-memory increase of two training steps, in this process."""
     import warnings
 
@@ -165,67 +180,124 @@ def run_static(case: dict, args: argparse.Namespace) -> dict:
             "flops_per_event_forward": flops_forward / b, "train_peak_rss_increase_mb": peak_mb}
 
 
-def run_timing(cases: list[dict], args: argparse.Namespace) -> dict:
-    """Round-robin timing of several models and of a 2048³ GEMM in one process.
+def serve(case: dict, args: argparse.Namespace) -> None:
+    """Timing worker for one model (or the GEMM): build it, then answer timing requests from stdin.
 
-    Every round times one training step of each model (and one GEMM) in turn, so all of them see the same
-    load of a shared machine; then the same for inference. Wall and process CPU time are both recorded.
+    Requests are lines ``train``, ``infer``, ``single`` or ``quit``; each answer is one JSON line with the wall
+    and process CPU seconds of one step (and the minor page faults of a training step). The worker applies
+    :func:`lfi.allocator.keep_freed_memory` first when the case asks for ``"allocator": "lfi"``.
     """
     import warnings
 
     warnings.filterwarnings("ignore")
+    if case.get("allocator") == "lfi":
+        from lfi.allocator import keep_freed_memory
+
+        if not keep_freed_memory():
+            raise RuntimeError("lfi.allocator.keep_freed_memory did not apply here (not glibc, or MALLOC_* set)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     b = args.batch_size
-    momenta, types, globals_ = random_events(b, args.objects, args.min_real)
-    built = {c["label"]: _build(c, momenta, types, globals_) for c in cases}
-    n = 2048
-    a, c2 = torch.randn(n, n), torch.randn(n, n)
+    if case["impl"] == "gemm":
+        left, right = torch.randn(GEMM_SIZE, GEMM_SIZE), torch.randn(GEMM_SIZE, GEMM_SIZE)
+        steps = {"train": lambda: torch.mm(left, right)}
+        torch.mm(left, right)
+    else:
+        momenta, types, globals_ = random_events(b, args.objects, args.min_real)
+        model, forward = _build(case, momenta, types, globals_)
 
-    def train_step(model, forward):
-        forward(b).float().square().mean().backward()
-        model.zero_grad(set_to_none=True)
+        def train_step():
+            model.train()
+            forward(b).float().square().mean().backward()
+            model.zero_grad(set_to_none=True)
 
-    def clock(fn):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        return time.perf_counter() - w, time.process_time() - c
-
-    out = {label: {"train_wall": [], "train_cpu": [], "infer_wall": [], "single_wall": []} for label in built}
-    gemm = []
-    for model, forward in built.values():
-        model.train()
-        train_step(model, forward)
-    torch.mm(a, c2)
-    for _ in range(args.rounds):
-        for label, (model, forward) in built.items():
-            w, c = clock(lambda: train_step(model, forward))
-            out[label]["train_wall"].append(w)
-            out[label]["train_cpu"].append(c)
-        gemm.append(2 * n**3 / clock(lambda: torch.mm(a, c2))[0])
-    with torch.inference_mode():
-        for model, forward in built.values():
+        def infer(n):
             model.eval()
-            forward(b)
-        for _ in range(args.rounds):
-            for label, (model, forward) in built.items():
-                out[label]["infer_wall"].append(clock(lambda: forward(b))[0])
-                out[label]["single_wall"].append(min(clock(lambda: forward(1))[0] for _ in range(3)))
-    return {"cases": out, "gemm_flops_per_s": gemm}
+            with torch.inference_mode():
+                forward(n)
+
+        steps = {"train": train_step, "infer": lambda: infer(b), "single": lambda: infer(1)}
+        for _ in range(2):
+            train_step()
+        infer(b)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        request = line.strip()
+        if request == "quit":
+            return
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        wall, cpu = time.perf_counter(), time.process_time()
+        steps[request]()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+        print(json.dumps({"wall": wall, "cpu": cpu, "faults": faults}), flush=True)
 
 
 # --------------------------------------------------------------------------------------------------
 # orchestrator
 # --------------------------------------------------------------------------------------------------
-def _worker(mode: str, payload, python: str, args: argparse.Namespace) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    argv = [python, str(Path(__file__).resolve()), f"--{mode}", json.dumps(payload), "--threads", str(args.threads),
-            "--batch-size", str(args.batch_size), "--objects", str(args.objects), "--min-real", str(args.min_real),
-            "--rounds", str(args.rounds)]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env)
+def _argv(python: str, args: argparse.Namespace) -> list[str]:
+    return [python, str(Path(__file__).resolve()), "--threads", str(args.threads), "--batch-size", str(args.batch_size),
+            "--objects", str(args.objects), "--min-real", str(args.min_real)]
+
+
+def _env() -> dict:
+    return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def static_of(case: dict, args: argparse.Namespace) -> dict:
+    """Parameters, FLOPs and peak memory of one case, measured in a fresh process under its Python."""
+    done = subprocess.run(_argv(case.get("python", sys.executable), args) + ["--static", json.dumps(case)],
+                          capture_output=True, text=True, env=_env())
     if done.returncode:
-        raise RuntimeError(f"{mode} worker failed under {python}:\n{done.stderr[-3000:]}")
+        raise RuntimeError(f"static worker for {case['label']} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def time_round_robin(cases: list[dict], args: argparse.Namespace) -> dict:
+    """Lock-step round-robin timing of several models, each in its own process, and of a GEMM.
+
+    Every case gets a worker process (under its own Python, with its own allocator setting, as it would run
+    for a user); every round asks each worker in turn for one training step, so all of them see the same load
+    of a shared machine, and none shares a heap with another. Then the same for inference.
+    """
+    gemm = {"label": "gemm", "impl": "gemm", "allocator": "default"}
+    workers = {}
+    try:
+        for case in [*cases, gemm]:
+            workers[case["label"]] = subprocess.Popen(
+                _argv(case.get("python", sys.executable), args) + ["--serve", json.dumps(case)], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True, env=_env())
+        for label, worker in workers.items():
+            if worker.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"timing worker for {label} failed to start (run it alone to see its error)")
+
+        def ask(label: str, request: str) -> dict:
+            workers[label].stdin.write(request + "\n")
+            workers[label].stdin.flush()
+            return json.loads(workers[label].stdout.readline())
+
+        out = {c["label"]: {"train_wall": [], "train_cpu": [], "train_faults": [], "infer_wall": [], "single_wall": []}
+               for c in cases}
+        gemm_rate = []
+        for _ in range(args.rounds):
+            for case in cases:
+                step = ask(case["label"], "train")
+                for key in ("wall", "cpu", "faults"):
+                    out[case["label"]][f"train_{key}"].append(step[key])
+            gemm_rate.append(2 * GEMM_SIZE**3 / ask("gemm", "train")["wall"])
+        for _ in range(args.rounds):
+            for case in cases:
+                out[case["label"]]["infer_wall"].append(ask(case["label"], "infer")["wall"])
+                out[case["label"]]["single_wall"].append(min(ask(case["label"], "single")["wall"] for _ in range(3)))
+        for worker in workers.values():
+            worker.stdin.write("quit\n")
+            worker.stdin.flush()
+    finally:
+        for worker in workers.values():
+            worker.stdin.close()
+            worker.wait(timeout=60)
+    return {"cases": out, "gemm_flops_per_s": gemm_rate}
 
 
 def _median(values: list[float]) -> float:
@@ -243,22 +315,24 @@ def summarise(case: dict, static: dict, timing: dict, gemm: float, batch: int) -
         "train_events_per_cpu_s_best": batch / min(t["train_cpu"]),
         "infer_ms_per_batch_best": 1e3 * min(t["infer_wall"]), "infer_ms_per_event_single_best": 1e3 * min(t["single_wall"]),
         "gemm_share_train": static["flops_per_event_train"] * best / gemm,
+        "allocator": case.get("allocator"), "page_faults_per_train_step_median": _median(t["train_faults"]),
     }
 
 
 def table(results: list[dict]) -> str:
-    head = (f"{'model':34s} {'params':>10s} {'train ev/s':>10s} {'(median)':>8s} {'infer ms/256':>12s} "
-            f"{'ms/event(1)':>11s} {'MFLOP/ev f+b':>12s} {'% GEMM':>7s} {'peak MB':>8s}")
+    head = (f"{'model':40s} {'params':>10s} {'train ev/s':>10s} {'(median)':>8s} {'infer ms/256':>12s} "
+            f"{'ms/event(1)':>11s} {'MFLOP/ev f+b':>12s} {'% GEMM':>7s} {'peak MB':>8s} {'faults/step':>11s}")
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r['label']:34s} {r['parameters']:10,d} {r['train_events_per_s_best']:10.0f} "
+        lines.append(f"{r['label']:40s} {r['parameters']:10,d} {r['train_events_per_s_best']:10.0f} "
                      f"{r['train_events_per_s_median']:8.0f} {r['infer_ms_per_batch_best']:12.1f} "
                      f"{r['infer_ms_per_event_single_best']:11.2f} {r['flops_per_event_train'] / 1e6:12.1f} "
-                     f"{100 * r['gemm_share_train']:7.1f} {r['train_peak_rss_increase_mb']:8.0f}")
+                     f"{100 * r['gemm_share_train']:7.1f} {r['train_peak_rss_increase_mb']:8.0f} "
+                     f"{r['page_faults_per_train_step_median']:11.0f}")
     return "\n".join(lines)
 
 
-def paired_ratios(timing: dict, ours: str, theirs: str, batch: int) -> dict:
+def paired_ratios(timing: dict, ours: str, theirs: str) -> dict:
     """Throughput of ours over theirs: ratio of best steps, and median of the per-round ratios (wall, CPU)."""
     a, b = timing["cases"][ours], timing["cases"][theirs]
     return {
@@ -272,55 +346,59 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weaver", action="append", default=[], metavar="PYTHON",
                    help="Python of an environment with weaver-core installed (repeatable)")
-    p.add_argument("--only", nargs="*", help="labels of our cases to run (default: all)")
+    p.add_argument("--only", nargs="*", help="labels of our cases to run (default: all; none: the peers alone)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--objects", type=int, default=18)
     p.add_argument("--min-real", type=int, default=10)
-    p.add_argument("--rounds", type=int, default=8, help="round-robin timing rounds")
+    p.add_argument("--rounds", type=int, default=12, help="round-robin timing rounds")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "estimators.json")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "estimators.json")
     p.add_argument("--static", help=argparse.SUPPRESS)
-    p.add_argument("--timing", help=argparse.SUPPRESS)
+    p.add_argument("--serve", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.static:
-        print(json.dumps(run_static(json.loads(args.static), args)))
+        print(json.dumps(measure_static(json.loads(args.static), args)))
         return 0
-    if args.timing:
-        print(json.dumps(run_timing(json.loads(args.timing), args)))
+    if args.serve:
+        serve(json.loads(args.serve), args)
         return 0
 
     cases = default_cases()
-    if args.only is not None:  # "--only" with no labels: the peers alone
+    if args.only is not None:
         cases = [c for c in cases if c["label"] in args.only]
-    static = {c["label"]: _worker("static", c, sys.executable, args) for c in cases}
-    timing = _worker("timing", cases, sys.executable, args)
-    gemm = max(timing["gemm_flops_per_s"])
-    results = [summarise(c, static[c["label"]], timing["cases"][c["label"]], gemm, args.batch_size) for c in cases]
-    print(f"GEMM 2048³ float32: best {gemm / 1e9:.1f} GFLOP/s, median {_median(timing['gemm_flops_per_s']) / 1e9:.1f} "
-          f"on {args.threads} threads ({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)")
-    if results:
+    static = {c["label"]: static_of(c, args) for c in cases}
+    results = []
+    if cases:
+        timing = time_round_robin(cases, args)
+        gemm = max(timing["gemm_flops_per_s"])
+        results = [summarise(c, static[c["label"]], timing["cases"][c["label"]], gemm, args.batch_size) for c in cases]
+        print(f"GEMM {GEMM_SIZE}³ float32: best {gemm / 1e9:.1f} GFLOP/s, median "
+              f"{_median(timing['gemm_flops_per_s']) / 1e9:.1f} on {args.threads} threads "
+              f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs); allocator as in lfi train")
         print(table(results))
 
     peers = []
     for python in args.weaver:
-        pair_cases = []
-        for size, cfg in (("default", PART_DEFAULT), ("small", PART_SMALL)):
-            ours = {"label": f"part ParT-{size}", "impl": "lfi", "encoder": "part", "config": {"pair": PART_PAIR, **cfg}}
-            pair_cases += [ours] + [c for c in weaver_cases(python) if c["label"].endswith(f"ParT-{size}")]
-        pair_static = {c["label"]: static.get(c["label"]) or _worker("static", c, python, args) for c in pair_cases}
-        pair_timing = _worker("timing", pair_cases, python, args)
+        pair_cases = peer_cases(python)
+        pair_static = {c["label"]: static_of(c, args) for c in pair_cases}
+        pair_timing = time_round_robin(pair_cases, args)
         pair_gemm = max(pair_timing["gemm_flops_per_s"])
         rows = [summarise(c, pair_static[c["label"]], pair_timing["cases"][c["label"]], pair_gemm, args.batch_size)
                 for c in pair_cases]
-        ratios = {f"part / {t['label']}": paired_ratios(pair_timing, o["label"], t["label"], args.batch_size)
-                  for o, t in zip(pair_cases[::2], pair_cases[1::2])}
+        ratios = {}
+        for size in ("default", "small"):
+            label = {(c["impl"], c["allocator"]): c["label"] for c in pair_cases if c["size"] == size}
+            for name, ours, theirs in (("as used (ours lfi, theirs default)", "lfi", "default"),
+                                       ("same allocator: glibc default", "default", "default"),
+                                       ("same allocator: lfi", "lfi", "lfi")):
+                ratios[f"ParT-{size}, {name}"] = paired_ratios(pair_timing, label["lfi", ours], label["weaver", theirs])
         peers.append({"python": python, "gemm_flops_per_s": pair_gemm, "results": rows, "ratios": ratios})
-        print(f"\nside by side with {rows[1]['label'].rsplit(' ', 1)[0]} (one process, round-robin; "
-              f"GEMM {pair_gemm / 1e9:.1f} GFLOP/s)")
+        print(f"\nside by side with weaver-core {pair_cases[1]['version']} (a process per model, lock-step "
+              f"round-robin; GEMM {pair_gemm / 1e9:.1f} GFLOP/s)")
         print(table(rows))
         for k, v in ratios.items():
-            print(f"{k}: {v['best_wall']:.2f}x (best steps), {v['median_round_wall']:.2f}x (median of rounds, wall), "
-                  f"{v['median_round_cpu']:.2f}x (median of rounds, CPU time)")
+            print(f"part / weaver {k}: {v['best_wall']:.2f}x (best steps), {v['median_round_wall']:.2f}x (median of "
+                  f"rounds, wall), {v['median_round_cpu']:.2f}x (median of rounds, CPU time)")
 
     report = {
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
@@ -328,9 +406,12 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average": os.getloadavg()},
         "setup": {"batch_size": args.batch_size, "objects": args.objects, "min_real": args.min_real,
                   "rounds": args.rounds},
-        "gemm_flops_per_s": gemm, "results": results, "peers": peers,
+        "results": results, "peers": peers,
     }
-    args.out.write_text(json.dumps(report, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(args.out)
     print(f"wrote {args.out}")
     return 0
 
