@@ -7,8 +7,8 @@ Differential attention (Ye et al., arXiv:2410.05258): α = softmax(I1) − β·s
 (initialised at 0.8 − 0.6·exp(−0.3·l)), followed by a per-head LayerNorm. Unlike the public code's classifier
 head, the aggregation here is permutation invariant: class-attention blocks on a class token carrying the globals.
 Padded slots get no attention weight, and the per-object layers of the embedding and the differential blocks
-(LayerNorms, value and output projections, per-head LayerNorm, feed-forward part) run on the real objects only
-(:class:`estimators.layers.TokenPacking`), so padding costs no compute there.
+(LayerNorms, value and output projections, per-head LayerNorm, feed-forward part) and of the class-attention
+blocks run on the real objects only (:class:`estimators.layers.TokenPacking`), so padding costs no compute there.
 """
 
 from __future__ import annotations
@@ -57,11 +57,9 @@ class _DifferentialBlock(nn.Module):
         Tensor, shape (N, D)
         """
         n, d = x.shape
-        b, p = packing.batch, packing.slots
-        v = packing.scatter(self.value(self.norm_attn(x)))  # (B, P, D), zero for padding
-        v = v.view(b, p, self.num_heads, self.head_dim).transpose(1, 2)  # (B, H, P, hd)
+        (v,) = packing.split_heads(self.value(self.norm_attn(x)), 1, self.num_heads)  # (B, H, P, hd), 0 for padding
         alpha = torch.softmax(logits1, dim=-1) - self.beta * torch.softmax(logits2, dim=-1)
-        o = packing.gather((alpha.to(v.dtype) @ v).transpose(1, 2).reshape(b, p, d))  # (N, D)
+        o = packing.merge_heads(alpha.to(v.dtype) @ v)  # (N, D)
         o = self.head_norm(o.view(n, self.num_heads, self.head_dim)).view(n, d)
         x = x + self.proj(o)
         return x + self.ffn(self.norm_fc(x))
@@ -124,9 +122,9 @@ class IAFormer(ObjectEncoder):
         logits = logits.view(b, self.num_layers, 2, self.num_heads, p, p)
         for l, block in enumerate(self.blocks):
             x = block(x, logits[:, l, 0], logits[:, l, 1], packing)
-        x = packing.scatter(x)  # (B, P, D), zero for padding
-        cls = self.cls_token.expand(b, 1, -1) + self.global_embed(inp.glob).unsqueeze(1)
-        cls_bias = padding_bias(torch.cat([inp.mask.new_ones(b, 1), inp.mask], dim=1))
+        cls = self.cls_token.view(1, -1) + self.global_embed(inp.glob)  # (B, D)
+        cls_packing = packing.with_leading_token()  # the class token and the real objects
+        cls_bias = padding_bias(cls_packing.mask)  # (B, 1, 1, 1 + P)
         for block in self.cls_blocks:
-            cls = block(cls, x, cls_bias)
-        return self.norm(cls.squeeze(1))
+            cls = block(cls, x, cls_bias, cls_packing)
+        return self.norm(cls)

@@ -5,9 +5,8 @@ MAB(X, Y) = LN(H + rFF(H)), H = LN(X + Attention(X, Y, Y)) (post-norm), here wit
 embedding (as in ParT) in every SAB, then pooling by multi-head attention PMA₁ with one learned seed vector,
 which also carries the event globals (the seed is one of the keys, as ParT's class token). Permutation invariant;
 padded slots are hidden from every attention, and the per-object layers (embedding, the SABs' qkv projections,
-LayerNorms and rFFs, the pooling rFF) run on the real objects only (:class:`estimators.layers.TokenPacking`), so
-padding costs no compute there. Only the PMA's key/value projection still sees every slot (its seed query needs
-the padded (B, 1 + P, D) layout of :meth:`estimators.layers.BiasedAttention.forward` with ``n_queries``).
+LayerNorms and rFFs, the pooling rFF, the PMA's key/value projection) run on the real objects only
+(:class:`estimators.layers.TokenPacking`), so padding costs no compute there.
 """
 
 from __future__ import annotations
@@ -54,6 +53,15 @@ class _MAB(nn.Module):
         """
         query = x if n_queries is None else x[:, :n_queries]
         h = self.norm1(query + self.attn(x, bias, n_queries, packing))
+        return self.norm2(h + self.rff(h))
+
+    def pool(self, seed: Tensor, tokens: Tensor, bias: Tensor, packing: TokenPacking) -> Tensor:
+        """PMA on packed tokens: the seed (B, D) asks, the seed and the real objects answer.
+
+        ``tokens`` (N, D) and ``packing`` are as in :meth:`estimators.layers.BiasedAttention.class_token`;
+        ``bias`` (B, 1, 1, 1 + P). Returns (B, D).
+        """
+        h = self.norm1(seed + self.attn.class_token(seed, tokens, bias, packing))
         return self.norm2(h + self.rff(h))
 
 
@@ -106,10 +114,9 @@ class SetTransformer(ObjectEncoder):
             bias = (self.pair_embed(inp.pairs, inp.mask) + bias).contiguous()  # (B, H, P, P)
         for sab in self.sabs:
             x = sab(x, bias, packing=packing)
-        pooled = packing.scatter(self.pool_rff(x))  # (B, P, D), zero for padding
-        b = inp.mask.shape[0]
-        seed = self.seed.expand(b, 1, -1) + self.global_embed(inp.glob).unsqueeze(1)  # (B, 1, D)
+        seed = self.seed.view(1, -1) + self.global_embed(inp.glob)  # (B, D)
         # PMA: the seed asks; the objects and the seed itself answer (so an event without objects stays finite
         # and independent of the number of padded slots).
-        keys = torch.cat([inp.mask.new_ones(b, 1), inp.mask], dim=1)  # (B, 1 + P)
-        return self.pma(torch.cat([seed, pooled], dim=1), padding_bias(keys), n_queries=1).squeeze(1)
+        pma_packing = packing.with_leading_token()
+        tokens = pma_packing.join_leading(seed, self.pool_rff(x))  # (B + N, D)
+        return self.pma.pool(seed, tokens, padding_bias(pma_packing.mask), pma_packing)
