@@ -18,7 +18,8 @@ Batches are random events with ``--objects`` slots of which ``--min-real`` to ``
 - share of the GEMM rate: FLOPs/event × best events/s divided by the best FLOP/s of the GEMM timed in the same
   rounds, the practical limit of the machine;
 - minor page faults per training step (the kernel zeroing fresh pages), which the allocator setting decides:
-  our encoders run as ``lfi train`` runs them, with :func:`lfi.allocator.keep_freed_memory`.
+  our encoders run as ``lfi train`` runs them, with :func:`lfi.allocator.keep_freed_memory`;
+- the ``bdt`` (LightGBM) apart, in the main process: tree leaves, fit events/s for 100 rounds, inference latency.
 
 The peers are weaver-core's ParticleTransformer, timed with our ``part`` at the same configuration in workers
 that run under the Python of an environment where ``weaver-core`` is installed (``--weaver``, repeatable; that
@@ -233,6 +234,47 @@ def serve(case: dict, args: argparse.Namespace) -> None:
         print(json.dumps({"wall": wall, "cpu": cpu, "faults": faults}), flush=True)
 
 
+def measure_bdt(args: argparse.Namespace, n_train: int = 20_000, rounds: int = 100) -> list[dict]:
+    """The ``bdt`` estimator (LightGBM, not a torch model) on the same kind of events, in this process.
+
+    A two-class fit with exactly ``rounds`` boosting rounds (no early stopping) on ``n_train`` events whose
+    label depends on H_T; reported: total tree leaves (its "parameters"), training events/s (``n_train`` over
+    the fit time, data preparation included), inference ms per batch and per single event.
+    """
+    import numpy as np
+
+    from estimators.bdt import BDTEstimator
+
+    rows = []
+    momenta, types, globals_ = random_events(n_train + 2048, args.objects, args.min_real, seed=1)
+    ht = momenta[..., 1:3].norm(dim=-1).sum(1)
+    label = (ht > ht.median()).long() ^ (torch.rand(len(ht), generator=torch.Generator().manual_seed(2)) < 0.2).long()
+    batch = {"momenta": momenta.numpy(), "types": types.numpy(), "globals": globals_.numpy(), "process": label.numpy()}
+    train = [{k: v[:n_train] for k, v in batch.items()}]
+    val = [{k: v[n_train:] for k, v in batch.items()}]
+    for pair in ("none", "mass,delta_r"):
+        model = BDTEstimator(n_objects=args.objects, n_globals=globals_.shape[1], pair=pair, num_boost_round=rounds,
+                             early_stopping_rounds=0, num_threads=args.threads)
+        start = time.perf_counter()
+        model.fit_classifier(train, val)
+        fit = time.perf_counter() - start
+        infer = {n: min(_timed(lambda: model.predict_proba(*(batch[k][:n] for k in ("momenta", "types", "globals"))))
+                        for _ in range(5)) for n in (args.batch_size, 1)}
+        leaves = int(np.sum([tree["num_leaves"] for tree in model.booster.dump_model()["tree_info"]]))
+        rows.append({"label": f"bdt pair={pair}", "impl": "lfi", "encoder": "bdt", "config": {"pair": pair},
+                     "boosting_rounds": rounds, "train_events": n_train, "columns": model.n_columns,
+                     "tree_leaves": leaves, "fit_seconds": fit, "train_events_per_s": n_train / fit,
+                     "infer_ms_per_batch_best": 1e3 * infer[args.batch_size],
+                     "infer_ms_per_event_single_best": 1e3 * infer[1]})
+    return rows
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 # --------------------------------------------------------------------------------------------------
 # orchestrator
 # --------------------------------------------------------------------------------------------------
@@ -346,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weaver", action="append", default=[], metavar="PYTHON",
                    help="Python of an environment with weaver-core installed (repeatable)")
-    p.add_argument("--only", nargs="*", help="labels of our cases to run (default: all; none: the peers alone)")
+    p.add_argument("--only", nargs="*", help="labels of our cases to run, 'bdt' for the BDT (default: all; none: "
+                   "the peers alone)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--objects", type=int, default=18)
     p.add_argument("--min-real", type=int, default=10)
@@ -376,6 +419,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{_median(timing['gemm_flops_per_s']) / 1e9:.1f} on {args.threads} threads "
               f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs); allocator as in lfi train")
         print(table(results))
+    bdt = [] if args.only is not None and "bdt" not in args.only else measure_bdt(args)
+    for r in bdt:
+        print(f"{r['label']:40s} {r['tree_leaves']:10,d} leaves, {r['columns']} columns: fit {r['train_events_per_s']:.0f} "
+              f"events/s ({r['boosting_rounds']} rounds, {r['train_events']} events), inference "
+              f"{r['infer_ms_per_batch_best']:.1f} ms/{args.batch_size}, {r['infer_ms_per_event_single_best']:.2f} ms/event")
 
     peers = []
     for python in args.weaver:
@@ -406,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average": os.getloadavg()},
         "setup": {"batch_size": args.batch_size, "objects": args.objects, "min_real": args.min_real,
                   "rounds": args.rounds},
-        "results": results, "peers": peers,
+        "results": results, "bdt": bdt, "peers": peers,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")
