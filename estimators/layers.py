@@ -5,7 +5,8 @@ Attention (:func:`biased_attention`) takes one additive float bias of shape (B, 
 pair embedding U and the padding (a large negative number on padded keys, never −inf, so that an event without
 objects gives finite outputs); it runs as :func:`torch.nn.functional.scaled_dot_product_attention` on accelerators
 and as a fused bias-GEMM on CPU, with all heads batched. :class:`TokenPacking` lets per-object layers run on the
-real objects only, and :class:`PairEmbedding` evaluates each unordered pair of real objects once.
+real objects only (the self-attention of packed objects then has a hand-written backward on the CPU), and
+:class:`PairEmbedding` evaluates each unordered pair of real objects once.
 """
 
 from __future__ import annotations
@@ -237,6 +238,52 @@ class TokenPacking:
         return rows.view(self.index.numel(), h * d)
 
 
+class _PackedSelfAttentionCPU(torch.autograd.Function):
+    """softmax(q·kᵀ/√d + bias)·v from packed fused projections to packed outputs, with a hand-written backward.
+
+    Same mathematics as :meth:`TokenPacking.split_heads` → :func:`biased_attention` → :meth:`TokenPacking.merge_heads`,
+    but the backward writes dq, dk, dv straight into one buffer and gathers it once, instead of autograd's
+    per-view gradients, their concatenation and the scaling passes (CPU; no dropout).
+    """
+
+    @staticmethod
+    def forward(ctx, rows: Tensor, bias: Tensor, packing: TokenPacking, heads: int) -> Tensor:
+        b, p = packing.batch, packing.slots
+        d = rows.shape[1] // (3 * heads)
+        into, out_of = packing.head_index(3, heads), packing.head_index(1, heads)
+        qkv = rows.new_zeros(3 * b * heads * p, d).index_copy_(0, into, rows.reshape(-1, d)).view(3, b * heads, p, d)
+        q, k, v = qkv.unbind(0)
+        scale = d**-0.5
+        logits = torch.baddbmm(bias.to(rows.dtype).expand(b, heads, p, p).reshape(b * heads, p, p), q, k.transpose(1, 2),
+                               alpha=scale)
+        probs = torch.softmax(logits, dim=-1)
+        out = torch.bmm(probs, v).view(-1, d).index_select(0, out_of).view(-1, heads * d)
+        ctx.save_for_backward(qkv, probs)
+        ctx.packing, ctx.heads, ctx.scale = packing, heads, scale
+        ctx.bias_shape, ctx.bias_dtype = bias.shape, bias.dtype
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        qkv, probs = ctx.saved_tensors
+        packing, heads, scale = ctx.packing, ctx.heads, ctx.scale
+        b, p, d = packing.batch, packing.slots, qkv.shape[-1]
+        grad_o = grad_out.new_zeros(b * heads * p, d).index_copy_(0, packing.head_index(1, heads), grad_out.reshape(-1, d))
+        grad_o = grad_o.view(b * heads, p, d)
+        q, k, v = qkv.unbind(0)
+        grad_qkv = torch.empty_like(qkv)
+        torch.bmm(probs.transpose(1, 2), grad_o, out=grad_qkv[2])
+        grad_logits = torch._softmax_backward_data(torch.bmm(grad_o, v.transpose(1, 2)), probs, -1, probs.dtype)
+        grad_scaled = grad_logits * scale
+        torch.bmm(grad_scaled, k, out=grad_qkv[0])
+        torch.bmm(grad_scaled.transpose(1, 2), q, out=grad_qkv[1])
+        grad_rows = grad_qkv.view(-1, d).index_select(0, packing.head_index(3, heads)).view(-1, 3 * heads * d)
+        grad_bias = None
+        if ctx.needs_input_grad[1]:
+            grad_bias = grad_logits.view(b, heads, p, p).sum_to_size(ctx.bias_shape).to(ctx.bias_dtype)
+        return grad_rows, grad_bias, None, None
+
+
 class BiasedAttention(nn.Module):
     """Multi-head attention softmax(QKᵀ/√d + bias)·V (:func:`biased_attention`), optional per-head output scale.
 
@@ -280,6 +327,9 @@ class BiasedAttention(nn.Module):
         """
         d = x.shape[-1]
         h, hd = self.num_heads, self.head_dim
+        dropout = self.dropout if self.training else 0.0
+        if packing is not None and x.device.type == "cpu" and not dropout and not torch.is_autocast_enabled("cpu"):
+            return self._project(_PackedSelfAttentionCPU.apply(self.qkv(x), bias, packing, h))
         if packing is not None:  # projections of the real objects only, straight into the head-major layout
             q, k, v = packing.split_heads(self.qkv(x), 3, h)
             b, s = q.shape[0], q.shape[2]
@@ -291,7 +341,7 @@ class BiasedAttention(nn.Module):
             w, bb = self.qkv.weight, self.qkv.bias
             q = F.linear(x[:, :n_queries], w[:d], bb[:d]).view(b, n_queries, h, hd).transpose(1, 2)
             k, v = F.linear(x, w[d:], bb[d:]).view(b, s, 2, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
-        o = biased_attention(q, k, v, bias, dropout_p=self.dropout if self.training else 0.0)  # (B, H, L, hd)
+        o = biased_attention(q, k, v, bias, dropout_p=dropout)  # (B, H, L, hd)
         if packing is not None:
             o = packing.merge_heads(o)  # (N, D)
         else:

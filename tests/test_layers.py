@@ -41,6 +41,7 @@ def test_join_leading_puts_the_class_token_in_front_of_each_event():
 
 @pytest.mark.parametrize("normformer", [True, False])
 def test_packed_blocks_equal_the_padded_blocks(normformer):
+    """On the CPU the packed block runs the hand-written attention backward; the padded one runs autograd."""
     torch.manual_seed(0)
     mask = _mask(2)
     b, p, dim, heads = *mask.shape, 8, 2
@@ -48,7 +49,7 @@ def test_packed_blocks_equal_the_padded_blocks(normformer):
     cls_block = ClassAttentionBlock(dim, heads, normformer=normformer).double()
     x = torch.randn(b, p, dim, dtype=torch.float64, requires_grad=True)
     cls = torch.randn(b, dim, dtype=torch.float64, requires_grad=True)
-    pair_bias = torch.randn(b, heads, p, p, dtype=torch.float64)
+    pair_bias = torch.randn(b, heads, p, p, dtype=torch.float64, requires_grad=True)
     bias = pair_bias + padding_bias(mask, torch.float64)
     cls_bias = padding_bias(torch.cat([mask.new_ones(b, 1), mask], dim=1), torch.float64)
 
@@ -61,7 +62,8 @@ def test_packed_blocks_equal_the_padded_blocks(normformer):
     torch.testing.assert_close(packed_x, packing.gather(padded_x), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(packed, padded, rtol=1e-12, atol=1e-12)
     weights = torch.randn(b, dim, dtype=torch.float64)
-    grads_padded = torch.autograd.grad((padded * weights).sum(), [cls, *block.parameters()])
-    grads_packed = torch.autograd.grad((packed * weights).sum(), [cls, *block.parameters()])
+    inputs = [cls, x, pair_bias, *block.parameters(), *cls_block.parameters()]
+    grads_padded = torch.autograd.grad((padded * weights).sum(), inputs)
+    grads_packed = torch.autograd.grad((packed * weights).sum(), inputs)
     for a, c in zip(grads_packed, grads_padded):
         torch.testing.assert_close(a, c, rtol=1e-10, atol=1e-12)
