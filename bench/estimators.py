@@ -154,6 +154,27 @@ def count_flops(fn) -> float:
     return float(Counter.total)
 
 
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _reset_peak_rss_kb() -> int:
+    """Reset this process's peak resident memory to its current value (Linux), return that value in kB.
+
+    ``ru_maxrss`` alone would not do: its high-water mark survives ``exec``, so a worker would inherit the peak
+    of the process that started it.
+    """
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_kb("VmRSS")
+
+
+def _peak_rss_kb() -> int:
+    return _status_kb("VmHWM")
+
+
 def measure_static(case: dict, args: argparse.Namespace) -> dict:
     """Parameters, FLOPs per event and the peak-memory increase of two training steps, in this process."""
     import warnings
@@ -165,13 +186,13 @@ def measure_static(case: dict, args: argparse.Namespace) -> dict:
     torch.manual_seed(0)
     b = args.batch_size
     momenta, types, globals_ = random_events(b, args.objects, args.min_real)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = _reset_peak_rss_kb()
     model, forward = _build(case, momenta, types, globals_)
     model.train()
     for _ in range(2):
         forward(b).float().square().mean().backward()
         model.zero_grad(set_to_none=True)
-    peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+    peak_mb = (_peak_rss_kb() - rss0) / 1024
     with sdpa_kernel(SDPBackend.MATH):
         flops_train = count_flops(lambda: forward(b).float().square().mean().backward())
         model.zero_grad(set_to_none=True)
