@@ -64,5 +64,4 @@ def run(args: argparse.Namespace) -> int:
                         options=parse_options(args.option), resume=args.resume, progress=not args.quiet)
     except TypeError as err:  # unknown encoder hyper-parameter: the message lists the accepted ones
         raise ValueError(str(err)) from None
-    print(f"saved estimator to {args.out}")
-    return 0
+    return 0  # the pipeline logs where the estimator was saved
