@@ -11,6 +11,7 @@ ENCODERS, build_encoder, encoder_class, encoder_options,    the encoder registry
 parse_options, PERMUTATION_INVARIANT
 ObjectEncoder, InputScaler                                  the encoder base class and the input standardisation
 HEADS                                                       classifier, ratio, morphing_ratio, amplitude_ratio, score
+BDTEstimator                                                the ``bdt``: LightGBM on flattened objects (CARL, classifier)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _LAZY = {
     "ObjectEncoder": "estimators.encoders.base",
     "InputScaler": "estimators.features",
     "HEADS": "estimators.heads",
+    "BDTEstimator": "estimators.bdt",
 }
 
 __all__ = sorted(_LAZY)

@@ -34,7 +34,7 @@ def test_estimators_public_api_is_pinned_and_resolves():
     import estimators
 
     expected = {"build", "load", "Estimator", "ENCODERS", "PERMUTATION_INVARIANT", "build_encoder", "encoder_class",
-                "encoder_options", "parse_options", "ObjectEncoder", "InputScaler", "HEADS"}
+                "encoder_options", "parse_options", "ObjectEncoder", "InputScaler", "HEADS", "BDTEstimator"}
     assert set(dir(estimators)) == expected
     for name in expected:
         assert getattr(estimators, name) is not None
