@@ -19,8 +19,8 @@ from torch import Tensor, nn
 
 __all__ = [
     "MASK_VALUE", "padding_bias", "masked_mean", "mlp", "PairEmbedding", "biased_attention", "TokenPacking",
-    "BiasedAttention",
-    "AttentionBlock", "ClassAttentionBlock",
+    "BiasedAttention", "attention_bias",
+    "AttentionBlock", "ClassAttentionBlock", "class_attention",
 ]
 
 #: Added to the attention logits of padded keys (finite: a row with only padded keys becomes uniform).
@@ -150,6 +150,28 @@ def biased_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, *, dropout_p
     if dropout_p:
         probs = F.dropout(probs, dropout_p)
     return torch.bmm(probs, v.reshape(b * h, s, d)).view(b, h, l, d)
+
+
+def attention_bias(mask: Tensor, pair_embed: PairEmbedding | None = None, pairs: Tensor | None = None) -> Tensor:
+    """The additive self-attention bias of padded objects: padding, plus the pair embedding U if there is one.
+
+    Parameters
+    ----------
+    mask : Tensor, shape (B, P), bool
+        True for real objects.
+    pair_embed : PairEmbedding, optional
+        Maps the pair channels to one bias per head.
+    pairs : Tensor, shape (B, P, P, C), optional
+        Pair channels (needed with ``pair_embed``).
+
+    Returns
+    -------
+    Tensor, shape (B, 1, 1, P) without ``pair_embed``, else (B, H, P, P)
+    """
+    bias = padding_bias(mask)
+    if pair_embed is None:
+        return bias
+    return (pair_embed(pairs, mask) + bias).contiguous()
 
 
 class TokenPacking:
@@ -444,3 +466,26 @@ class ClassAttentionBlock(AttentionBlock):
             attended = self.attn.class_token(u.index_select(0, packing.leading_rows()), u, bias, packing)
         cls = cls + self.drop(self.post_attn_norm(attended))
         return self._feed_forward(cls)
+
+
+def class_attention(blocks: Sequence[ClassAttentionBlock], cls: Tensor, x: Tensor, packing: TokenPacking) -> Tensor:
+    """Class-attention blocks in turn: the class token of every event attends to itself and the real objects.
+
+    Parameters
+    ----------
+    blocks : sequence of ClassAttentionBlock
+    cls : Tensor, shape (B, D)
+        Class tokens.
+    x : Tensor, shape (N, D)
+        The real objects, packed by ``packing`` (of the P object slots).
+    packing : TokenPacking
+
+    Returns
+    -------
+    Tensor, shape (B, D)
+    """
+    cls_packing = packing.with_leading_token()
+    bias = padding_bias(cls_packing.mask)  # (B, 1, 1, 1 + P)
+    for block in blocks:
+        cls = block(cls, x, bias, cls_packing)
+    return cls

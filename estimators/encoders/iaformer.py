@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES
-from estimators.layers import ClassAttentionBlock, PairEmbedding, TokenPacking, mlp, padding_bias
+from estimators.layers import ClassAttentionBlock, PairEmbedding, TokenPacking, class_attention, mlp, padding_bias
 
 __all__ = ["IAFormer"]
 
@@ -123,8 +123,4 @@ class IAFormer(ObjectEncoder):
         for l, block in enumerate(self.blocks):
             x = block(x, logits[:, l, 0], logits[:, l, 1], packing)
         cls = self.cls_token.view(1, -1) + self.global_embed(inp.glob)  # (B, D)
-        cls_packing = packing.with_leading_token()  # the class token and the real objects
-        cls_bias = padding_bias(cls_packing.mask)  # (B, 1, 1, 1 + P)
-        for block in self.cls_blocks:
-            cls = block(cls, x, cls_bias, cls_packing)
-        return self.norm(cls)
+        return self.norm(class_attention(self.cls_blocks, cls, x, packing))

@@ -17,7 +17,8 @@ from torch import Tensor, nn
 
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES
-from estimators.layers import AttentionBlock, ClassAttentionBlock, PairEmbedding, TokenPacking, mlp, padding_bias
+from estimators.layers import (AttentionBlock, ClassAttentionBlock, PairEmbedding, TokenPacking, attention_bias,
+                               class_attention, mlp)
 
 __all__ = ["ParticleTransformer"]
 
@@ -79,14 +80,8 @@ class ParticleTransformer(ObjectEncoder):
         inp = self._inputs(momenta, types, globals_)
         packing = TokenPacking(inp.mask)  # per-object layers see the N real objects only
         x = self.embed(packing.gather(inp.x))  # (N, D)
-        bias = padding_bias(inp.mask)  # (B, 1, 1, P)
-        if self.pair_embed is not None:
-            bias = (self.pair_embed(inp.pairs, inp.mask) + bias).contiguous()  # (B, H, P, P)
+        bias = attention_bias(inp.mask, self.pair_embed, inp.pairs)  # (B, H or 1, P or 1, P)
         for block in self.blocks:
             x = block(x, bias, packing)
         cls = self.cls_token.view(1, -1) + self.global_embed(inp.glob)  # (B, D)
-        cls_packing = packing.with_leading_token()  # the class token and the real objects
-        cls_bias = padding_bias(cls_packing.mask)  # (B, 1, 1, 1 + P)
-        for block in self.cls_blocks:
-            cls = block(cls, x, cls_bias, cls_packing)
-        return self.norm(cls)
+        return self.norm(class_attention(self.cls_blocks, cls, x, packing))

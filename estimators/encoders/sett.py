@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES
-from estimators.layers import BiasedAttention, PairEmbedding, TokenPacking, mlp, padding_bias
+from estimators.layers import BiasedAttention, PairEmbedding, TokenPacking, attention_bias, mlp, padding_bias
 
 __all__ = ["SetTransformer"]
 
@@ -109,9 +109,7 @@ class SetTransformer(ObjectEncoder):
         inp = self._inputs(momenta, types, globals_)
         packing = TokenPacking(inp.mask)  # per-object layers see the N real objects only
         x = self.embed(packing.gather(inp.x))  # (N, D)
-        bias = padding_bias(inp.mask)  # (B, 1, 1, P)
-        if self.pair_embed is not None:
-            bias = (self.pair_embed(inp.pairs, inp.mask) + bias).contiguous()  # (B, H, P, P)
+        bias = attention_bias(inp.mask, self.pair_embed, inp.pairs)  # (B, H or 1, P or 1, P)
         for sab in self.sabs:
             x = sab(x, bias, packing=packing)
         seed = self.seed.view(1, -1) + self.global_embed(inp.glob)  # (B, D)
