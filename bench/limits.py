@@ -8,7 +8,7 @@ on the first ``--param-points`` grid points (its cost is exactly linear in the n
 by chunk, so its full-grid time is extrapolated and labelled as such; the whole grid would take hours on
 a 2-core CPU). The speed-up is the ratio of event·θ evaluations per second. Prints a table, writes JSON.
 
-    python bench/limits.py [--events 100000] [--grid -1:1:101,-1:1:101] [--out bench/results/limits.json]
+    python bench/limits.py [--events 100000] [--grid=-1:1:101,-1:1:101] [--out bench/results/limits.json]
 """
 
 from __future__ import annotations
