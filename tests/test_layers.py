@@ -67,3 +67,25 @@ def test_packed_blocks_equal_the_padded_blocks(normformer):
     grads_packed = torch.autograd.grad((packed * weights).sum(), inputs)
     for a, c in zip(grads_packed, grads_padded):
         torch.testing.assert_close(a, c, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("pair_bias", [True, False])
+def test_hand_written_attention_backward_equals_the_generic_packed_path(pair_bias):
+    """The CPU autograd.Function and split_heads → biased_attention → merge_heads (the accelerator path)."""
+    from estimators.layers import _PackedSelfAttentionCPU, biased_attention
+
+    torch.manual_seed(1)
+    mask = _mask(3)
+    packing = TokenPacking(mask)
+    heads, d = 2, 3
+    rows = torch.randn(int(mask.sum()), 3 * heads * d, dtype=torch.float64, requires_grad=True)
+    shape = (mask.shape[0], heads, mask.shape[1], mask.shape[1]) if pair_bias else (mask.shape[0], 1, 1, mask.shape[1])
+    extra = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    bias = extra + padding_bias(mask, torch.float64)
+    fused = _PackedSelfAttentionCPU.apply(rows, bias, packing, heads)
+    generic = packing.merge_heads(biased_attention(*packing.split_heads(rows, 3, heads), bias))
+    torch.testing.assert_close(fused, generic, rtol=1e-12, atol=1e-12)
+    weights = torch.randn_like(fused)
+    for a, b in zip(torch.autograd.grad((fused * weights).sum(), [rows, extra]),
+                    torch.autograd.grad((generic * weights).sum(), [rows, extra])):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
