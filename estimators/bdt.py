@@ -27,6 +27,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from lfi.objects import N_TYPES
+
 __all__ = ["BDTEstimator", "load_bdt", "parse_bdt_options", "MODEL_FILE", "PAIRS"]
 
 log = logging.getLogger("estimators.bdt")
@@ -34,7 +36,7 @@ log = logging.getLogger("estimators.bdt")
 CONFIG_FILE, MODEL_FILE = "config.json", "model.txt"
 #: Valid values of the ``pair`` option.
 PAIRS = ("none", "mass,delta_r")
-_N_OBJECT_FEATURES = 13  # len(estimators.features.OBJECT_FEATURES)
+_N_OBJECT_FEATURES = 6 + N_TYPES - 1  # len(estimators.features.OBJECT_FEATURES): 6 continuous, one-hot real types
 _N_DERIVED_GLOBALS = 2  # len(estimators.features.DERIVED_GLOBALS)
 
 
@@ -116,7 +118,7 @@ class BDTEstimator:
         momenta : array_like or Tensor, shape (N, P, 4)
             (E, px, py, pz) in GeV, zero-padded.
         types : array_like or Tensor, shape (N, P), int
-            Object types (0 = padding), see :data:`estimators.features.TYPE_NAMES`.
+            Object types (0 = padding), see :data:`lfi.objects.OBJECT_TYPES`.
         globals_ : array_like or Tensor, shape (N, G)
 
         Returns

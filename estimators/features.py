@@ -6,7 +6,8 @@ event-level globals.
 
 - ``momenta`` : (B, P, 4) float, (E, px, py, pz) in GeV, zero-padded;
 - ``types`` : (B, P) long, 0 pad, 1 jet, 2 b-jet, 3 e-, 4 e+, 5 mu-, 6 mu+, 7 photon
-  (:data:`TYPE_NAMES`, the row order of the SM interaction matrices); the padding mask is ``types != 0``.
+  (:data:`TYPE_NAMES` = :data:`lfi.objects.OBJECT_TYPES`, the row order of the SM interaction matrices); the
+  padding mask is ``types != 0``.
 
 Pairwise features follow ParT (Qu, Li, Qian, arXiv:2202.03772): Δ = √(Δy² + Δφ²), k_T = min(p_T,i, p_T,j)·Δ,
 z = min(p_T,i, p_T,j)/(p_T,i + p_T,j), m² = (E_i + E_j)² − |p_i + p_j|², used as logarithms clamped at
@@ -23,6 +24,9 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from lfi.objects import ANTIMUON, BJET, ELECTRON, JET, MUON, N_TYPES, PHOTON, POSITRON
+from lfi.objects import OBJECT_TYPES as TYPE_NAMES
+
 __all__ = [
     "TYPE_NAMES", "N_TYPES", "OBJECT_FEATURES", "N_CONTINUOUS_OBJECT_FEATURES", "DERIVED_GLOBALS",
     "PAIR_FEATURES", "INTERACTIONS", "EPS", "Q_MIN",
@@ -31,8 +35,6 @@ __all__ = [
     "InputScaler",
 ]
 
-TYPE_NAMES = ("pad", "jet", "b-jet", "e-", "e+", "mu-", "mu+", "photon")
-N_TYPES = len(TYPE_NAMES)
 #: Per-object feature channels: 5 continuous (standardised), then a one-hot of the 7 real types.
 #: φ enters only relative to the leading (highest-p_T) object: events are azimuthally symmetric, and an absolute
 #: φ would leave every network to learn wrapped differences of angles. η enters absolutely and relative.
@@ -219,7 +221,7 @@ def g_s(q: Tensor) -> Tensor:
 
 def _coupling_patterns() -> tuple[Tensor, Tensor, Tensor]:
     """(C_s, C_Z, C_e), each (8, 8) float64: the matrix is g_s·C_s + g_Z·C_Z + g_e·C_e."""
-    jet, bjet, em, ep, mm, mp, gam = range(1, 8)
+    jet, bjet, em, ep, mm, mp, gam = JET, BJET, ELECTRON, POSITRON, MUON, ANTIMUON, PHOTON
     c_s, c_z, c_e = (torch.zeros(N_TYPES, N_TYPES, dtype=torch.float64) for _ in range(3))
 
     def put(c: Tensor, a: int, b: int, v: float) -> None:

@@ -26,20 +26,10 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from lfi.events import EventFileError
+from lfi.objects import ANTIMUON, BJET, ELECTRON, JET, MUON, PHOTON, POSITRON, four_momenta
 from simulators.io.common import Benchmarks, Chunk, FilePart, assemble
 from simulators.io.lhe import _per_file
-from simulators.io.objects import (
-    ANTIMUON,
-    BJET,
-    ELECTRON,
-    JET,
-    MUON,
-    PHOTON,
-    POSITRON,
-    four_momenta,
-    missing_et,
-    order_objects,
-)
+from simulators.io.objects import missing_et, order_objects
 
 __all__ = ["read_delphes", "lhe_weight_ids", "COLLECTIONS", "DEFAULT_MIN_PT", "DEFAULT_MAX_ETA"]
 

@@ -1,7 +1,7 @@
 """Les Houches Event files (plain or gzipped) → EventSample, read with ``pylhe``.
 
 Parton-level events: the objects are the final-state particles (status 1) with the type codes of
-DESIGN §2 — quarks u, d, s, c and gluons are jets, b quarks b-jets, then e∓, μ∓ and photons;
+DESIGN §2 (:mod:`lfi.objects`) — quarks u, d, s, c and gluons are jets, b quarks b-jets, then e∓, μ∓ and photons;
 neutrinos make up the missing transverse momentum (globals ``met``, ``met_phi``). Other final-state
 particles (τ, undecayed tops or bosons) are counted in the metadata and left out.
 
@@ -29,18 +29,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from lfi.events import EventFileError
+from lfi.objects import BJET, JET, LEPTON_TYPE_BY_PDG, PHOTON
 from simulators.io.common import Benchmarks, Chunk, FilePart, assemble
-from simulators.io.objects import (
-    ANTIMUON,
-    BJET,
-    ELECTRON,
-    JET,
-    MUON,
-    PHOTON,
-    POSITRON,
-    missing_et,
-    order_objects,
-)
+from simulators.io.objects import missing_et, order_objects
 
 __all__ = ["read_lhe", "PARTICLE_TYPES"]
 
@@ -48,10 +39,7 @@ PARTICLE_TYPES = {
     **{pid: JET for pid in (1, 2, 3, 4, -1, -2, -3, -4, 21)},
     5: BJET,
     -5: BJET,
-    11: ELECTRON,
-    -11: POSITRON,
-    13: MUON,
-    -13: ANTIMUON,
+    **LEPTON_TYPE_BY_PDG,
     22: PHOTON,
 }
 """PDG id → object type code for final-state particles."""

@@ -1,23 +1,18 @@
 """Object lists: from flat per-object arrays to the padded, pT-ordered arrays of the event contract.
 
 Shapes: N events, P object slots, K objects in total over all events (a flat, jagged layout where
-``counts[i]`` objects belong to event ``i``). Momenta are (E, px, py, pz) in GeV; type codes are those
-of DESIGN §2 (``lfi.events.OBJECT_TYPES``): 0 pad, 1 jet, 2 b-jet, 3 e−, 4 e+, 5 μ−, 6 μ+, 7 photon.
+``counts[i]`` objects belong to event ``i``). Momenta are (E, px, py, pz) in GeV; type codes and the
+kinematics of four-momenta are those of :mod:`lfi.objects` (0 pad, 1 jet, 2 b-jet, 3 e−, 4 e+, 5 μ−,
+6 μ+, 7 photon).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from lfi.objects import ANTIMUON, BJET, ELECTRON, JET, delta_phi, eta, mass, phi, pt
+
 __all__ = [
-    "JET",
-    "BJET",
-    "ELECTRON",
-    "POSITRON",
-    "MUON",
-    "ANTIMUON",
-    "PHOTON",
-    "four_momenta",
     "order_objects",
     "scatter_objects",
     "pad_objects",
@@ -25,8 +20,6 @@ __all__ = [
     "standard_observables",
     "OBSERVABLE_NAMES",
 ]
-
-JET, BJET, ELECTRON, POSITRON, MUON, ANTIMUON, PHOTON = 1, 2, 3, 4, 5, 6, 7
 
 OBSERVABLE_NAMES = (
     "n_jets",
@@ -40,24 +33,6 @@ OBSERVABLE_NAMES = (
     "delta_phi_jj",
     "m_4l",
 )
-
-
-def four_momenta(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, mass: np.ndarray) -> np.ndarray:
-    """(E, px, py, pz) from transverse momentum, pseudorapidity, azimuth and mass.
-
-    Parameters
-    ----------
-    pt, eta, phi, mass : ndarray, shape (K,)
-        pT and mass in GeV, φ in rad.
-
-    Returns
-    -------
-    ndarray, shape (K, 4), float64
-    """
-    pt, eta, phi, mass = (np.asarray(a, dtype=np.float64) for a in (pt, eta, phi, mass))
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
-    return np.stack([energy, px, py, pz], axis=-1)
 
 
 def order_objects(
@@ -94,8 +69,7 @@ def order_objects(
     if len(momenta) != counts.sum() or len(types) != len(momenta):
         raise ValueError(f"object arrays have {len(momenta)} rows, counts add up to {counts.sum()}")
     event = np.repeat(np.arange(len(counts)), counts)
-    pt = np.hypot(momenta[:, 1], momenta[:, 2])
-    order = np.lexsort((-pt, event))  # by event, then pT descending
+    order = np.lexsort((-pt(momenta), event))  # by event, then pT descending
     if max_objects is not None:
         rank = np.arange(len(order)) - (np.cumsum(counts) - counts)[event]
         order = order[rank < max_objects]
@@ -154,21 +128,11 @@ def _pick(mask: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
     return hit.argmax(axis=1), hit.any(axis=1)
 
 
-def _pt_eta_phi(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pt = np.hypot(p[..., 1], p[..., 2])
-    eta = np.arcsinh(np.divide(p[..., 3], pt, out=np.zeros_like(pt), where=pt > 0))
-    return pt, eta, np.arctan2(p[..., 2], p[..., 1])
-
-
-def _mass(p: np.ndarray) -> np.ndarray:
-    m2 = p[..., 0] ** 2 - (p[..., 1:] ** 2).sum(axis=-1)
-    return np.sqrt(np.clip(m2, 0.0, None))
-
-
 def standard_observables(momenta: np.ndarray, types: np.ndarray) -> dict[str, np.ndarray]:
     """High-level observables of the two leading jets and the four leading leptons.
 
-    Jets are types 1 and 2, charged leptons types 3–6; "leading" means highest pT. An observable
+    Jets are types 1 and 2, charged leptons types 3–6; "leading" means highest pT; η is
+    :func:`lfi.objects.eta` (±1000 for a jet along the beam, p_T = 0). An observable
     that needs objects the event lacks is 0 (``m_jj`` with fewer than two jets, ``m_4l`` with
     fewer than four leptons). ``delta_phi_jj`` is signed: φ of the more forward jet (larger η)
     minus φ of the other, wrapped to (−π, π] — the variable sensitive to the CP structure of WBF.
@@ -196,16 +160,16 @@ def standard_observables(momenta: np.ndarray, types: np.ndarray) -> dict[str, np
         return {k: v.astype(np.float32) for k, v in obs.items()}
     (i1, has1), (i2, has2) = _pick(is_jet, 0), _pick(is_jet, 1)
     j1, j2 = momenta[rows, i1], momenta[rows, i2]
-    pt1, eta1, phi1 = _pt_eta_phi(j1)
-    pt2, eta2, phi2 = _pt_eta_phi(j2)
+    pt1, eta1, phi1 = pt(j1), eta(j1), phi(j1)
+    pt2, eta2, phi2 = pt(j2), eta(j2), phi(j2)
     obs["pt_j1"] = np.where(has1, pt1, 0.0)
     obs["eta_j1"] = np.where(has1, eta1, 0.0)
     obs["pt_j2"] = np.where(has2, pt2, 0.0)
     obs["eta_j2"] = np.where(has2, eta2, 0.0)
-    obs["m_jj"] = np.where(has2, _mass(j1 + j2), 0.0)
+    obs["m_jj"] = np.where(has2, mass(j1 + j2), 0.0)
     obs["delta_eta_jj"] = np.where(has2, np.abs(eta1 - eta2), 0.0)
-    dphi = np.where(eta1 >= eta2, phi1 - phi2, phi2 - phi1)
-    dphi = np.pi - np.mod(np.pi - dphi, 2 * np.pi)  # wrap to (-pi, pi]
+    forward = eta1 >= eta2
+    dphi = delta_phi(np.where(forward, phi1, phi2), np.where(forward, phi2, phi1))
     obs["delta_phi_jj"] = np.where(has2, dphi, 0.0)
     leptons = np.zeros((n, 4))
     has4 = np.ones(n, dtype=bool)
@@ -213,5 +177,5 @@ def standard_observables(momenta: np.ndarray, types: np.ndarray) -> dict[str, np
         index, has = _pick(is_lepton, rank)
         leptons = leptons + momenta[rows, index] * has[:, None]
         has4 &= has
-    obs["m_4l"] = np.where(has4, _mass(leptons), 0.0)
+    obs["m_4l"] = np.where(has4, mass(leptons), 0.0)
     return {k: v.astype(np.float32) for k, v in obs.items()}

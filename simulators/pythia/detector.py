@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.objects import delta_r, eta, pt
+
 __all__ = ["reconstruct", "RESOLUTION", "ACCEPTANCE"]
 
 RESOLUTION = {"jet": (0.50, 0.03), "electron": (0.10, 0.007), "muon": (0.01, 1e-4)}
@@ -74,7 +76,7 @@ def _is_b_hadron(pid: np.ndarray) -> np.ndarray:
 def _smear(p: np.ndarray, kind: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Scale four-momenta (M, 4) by 1 + N(0, σ) with the resolution of each object kind ("jet", "electron", "muon")."""
     e = np.maximum(p[:, 0], 1e-9)
-    ptv = np.hypot(p[:, 1], p[:, 2])
+    ptv = pt(p)
     sigma = np.zeros(len(p))
     for name, (a, b) in RESOLUTION.items():
         sel = kind == name
@@ -86,10 +88,6 @@ def _smear(p: np.ndarray, kind: np.ndarray, rng: np.random.Generator) -> np.ndar
     return p * factor[:, None]
 
 
-def _eta(p: np.ndarray) -> np.ndarray:
-    return np.arcsinh(p[..., 3] / np.maximum(np.hypot(p[..., 1], p[..., 2]), 1e-12))
-
-
 def _dress(flat: dict, final: np.ndarray, event_of: np.ndarray, radius: float):
     """Add final-state photons within ΔR < radius to the nearest prompt lepton; returns (N, 4, 4) and photon indices."""
     leptons = flat["p"][final].copy()  # (N, 4, 4)
@@ -98,9 +96,7 @@ def _dress(flat: dict, final: np.ndarray, event_of: np.ndarray, radius: float):
         return leptons, photons
     pg = flat["p"][photons]
     lep = leptons[event_of[photons]]  # (M, 4, 4)
-    deta = _eta(lep) - _eta(pg)[:, None]
-    dphi = np.angle(np.exp(1j * (np.arctan2(lep[..., 2], lep[..., 1]) - np.arctan2(pg[:, 2], pg[:, 1])[:, None])))
-    dr = np.hypot(deta, dphi)
+    dr = delta_r(lep, pg[:, None])
     nearest = np.argmin(dr, axis=1)
     close = dr[np.arange(len(photons)), nearest] < radius
     np.add.at(leptons, (event_of[photons][close], nearest[close]), pg[close])
@@ -152,7 +148,7 @@ def reconstruct(prt, rng: np.random.Generator, max_jets: int = 8, b_efficiency: 
     dressed, used = _dress(flat, final, event_of, dressing_radius)
     kind = np.where(np.abs(lepton_ids) == 11, "electron", "muon")
     leptons = _smear(dressed.reshape(-1, 4), kind.ravel(), rng).reshape(n, 4, 4)
-    lep_pt, lep_eta = np.hypot(leptons[..., 1], leptons[..., 2]), np.abs(_eta(leptons))
+    lep_pt, lep_eta = pt(leptons), np.abs(eta(leptons))
     is_e = np.abs(lepton_ids) == 11
     accepted = np.where(
         is_e,
@@ -175,7 +171,7 @@ def reconstruct(prt, rng: np.random.Generator, max_jets: int = 8, b_efficiency: 
     smeared = _smear(raw_p, np.full(len(raw_p), "jet"), rng)
     jet_event = np.repeat(np.arange(n), n_raw)
     # b-tagging by ΔR to last B hadrons
-    b_idx = np.flatnonzero(_is_b_hadron(flat["id"]) & (np.hypot(p[:, 1], p[:, 2]) > 5.0))
+    b_idx = np.flatnonzero(_is_b_hadron(flat["id"]) & (pt(p) > 5.0))
     if len(b_idx):
         d1, d2 = flat["d1"][b_idx], flat["d2"][b_idx]
         has_b_daughter = np.zeros(len(b_idx), bool)
@@ -187,12 +183,10 @@ def reconstruct(prt, rng: np.random.Generator, max_jets: int = 8, b_efficiency: 
     has_b = np.zeros(len(smeared), bool)
     for ev_b, pb in zip(b_event, p[b_idx]):
         sel = np.flatnonzero(jet_event == ev_b)
-        deta = _eta(raw_p[sel]) - _eta(pb)
-        dphi = np.angle(np.exp(1j * (np.arctan2(raw_p[sel, 2], raw_p[sel, 1]) - np.arctan2(pb[2], pb[1]))))
-        has_b[sel[np.hypot(deta, dphi) < jet_radius]] = True
+        has_b[sel[delta_r(raw_p[sel], pb) < jet_radius]] = True
     tagged = rng.uniform(size=len(smeared)) < np.where(has_b, b_efficiency, mistag)
-    jet_pt = np.hypot(smeared[:, 1], smeared[:, 2])
-    keep = (jet_pt > ACCEPTANCE["jet"][0]) & (np.abs(_eta(smeared)) < ACCEPTANCE["jet"][1])
+    jet_pt = pt(smeared)
+    keep = (jet_pt > ACCEPTANCE["jet"][0]) & (np.abs(eta(smeared)) < ACCEPTANCE["jet"][1])
     jets = np.zeros((n, max_jets, 4))
     btag = np.zeros((n, max_jets), bool)
     order = np.lexsort((-jet_pt, jet_event))

@@ -2,7 +2,7 @@
 
 Response (independent per coordinate):
 - x_pt = z_pt·exp(σ_pt·n): log-normal, relative resolution σ_pt (default 20 %);
-- x_dphi = wrap(z_dphi + σ_dphi·n) into [−π, π): wrapped Gaussian, σ_dphi in rad;
+- x_dphi = wrap(z_dphi + σ_dphi·n) into (−π, π]: wrapped Gaussian, σ_dphi in rad;
 - x_deta = z_deta + σ_deta·n: Gaussian.
 
 Objects are a deterministic function of x plus nuisances whose distribution does not depend on θ
@@ -16,27 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lfi.objects import ANTIMUON, ELECTRON, JET, MUON, POSITRON, four_momenta, mass, wrap_phi
+
 __all__ = ["Detector", "OBSERVABLES"]
 
 OBSERVABLES = ("pt_j1", "pt_j2", "delta_phi_jj", "delta_eta_jj", "m_jj", "pt_l1")
-_JET, _E_MINUS, _E_PLUS, _MU_MINUS, _MU_PLUS = 1, 3, 4, 5, 6
 _JET_MASS = 5.0  # GeV
 _SECOND_JET_FRACTION = 0.6
 
 
-def _wrap(phi: np.ndarray) -> np.ndarray:
-    return (phi + np.pi) % (2 * np.pi) - np.pi
-
-
 def _gauss(u: np.ndarray, sigma: float) -> np.ndarray:
     return np.exp(-0.5 * (u / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
-
-
-def _four_momenta(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, mass: float | np.ndarray) -> np.ndarray:
-    """(E, px, py, pz) in GeV from pT, η, φ, m; shape (..., 4)."""
-    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
-    return np.stack([energy, px, py, pz], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -63,7 +53,7 @@ class Detector:
         return np.column_stack(
             [
                 z[:, 0] * np.exp(self.sigma_pt * n[:, 0]),
-                _wrap(z[:, 1] + self.sigma_dphi * n[:, 1]),
+                wrap_phi(z[:, 1] + self.sigma_dphi * n[:, 1]),
                 z[:, 2] + self.sigma_deta * n[:, 2],
             ]
         )
@@ -107,23 +97,22 @@ class Detector:
         pt1, dphi, deta = x[:, 0], x[:, 1], x[:, 2]
         pt2 = _SECOND_JET_FRACTION * pt1
         eta0, phi0 = rng.normal(0.0, 1.0, n), rng.uniform(-np.pi, np.pi, n)
-        jet1 = _four_momenta(pt1, eta0 + deta / 2, _wrap(phi0 + dphi / 2), _JET_MASS)
-        jet2 = _four_momenta(pt2, eta0 - deta / 2, _wrap(phi0 - dphi / 2), _JET_MASS)
+        jet1 = four_momenta(pt1, eta0 + deta / 2, wrap_phi(phi0 + dphi / 2), _JET_MASS)
+        jet2 = four_momenta(pt2, eta0 - deta / 2, wrap_phi(phi0 - dphi / 2), _JET_MASS)
         lepton_pt = 20.0 + rng.exponential(30.0, (n, 2))
         lepton_eta = rng.normal(0.0, 1.2, (n, 2))
         lepton_phi = rng.uniform(-np.pi, np.pi, (n, 2))
-        leptons = _four_momenta(lepton_pt, lepton_eta, lepton_phi, 0.0)
+        leptons = four_momenta(lepton_pt, lepton_eta, lepton_phi, 0.0)
         muon = rng.uniform(size=n) < 0.5
-        lepton_types = np.where(muon[:, None], [_MU_MINUS, _MU_PLUS], [_E_MINUS, _E_PLUS])
+        lepton_types = np.where(muon[:, None], [MUON, ANTIMUON], [ELECTRON, POSITRON])
         momenta = np.concatenate([jet1[:, None], jet2[:, None], leptons], axis=1)
-        types = np.concatenate([np.full((n, 2), _JET), lepton_types], axis=1)
+        types = np.concatenate([np.full((n, 2), JET), lepton_types], axis=1)
         pts = np.concatenate([pt1[:, None], pt2[:, None], lepton_pt], axis=1)
         order = np.argsort(-pts, axis=1, kind="stable")
         momenta = np.take_along_axis(momenta, order[:, :, None], axis=1)
         types = np.take_along_axis(types, order, axis=1)
         met_x, met_y = -momenta[:, :, 1].sum(axis=1), -momenta[:, :, 2].sum(axis=1)
-        dijet = jet1 + jet2
-        m_jj = np.sqrt(np.maximum(dijet[:, 0] ** 2 - (dijet[:, 1:] ** 2).sum(axis=1), 0.0))
+        m_jj = mass(jet1 + jet2)
         observables = {
             "pt_j1": pt1,
             "pt_j2": pt2,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.objects import BJET, JET, PAD, lepton_types, pt
+
 from .observables import wbf_observables
 
 __all__ = ["detector_objects"]
@@ -33,9 +35,9 @@ def detector_objects(objects: dict[str, np.ndarray]):
     keep = (has_jet.sum(axis=1) >= 2) & objects["lepton_accepted"].all(axis=1)
     momenta = np.concatenate([jets, leptons], axis=1)
     types = np.zeros((n, n_jets + 4), np.int8)
-    types[:, :n_jets] = np.where(has_jet, np.where(btag, 2, 1), 0)
-    types[:, n_jets:] = np.select([ids == 11, ids == -11, ids == 13, ids == -13], [3, 4, 5, 6], 0)
-    pts = np.where(types > 0, np.hypot(momenta[..., 1], momenta[..., 2]), -1.0)
+    types[:, :n_jets] = np.where(has_jet, np.where(btag, BJET, JET), PAD)
+    types[:, n_jets:] = lepton_types(ids)
+    pts = np.where(types != PAD, pt(momenta), -1.0)
     order = np.argsort(-pts, axis=1, kind="stable")
     momenta = np.take_along_axis(momenta, order[..., None], axis=1)
     types = np.take_along_axis(types, order, axis=1)

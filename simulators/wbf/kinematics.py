@@ -1,45 +1,21 @@
-"""Four-vector helpers for the WBF generator: boosts, two-body decays, massless projection, observables.
+"""Four-vector helpers for the WBF generator: boosts, two-body decays, massless projection.
 
-All momenta are arrays of shape (N, 4) = (E, px, py, pz) in GeV unless stated otherwise.
+All momenta are arrays of shape (N, 4) = (E, px, py, pz) in GeV unless stated otherwise. p_T, η, y, φ and
+masses of four-momenta are those of :mod:`lfi.objects` (``pt`` and ``mass2`` are importable from here too).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from lfi.objects import mass, mass2, pt
+
 __all__ = [
     "boost",
-    "mass2",
-    "pt",
-    "rapidity",
-    "pseudorapidity",
-    "phi",
     "two_body_decay",
     "massless_pair",
     "undo_pythia_masses",
 ]
-
-
-def mass2(p: np.ndarray) -> np.ndarray:
-    """Invariant mass squared in GeV², shape (N,)."""
-    return p[..., 0] ** 2 - p[..., 1] ** 2 - p[..., 2] ** 2 - p[..., 3] ** 2
-
-
-def pt(p: np.ndarray) -> np.ndarray:
-    return np.hypot(p[..., 1], p[..., 2])
-
-
-def phi(p: np.ndarray) -> np.ndarray:
-    return np.arctan2(p[..., 2], p[..., 1])
-
-
-def rapidity(p: np.ndarray) -> np.ndarray:
-    return 0.5 * np.log((p[..., 0] + p[..., 3]) / (p[..., 0] - p[..., 3]))
-
-
-def pseudorapidity(p: np.ndarray) -> np.ndarray:
-    pabs = np.sqrt(p[..., 1] ** 2 + p[..., 2] ** 2 + p[..., 3] ** 2)
-    return np.arcsinh(p[..., 3] / np.maximum(pt(p), 1e-300)) * (pabs > 0)
 
 
 def boost(p: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -81,7 +57,7 @@ def two_body_decay(parent: np.ndarray, m1: np.ndarray, m2: np.ndarray, cos_theta
     pstar : ndarray, shape (N,)
         Rest-frame momentum in GeV (the two-body phase space is ∝ pstar / M).
     """
-    m = np.sqrt(np.maximum(mass2(parent), 0.0))
+    m = mass(parent)
     pstar = np.sqrt(np.maximum((m**2 - (m1 + m2) ** 2) * (m**2 - (m1 - m2) ** 2), 0.0)) / (2 * m)
     sin_theta = np.sqrt(np.maximum(1 - cos_theta**2, 0.0))
     direction = np.stack([sin_theta * np.cos(phi_), sin_theta * np.sin(phi_), cos_theta], axis=-1)
@@ -100,7 +76,7 @@ def massless_pair(ka: np.ndarray, kb: np.ndarray) -> tuple[np.ndarray, np.ndarra
     total = ka + kb
     beta = total[:, 1:] / total[:, :1]
     ra = boost(ka, -beta)
-    m = np.sqrt(np.maximum(mass2(total), 0.0))
+    m = mass(total)
     direction = ra[:, 1:] / np.linalg.norm(ra[:, 1:], axis=1, keepdims=True)
     half = (0.5 * m)[:, None]
     a = np.concatenate([half, half * direction], axis=1)

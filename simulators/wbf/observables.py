@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kinematics import mass2, phi, pseudorapidity, pt, rapidity
+from lfi.objects import delta_phi, eta, mass, phi, pt, rapidity
 
 __all__ = ["wbf_observables", "OBSERVABLES", "z_pairing"]
 
@@ -40,7 +40,7 @@ def z_pairing(leptons: np.ndarray, pair_ids: np.ndarray) -> tuple[np.ndarray, np
     m_z1, m_z2 : ndarrays, shape (N,), GeV
     """
     k = leptons
-    m = lambda a, b: np.sqrt(np.maximum(mass2(k[:, a] + k[:, b]), 0.0))  # noqa: E731
+    m = lambda a, b: mass(k[:, a] + k[:, b])  # noqa: E731
     candidates = [(m(0, 1), m(2, 3)), (m(2, 3), m(0, 1))]
     same = np.abs(pair_ids[:, 0]) == np.abs(pair_ids[:, 1])
     alt = [(m(0, 3), m(2, 1)), (m(2, 1), m(0, 3))]
@@ -77,16 +77,16 @@ def _observables(jets: np.ndarray, leptons: np.ndarray, pair_ids: np.ndarray) ->
     j2 = np.take_along_axis(jets, (1 - lead)[:, None, None], axis=1)[:, 0]
     forward = rapidity(j1) >= rapidity(j2)
     jf, jb = np.where(forward[:, None], j1, j2), np.where(forward[:, None], j2, j1)
-    dphi = np.angle(np.exp(1j * (phi(jf) - phi(jb))))
+    dphi = delta_phi(phi(jf), phi(jb))
     four = leptons.sum(axis=1)
     m_z1, m_z2 = z_pairing(leptons, pair_ids)
     out = {
         "pt_j1": pt(j1),
         "pt_j2": pt(j2),
-        "m_jj": np.sqrt(np.maximum(mass2(j1 + j2), 0.0)),
-        "delta_eta_jj": np.abs(pseudorapidity(j1) - pseudorapidity(j2)),
+        "m_jj": mass(j1 + j2),
+        "delta_eta_jj": np.abs(eta(j1) - eta(j2)),
         "delta_phi_jj": dphi,
-        "m_4l": np.sqrt(np.maximum(mass2(four), 0.0)),
+        "m_4l": mass(four),
         "pt_4l": pt(four),
         "m_z1": m_z1,
         "m_z2": m_z2,

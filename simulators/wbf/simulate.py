@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from lfi.objects import JET, lepton_types, pt
+
 from .generate import LEVELS, generate_chunk, pythia_settings
-from .kinematics import pt
 from .matrix_element import EWInputs
 from .observables import OBSERVABLES, wbf_observables
 from .reweight import massless_event, reweighting_polynomials
@@ -25,7 +26,6 @@ DEFAULT_RANGE = ((-16.5, 16.5), (-16.5, 16.5))
 CHUNK_EVENTS = {"parton": 25_000, "detector": 1_000}
 """Events per Pythia run; fixed (not tied to the worker count) so that a seed gives the same sample for any K."""
 PARAMETERS = ["f_W", "f_WW"]
-_LEPTON_TYPE = {11: 3, -11: 4, 13: 5, -13: 6}
 
 
 def _benchmarks(theta_range, n_trials: int = 400):
@@ -78,11 +78,10 @@ def _parton_objects(kin: dict[str, np.ndarray], lepton_ids: np.ndarray):
     n = len(lepton_ids)
     momenta = np.concatenate([kin["p3"][:, None], kin["p4"][:, None], kin["k"]], axis=1)
     types = np.zeros((n, 6), np.int8)
-    types[:, :2] = 1
+    types[:, :2] = JET
     for slot, (pair, sign) in enumerate(((0, 1), (0, -1), (1, 1), (1, -1))):
-        code = sign * np.abs(lepton_ids[:, pair])
-        types[:, 2 + slot] = np.select([code == 11, code == -11, code == 13, code == -13], [3, 4, 5, 6])
-    order = np.argsort(-np.hypot(momenta[..., 1], momenta[..., 2]), axis=1, kind="stable")
+        types[:, 2 + slot] = lepton_types(sign * np.abs(lepton_ids[:, pair]))
+    order = np.argsort(-pt(momenta), axis=1, kind="stable")
     return np.take_along_axis(momenta, order[..., None], axis=1), np.take_along_axis(types, order, axis=1)
 
 

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .kinematics import mass2, pt
+from lfi.objects import mass2, pt
+
 from .matrix_element import (
     EWInputs,
     combine_kernels,
