@@ -16,12 +16,9 @@ import argparse
 import json
 import logging
 import platform
-import sys
 import time
 from pathlib import Path
 
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)  # bench/estimators.py must not shadow the estimators package
 
 import numpy as np
 import torch
@@ -29,7 +26,8 @@ import torch
 import simulators
 from lfi import limits
 from lfi.evaluate import histogram_map, ratio_map, truth_map
-from lfi.train import TrainConfig, train_estimator
+from lfi.train import TrainConfig
+from lfi.workflows import train_estimator
 
 
 def main() -> None:
@@ -123,18 +121,16 @@ def _simulate(name: str, n_events: int, seed: int):
 
 
 def _log_r_mse(model, test, scale: float, n_events: int = 20_000, n_side: int = 11) -> dict:
-    """MSE(log r̂) against the exact log r(x|θ, SM) for events at the SM, prior-weighted over θ (PHYSICS §3:
+    """MSE(log r̂) against the exact log r(x|θ, SM) for events at the SM, prior-weighted over θ (``docs/statistics.md``:
     Gaussian of width 0.2·√2 in units where the parameter range is [−1, 1], i.e. θ/scale), full and trimmed."""
-    from lfi.evaluate import model_embeddings
     from lfi.truth import exact_log_likelihood
 
     events = test[:n_events]
     axes = limits.grid_axes(f"{-scale}:{scale}:{n_side},{-scale}:{scale}:{n_side}")
     theta = limits.grid_points(axes)
-    with torch.no_grad():
-        state = model.head.grid_state(model_embeddings(model, events))
-        estimated = model.head.grid_log_density(state, torch.as_tensor(theta, dtype=torch.float32)).double().numpy()
-        estimated_ref = model.head.grid_log_density(state, torch.zeros(1, 2)).double().numpy()
+    state = model.grid_state(events)
+    estimated = model.grid_log_density(state, theta)
+    estimated_ref = model.grid_log_density(state, np.zeros((1, 2)))
     exact = exact_log_likelihood(events, theta)
     exact_ref = exact_log_likelihood(events, np.zeros((1, 2)))
     return limits.log_r_mse((estimated - estimated_ref).T, (exact - exact_ref).T, theta, prior_width=0.2 * np.sqrt(2) * scale,

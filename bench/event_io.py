@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)  # bench/estimators.py must not shadow the estimators package
 
 import simulators.toy as toy
 from lfi.events import EventSample

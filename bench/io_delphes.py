@@ -21,8 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)  # bench/estimators.py must not shadow the estimators package
 
 import numpy as np
 

@@ -5,7 +5,9 @@
 Public API
 ----------
 build(encoder, head, encoder_config=..., head_config=...)   a new :class:`Estimator`
-load(path)                                                  rebuild a saved estimator directory
+load(path)                                                  rebuild a saved estimator directory, any family
+train(setup)                                                train the estimator a ``lfi.train.TrainingSetup`` names
+estimator_class, estimator_names, FAMILIES                  estimator families by name (``estimators.registry``)
 Estimator                                                   encoder + head (``estimators.estimator``)
 ENCODERS, build_encoder, encoder_class, encoder_options,    the encoder registry (``estimators.encoders``)
 parse_options, PERMUTATION_INVARIANT
@@ -20,7 +22,11 @@ import importlib
 
 _LAZY = {
     "build": "estimators.estimator",
-    "load": "estimators.estimator",
+    "load": "estimators.registry",
+    "train": "estimators.registry",
+    "estimator_class": "estimators.registry",
+    "estimator_names": "estimators.registry",
+    "FAMILIES": "estimators.registry",
     "Estimator": "estimators.estimator",
     "ENCODERS": "estimators.encoders",
     "PERMUTATION_INVARIANT": "estimators.encoders",

@@ -1,4 +1,4 @@
-"""The ``bdt`` estimator: LightGBM gradient-boosted trees on flattened object lists (issue 6).
+"""The ``bdt`` estimator: LightGBM gradient-boosted trees on flattened object lists.
 
 Not a torch module: the trees see the same inputs as the networks, computed by :mod:`estimators.features`
 on CPU tensors and flattened into one row per event (:meth:`BDTEstimator.columns`). Two tasks only:
@@ -10,7 +10,8 @@ on CPU tensors and flattened into one row per event (:meth:`BDTEstimator.columns
 
 Saved layout: ``config.json`` (``"encoder": "bdt"``, ``encoder_config`` with the hyper-parameters below,
 ``metadata``), ``model.txt`` (the LightGBM model as text), ``history.json`` (written by the pipeline). Each
-file is written atomically (temp file + rename). :func:`load_bdt` (or :func:`estimators.load`) reads it back.
+file is written atomically (temp file + rename). :meth:`BDTEstimator.load` (or :func:`estimators.load`) reads it back.
+It implements :class:`lfi.protocols.RatioEstimator` for CARL fits.
 
 Shapes: N events, P object slots, G given globals, D parameters, F flat columns.
 """
@@ -21,15 +22,15 @@ import inspect
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from lfi.files import atomic_write_text
 from lfi.objects import N_TYPES
 
-__all__ = ["BDTEstimator", "load_bdt", "parse_bdt_options", "MODEL_FILE", "PAIRS"]
+__all__ = ["BDTEstimator", "parse_bdt_options", "MODEL_FILE", "PAIRS"]
 
 log = logging.getLogger("estimators.bdt")
 
@@ -263,7 +264,7 @@ class BDTEstimator:
         return np.asarray(self.booster.predict(np.concatenate([x, theta], axis=1), raw_score=True,
                                                num_iteration=best), np.float64)
 
-    def log_ratio(self, momenta, types, globals_, theta) -> np.ndarray:
+    def carl_log_ratio(self, momenta, types, globals_, theta) -> np.ndarray:
         """log r̂(x|θ, θ_ref) of a CARL fit, shape (N,), float64.
 
         Parameters
@@ -286,50 +287,114 @@ class BDTEstimator:
         p = self.booster.predict(self.columns(momenta, types, globals_), num_iteration=self.booster.best_iteration or None)
         return np.column_stack([1 - p, p]) if p.ndim == 1 else p
 
-    # ------------------------------------------------------------------ persistence
+    # ------------------------------------------------------------------ the estimator protocol (lfi.protocols)
+    @property
+    def kind(self) -> str:
+        """``ratio`` for a CARL fit, ``classifier`` for a process classifier."""
+        return "ratio" if self.task == "carl" else "classifier"
+
+    def grid_state(self, sample, *, device: str = "cpu") -> np.ndarray:
+        """The flat input columns of every event, shape (N, F); the trees take θ as an input, so nothing else
+        can be shared between grid points (``device`` is ignored: LightGBM runs on the CPU)."""
+        self._require("carl")
+        return self.columns(sample.momenta, sample.types, sample.globals_)
+
+    def grid_log_density(self, state: np.ndarray, theta: np.ndarray, *, chunk_rows: int = 2_000_000) -> np.ndarray:
+        """log r̂(x_n|θ_t, θ_ref) = −margin for θ of shape (T, D); shape (N, T), float64.
+
+        The grid costs N·T tree predictions, made in chunks of about ``chunk_rows`` rows to bound memory.
+        """
+        theta = np.atleast_2d(np.asarray(theta, float))
+        n = len(state)
+        per_chunk = max(1, chunk_rows // max(n, 1))
+        tiled = np.tile(state, (min(per_chunk, len(theta)), 1))
+        out = np.empty((n, len(theta)))
+        for start in range(0, len(theta), per_chunk):
+            block = theta[start : start + per_chunk]
+            margin = self.margin_from_columns(tiled[: n * len(block)], np.repeat(block, n, axis=0))
+            out[:, start : start + len(block)] = -margin.reshape(len(block), n).T
+        return out
+
+    def log_ratio(self, sample, theta0, theta1, *, device: str = "cpu") -> np.ndarray:
+        """log r̂(x|θ0, θ1) of every event, shape (N,): differences of the CARL output at θ0 and θ1."""
+        log_r = self.grid_log_density(self.grid_state(sample), np.stack([theta0, theta1]))
+        return log_r[:, 0] - log_r[:, 1]
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``model.txt`` into ``directory`` (each atomically)."""
         if self.booster is None:
             raise RuntimeError("cannot save an unfitted bdt")
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         config = {"encoder": "bdt", "encoder_config": self.config, "task": self.task,
                   "best_iteration": int(self.booster.best_iteration or 0), "metadata": self.metadata}
-        _atomic_write_text(directory / MODEL_FILE, self.booster.model_to_string())
-        _atomic_write_text(directory / CONFIG_FILE, json.dumps(config, indent=2))
+        atomic_write_text(directory / MODEL_FILE, self.booster.model_to_string())
+        atomic_write_text(directory / CONFIG_FILE, json.dumps(config, indent=2))
         return directory
 
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "BDTEstimator":
+        """Rebuild a saved bdt from its directory.
 
-def load_bdt(path: str | os.PathLike) -> BDTEstimator:
-    """Rebuild a saved :class:`BDTEstimator` from its directory.
+        Raises
+        ------
+        FileNotFoundError
+            If ``config.json`` or ``model.txt`` is missing (names the file).
+        ValueError
+            If the config is not a bdt config.
+        """
+        import lightgbm as lgb
 
-    Raises
-    ------
-    FileNotFoundError
-        If ``config.json`` or ``model.txt`` is missing (names the file).
-    ValueError
-        If the config is not a bdt config.
-    """
-    import lightgbm as lgb
+        path = Path(path)
+        for name in (CONFIG_FILE, MODEL_FILE):
+            if not (path / name).is_file():
+                raise FileNotFoundError(f"{path / name}: missing; is {path} a saved bdt directory?")
+        try:
+            config = json.loads((path / CONFIG_FILE).read_text())
+            if config.get("encoder") != "bdt":
+                raise KeyError("encoder is not bdt")
+            model = cls(**config["encoder_config"], metadata=config.get("metadata"))
+            model.task = config["task"]
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path / CONFIG_FILE}: not a valid bdt config ({err})") from None
+        model.booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+        model.booster.best_iteration = int(config.get("best_iteration", 0))
+        history = path / "history.json"
+        if history.is_file():
+            model.history = json.loads(history.read_text())
+        return model
 
-    path = Path(path)
-    for name in (CONFIG_FILE, MODEL_FILE):
-        if not (path / name).is_file():
-            raise FileNotFoundError(f"{path / name}: missing; is {path} a saved bdt directory?")
-    try:
-        config = json.loads((path / CONFIG_FILE).read_text())
-        if config.get("encoder") != "bdt":
-            raise KeyError("encoder is not bdt")
-        model = BDTEstimator(**config["encoder_config"], metadata=config.get("metadata"))
-        model.task = config["task"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path / CONFIG_FILE}: not a valid bdt config ({err})") from None
-    model.booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
-    model.booster.best_iteration = int(config.get("best_iteration", 0))
-    history = path / "history.json"
-    if history.is_file():
-        model.history = json.loads(history.read_text())
-    return model
+    @classmethod
+    def trained(cls, setup) -> "BDTEstimator":
+        """CARL with LightGBM from a :class:`lfi.train.TrainingSetup`: one fit on a fixed draw of augmented events.
+
+        ``events_per_epoch`` (default: the training split's size) events are drawn once for training and a
+        quarter as many for validation, from the same :class:`~lfi.augment.AugmentedBatches` the networks use;
+        the epoch settings of the config do not apply (LightGBM stops early on the validation log-loss).
+        ``history.json`` holds the per-round log-loss.
+        """
+        from lfi.augment import AugmentedBatches
+
+        if setup.method != "carl":
+            raise ValueError(f"the bdt estimator trains only carl (and classifiers); {setup.method!r} needs a network")
+        if setup.options.data.theta1 == "prior":
+            raise ValueError("the bdt estimator needs θ1 fixed at the reference (drop theta1=prior)")
+        config = setup.config
+        hyper = {"seed": config.seed, **parse_bdt_options(setup.options.encoder)}
+        model = cls(n_objects=setup.sample.momenta.shape[1], n_globals=len(setup.sample.global_names),
+                    n_parameters=setup.sample.n_parameters, metadata=setup.metadata(), **hyper)
+        n_train = setup.events_per_epoch
+        batch = max(config.batch_size, 4096)
+        common = dict(batch_size=min(batch, n_train), seed=config.seed)
+        train_batches = AugmentedBatches(setup.train, setup.theta0_prior, setup.theta1_prior, n_events=n_train, **common)
+        n_val = max(n_train // 4, 2)
+        val_batches = AugmentedBatches(setup.validation, setup.theta0_prior, setup.theta1_prior, n_events=n_val,
+                                       **{**common, "batch_size": min(batch, n_val), "seed": config.seed + 1})
+        model.fit_carl(train_batches, val_batches)
+        model.save(setup.out)
+        atomic_write_text(setup.out / "history.json", json.dumps(model.history, indent=2))
+        atomic_write_text(setup.out / "train_options.json", json.dumps(setup.record(), indent=2, default=str))
+        log.info("bdt: %d rounds, best %d", len(model.history), model.booster.best_iteration)
+        return model
 
 
 def _options() -> dict[str, Any]:
@@ -356,14 +421,3 @@ def parse_bdt_options(options: Mapping[str, Any]) -> dict[str, Any]:
             value = float(value) if isinstance(default, float) else int(value)
         out[key] = value
     return out
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

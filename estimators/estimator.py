@@ -1,25 +1,28 @@
 """An estimator = encoder (object list → embedding) + head; built by name, saved as a directory.
 
-Saved layout (DESIGN §4): ``config.json`` (encoder and head names and hyper-parameters, method, parameter
-names), ``weights.pt`` (state dict incl. the fitted input scaling; loaded with ``weights_only=True``),
-``history.json`` (written by the trainer).
+Saved layout (``docs/event-format.md`` §5): ``config.json`` (encoder and head names and hyper-parameters,
+metadata: method, parameter names, reference point), ``weights.pt`` (state dict incl. the fitted input
+scaling; loaded with ``weights_only=True``), ``history.json`` (written by the trainer).
+It implements :class:`lfi.protocols.RatioEstimator` (ratio heads) and :class:`lfi.protocols.ScoreEstimator`
+(score head).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from estimators.encoders import build_encoder
 from estimators.heads import HEADS
+from lfi.files import atomic_write, atomic_write_text
 
-__all__ = ["Estimator", "build", "load"]
+__all__ = ["Estimator", "build", "CONFIG_FILE", "WEIGHTS_FILE"]
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.pt"
 
@@ -33,7 +36,7 @@ class Estimator(nn.Module):
         Registry name (``estimators.encoders.ENCODERS``).
     encoder_config : dict
         Its keyword hyper-parameters (at least ``n_objects`` and ``n_globals``).
-    head : {"classifier", "ratio", "morphing_ratio", "score"}
+    head : {"classifier", "ratio", "morphing_ratio", "amplitude_ratio", "score"}
     head_config : dict
         Keyword hyper-parameters of the head (without ``embed_dim``, which comes from the encoder).
     metadata : dict
@@ -60,6 +63,11 @@ class Estimator(nn.Module):
         }
 
     @property
+    def kind(self) -> str:
+        """``ratio``, ``score`` or ``classifier``: what the head estimates."""
+        return self.head.kind
+
+    @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
@@ -71,73 +79,96 @@ class Estimator(nn.Module):
                 theta1: Tensor | None = None) -> Tensor:
         """The head's output: logits (classifier), t̂ (B, D) (score) or log r̂(x|θ0, θ1) (B,) (ratio heads)."""
         embedding = self.embed(momenta, types, globals_)
-        if self.head.kind in ("ratio", "morphing_ratio"):
+        if self.head.kind == "ratio":
             if theta0 is None or theta1 is None:
                 raise ValueError("a ratio estimator needs theta0 and theta1")
             return self.head(embedding, theta0, theta1)
         return self.head(embedding)
 
+    # ------------------------------------------------------------------ the estimator protocols (lfi.protocols)
+    def embed_sample(self, sample, *, batch_size: int = 4096, device: str = "cpu") -> Tensor:
+        """Event embeddings of a whole :class:`lfi.events.EventSample`, shape (N, E), in batches, no gradients."""
+        self.to(device).eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(sample), batch_size):
+                sl = slice(start, start + batch_size)
+                out.append(self.embed(torch.from_numpy(sample.momenta[sl]).to(device),
+                                      torch.from_numpy(sample.types[sl].astype(np.int64)).to(device),
+                                      torch.from_numpy(sample.globals_[sl]).to(device)))
+        return torch.cat(out) if out else torch.zeros(0, self.encoder.embed_dim, device=device)
+
+    def _require(self, kind: str) -> None:
+        if self.kind != kind:
+            raise ValueError(f"this estimator has a {self.head_name} head ({self.kind}), not a {kind} head")
+
+    def grid_state(self, sample, *, device: str = "cpu"):
+        """Per-event quantities every θ grid point reuses (the head's state of the embeddings)."""
+        self._require("ratio")
+        with torch.no_grad():
+            return self.head.grid_state(self.embed_sample(sample, device=device))
+
+    def grid_log_density(self, state, theta: np.ndarray) -> np.ndarray:
+        """f(x_n, θ_t) = log p̂(x_n|θ_t) + c(x_n) for θ of shape (T, D); shape (N, T), float64."""
+        with torch.no_grad():
+            block = torch.as_tensor(np.asarray(theta, float), dtype=torch.float32, device=self.device)
+            return self.head.grid_log_density(state, block).double().cpu().numpy()
+
+    def log_ratio(self, sample, theta0, theta1, *, device: str = "cpu") -> np.ndarray:
+        """log r̂(x|θ0, θ1) of every event for two points of shape (D,); shape (N,), float64."""
+        log_p = self.grid_log_density(self.grid_state(sample, device=device), np.stack([theta0, theta1]))
+        return log_p[:, 0] - log_p[:, 1]
+
+    def score(self, sample, *, device: str = "cpu") -> np.ndarray:
+        """t̂(x) at the reference point of a score estimator, shape (N, D), float64."""
+        self._require("score")
+        with torch.no_grad():
+            return self.head(self.embed_sample(sample, device=device)).double().cpu().numpy()
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``weights.pt`` into ``directory`` (each atomically)."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write(directory / CONFIG_FILE, lambda f: f.write(json.dumps(self.config, indent=2).encode()))
-        _atomic_write(directory / WEIGHTS_FILE, lambda f: torch.save(self.state_dict(), f))
+        atomic_write_text(directory / CONFIG_FILE, json.dumps(self.config, indent=2))
+        with atomic_write(directory / WEIGHTS_FILE) as tmp:
+            torch.save(self.state_dict(), tmp)
         return directory
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "Estimator":
+        """Rebuild a saved estimator from its directory.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``config.json`` or ``weights.pt`` is missing (names the file).
+        ValueError
+            If the files do not fit together.
+        """
+        path = Path(path)
+        for name in (CONFIG_FILE, WEIGHTS_FILE):
+            if not (path / name).is_file():
+                raise FileNotFoundError(f"{path / name}: missing; is {path} a saved estimator directory?")
+        try:
+            config = json.loads((path / CONFIG_FILE).read_text())
+            model = cls(config["encoder"], config["encoder_config"], config["head"], config["head_config"],
+                        config.get("metadata"))
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path / CONFIG_FILE}: not a valid estimator config ({err})") from None
+        state = torch.load(path / WEIGHTS_FILE, map_location=map_location, weights_only=True)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            raise ValueError(f"{path / WEIGHTS_FILE}: does not match {CONFIG_FILE} ({str(err).splitlines()[0]})") from None
+        return model.eval()
+
+    @classmethod
+    def trained(cls, setup) -> "Estimator":
+        """Build (or, with ``setup.resume``, reload) a network and train it; see :mod:`estimators.network_training`."""
+        from estimators.network_training import train_network
+
+        return train_network(cls, setup)
 
 
 def build(encoder: str, head: str, *, encoder_config: dict, head_config: dict, metadata: dict | None = None) -> Estimator:
-    """Build an estimator by encoder and head name (the one entry point for new models)."""
+    """Build an estimator by encoder and head name (the one entry point for new networks)."""
     return Estimator(encoder, encoder_config, head, head_config, metadata)
-
-
-def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Estimator:
-    """Rebuild a saved estimator from its directory (a :class:`estimators.bdt.BDTEstimator` when
-    ``config.json`` says ``"encoder": "bdt"``).
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``config.json`` or ``weights.pt`` is missing (names the file).
-    ValueError
-        If the files do not fit together.
-    """
-    path = Path(path)
-    if _is_bdt(path):
-        from estimators.bdt import load_bdt
-
-        return load_bdt(path)
-    for name in (CONFIG_FILE, WEIGHTS_FILE):
-        if not (path / name).is_file():
-            raise FileNotFoundError(f"{path / name}: missing; is {path} a saved estimator directory?")
-    try:
-        config = json.loads((path / CONFIG_FILE).read_text())
-        model = Estimator(config["encoder"], config["encoder_config"], config["head"], config["head_config"],
-                          config.get("metadata"))
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path / CONFIG_FILE}: not a valid estimator config ({err})") from None
-    state = torch.load(path / WEIGHTS_FILE, map_location=map_location, weights_only=True)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise ValueError(f"{path / WEIGHTS_FILE}: does not match {CONFIG_FILE} ({str(err).splitlines()[0]})") from None
-    return model.eval()
-
-
-def _is_bdt(path: Path) -> bool:
-    """Whether ``path/config.json`` describes a LightGBM estimator (``"encoder": "bdt"``)."""
-    try:
-        return json.loads((path / CONFIG_FILE).read_text()).get("encoder") == "bdt"
-    except (OSError, json.JSONDecodeError, AttributeError):
-        return False
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -18,19 +18,10 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ClassifierHead", "RatioHead", "ScoreHead", "HEADS", "mlp_layers"]
+from estimators.layers import mlp
+from estimators.morphing_heads import AmplitudeRatioHead, MorphingRatioHead
 
-
-def mlp_layers(n_in: int, hidden: Sequence[int], n_out: int, dropout: float = 0.0) -> nn.Sequential:
-    """Linear → GELU (→ Dropout) blocks, then a linear output layer."""
-    layers: list[nn.Module] = []
-    for width in hidden:
-        layers += [nn.Linear(n_in, width), nn.GELU()]
-        if dropout:
-            layers.append(nn.Dropout(dropout))
-        n_in = width
-    layers.append(nn.Linear(n_in, n_out))
-    return nn.Sequential(*layers)
+__all__ = ["ClassifierHead", "RatioHead", "ScoreHead", "HEADS"]
 
 
 class ClassifierHead(nn.Module):
@@ -43,7 +34,7 @@ class ClassifierHead(nn.Module):
         if n_classes < 2:
             raise ValueError(f"a classifier needs n_classes ≥ 2, got {n_classes}")
         self.n_classes = n_classes
-        self.net = mlp_layers(embed_dim, hidden, 1 if n_classes == 2 else n_classes, dropout)
+        self.net = mlp([embed_dim, *hidden, 1 if n_classes == 2 else n_classes], dropout=dropout)
         self.config = {"n_classes": n_classes, "hidden": list(hidden), "dropout": dropout}
 
     def forward(self, embedding: Tensor) -> Tensor:
@@ -92,7 +83,7 @@ class RatioHead(nn.Module):
         theta_scale = list(theta_scale or [1.0] * n_parameters)
         self.n_parameters = n_parameters
         self.theta_scaling = _ThetaScaling(theta_centre, theta_scale)
-        self.net = mlp_layers(embed_dim + n_parameters, hidden, 1, dropout)
+        self.net = mlp([embed_dim + n_parameters, *hidden, 1], dropout=dropout)
         self.config = {
             "n_parameters": n_parameters,
             "theta_centre": theta_centre,
@@ -140,22 +131,19 @@ class ScoreHead(nn.Module):
     def __init__(self, *, embed_dim: int, n_parameters: int, hidden: Sequence[int] = (128, 128), dropout: float = 0.0):
         super().__init__()
         self.n_parameters = n_parameters
-        self.net = mlp_layers(embed_dim, hidden, n_parameters, dropout)
+        self.net = mlp([embed_dim, *hidden, n_parameters], dropout=dropout)
         self.config = {"n_parameters": n_parameters, "hidden": list(hidden), "dropout": dropout}
 
     def forward(self, embedding: Tensor) -> Tensor:
         return self.net(embedding)
 
 
-def __getattr__(name: str):
-    if name == "HEADS":
-        from estimators.morphing_heads import AmplitudeRatioHead, MorphingRatioHead
-
-        return {
-            "classifier": ClassifierHead,
-            "ratio": RatioHead,
-            "morphing_ratio": MorphingRatioHead,
-            "amplitude_ratio": AmplitudeRatioHead,
-            "score": ScoreHead,
-        }
-    raise AttributeError(f"module 'estimators.heads' has no attribute {name!r}")
+#: Head classes by registry name; each class's ``kind`` says what it estimates: ``ratio`` (log r̂(x|θ0, θ1)),
+#: ``score`` (t̂(x)) or ``classifier`` (logits).
+HEADS: dict[str, type[nn.Module]] = {
+    "classifier": ClassifierHead,
+    "ratio": RatioHead,
+    "morphing_ratio": MorphingRatioHead,
+    "amplitude_ratio": AmplitudeRatioHead,
+    "score": ScoreHead,
+}

@@ -49,16 +49,21 @@ def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     return (x * w).sum(1) / w.sum(1).clamp(min=1.0)
 
 
-def mlp(sizes: Sequence[int], *, final_activation: bool = False, norm_input: bool = False) -> nn.Sequential:
+def mlp(sizes: Sequence[int], *, final_activation: bool = False, norm_input: bool = False,
+        dropout: float = 0.0) -> nn.Sequential:
     """Linear layers with GELU between them: sizes (n_in, h1, ..., n_out).
 
-    ``norm_input`` prepends a LayerNorm over n_in; ``final_activation`` appends a GELU after the last layer.
+    ``norm_input`` prepends a LayerNorm over n_in; ``final_activation`` appends a GELU after the last layer;
+    ``dropout`` > 0 adds a Dropout after every hidden GELU (the one library MLP: encoders and heads).
     """
     layers: list[nn.Module] = [nn.LayerNorm(sizes[0])] if norm_input else []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2 or final_activation:
+        hidden = i < len(sizes) - 2
+        if hidden or final_activation:
             layers.append(nn.GELU())
+        if hidden and dropout:
+            layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 

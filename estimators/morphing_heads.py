@@ -11,7 +11,7 @@ normalised with the sample's exact morphed cross section σ(θ) = Σ_b w_b(θ) �
 - :class:`AmplitudeRatioHead` (``amplitude_ratio``) — positive by construction, like a squared amplitude:
   dσ(x|θ) ∝ Σ_j (Σ_i L_ij(x) v_i(θ̃))² = v(θ̃)ᵀ L Lᵀ v(θ̃), with v the monomials of degree ≤ k = ⌈deg/2⌉ of
   the scaled parameters θ̃ and L(x) a lower-triangular network output. Amplitudes linear in θ give exactly this
-  form (PHYSICS §6: production × decay is a sum over helicities of |M_prod(θ)|²|M_dec(θ)|²), so nothing is lost,
+  form (``docs/eft.md``: production × decay is a sum over helicities of |M_prod(θ)|²|M_dec(θ)|²), so nothing is lost,
   and r̂ is finite and positive for every θ — which keeps ROLR/RASCAL's squared ratios tame.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from estimators.heads import mlp_layers
+from estimators.layers import mlp
 from lfi.morphing import Morpher, monomial_components
 
 __all__ = ["MorphingRatioHead", "AmplitudeRatioHead"]
@@ -32,7 +32,7 @@ __all__ = ["MorphingRatioHead", "AmplitudeRatioHead"]
 class _MorphingHead(nn.Module):
     """Shared buffers: exact morphing weights and the sample's σ(θ) (float64)."""
 
-    kind = "morphing_ratio"
+    kind = "ratio"
 
     def __init__(self, components: Sequence[Sequence[int]], basis: Sequence[Sequence[float]],
                  basis_sigma: Sequence[float]):
@@ -40,7 +40,7 @@ class _MorphingHead(nn.Module):
         morpher = Morpher(np.asarray(components), np.asarray(basis))
         self.n_parameters = morpher.n_parameters
         self.register_buffer("components", torch.as_tensor(morpher.components, dtype=torch.float64))
-        self.register_buffer("inverse", torch.as_tensor(morpher._inverse, dtype=torch.float64))
+        self.register_buffer("inverse", torch.tensor(morpher.inverse, dtype=torch.float64))
         self.register_buffer("basis_sigma", torch.as_tensor(list(basis_sigma), dtype=torch.float64))
         self.morphing_config = {
             "components": [list(map(int, c)) for c in components],
@@ -85,7 +85,7 @@ class MorphingRatioHead(_MorphingHead):
     def __init__(self, *, embed_dim: int, components: Sequence[Sequence[int]], basis: Sequence[Sequence[float]],
                  basis_sigma: Sequence[float], hidden: Sequence[int] = (128, 128), dropout: float = 0.0):
         super().__init__(components, basis, basis_sigma)
-        self.net = mlp_layers(embed_dim, hidden, len(basis), dropout)
+        self.net = mlp([embed_dim, *hidden, len(basis)], dropout=dropout)
         self.config = {**self.morphing_config, "hidden": list(hidden), "dropout": dropout}
 
     def component_log_ratios(self, embedding: Tensor) -> Tensor:
@@ -129,8 +129,6 @@ class AmplitudeRatioHead(_MorphingHead):
     hidden : sequence of int
     """
 
-    kind = "morphing_ratio"
-
     def __init__(self, *, embed_dim: int, components: Sequence[Sequence[int]], basis: Sequence[Sequence[float]],
                  basis_sigma: Sequence[float], theta_scale: Sequence[float] | None = None,
                  hidden: Sequence[int] = (128, 128), dropout: float = 0.0):
@@ -156,7 +154,7 @@ class AmplitudeRatioHead(_MorphingHead):
         self.register_buffer("products", torch.as_tensor(products, dtype=torch.float64))
         self.register_buffer("theta_scale", torch.as_tensor(list(theta_scale), dtype=torch.float64))
         self.register_buffer("tril", torch.tril_indices(k, k), persistent=False)
-        self.net = mlp_layers(embed_dim, hidden, k * (k + 1) // 2, dropout)
+        self.net = mlp([embed_dim, *hidden, k * (k + 1) // 2], dropout=dropout)
         self.config = {**self.morphing_config, "theta_scale": list(map(float, theta_scale)), "hidden": list(hidden),
                        "dropout": dropout}
 

@@ -68,6 +68,15 @@ class Morpher:
         if not np.isfinite(self.condition_number) or self.condition_number > 1e14:
             raise ValueError(f"morphing basis is singular (condition number {self.condition_number:.3g}); pick other points")
         self._inverse = np.linalg.inv(matrix)  # (C components, C basis)
+        self._inverse.setflags(write=False)
+
+    @property
+    def inverse(self) -> np.ndarray:
+        """Inverse of the basis monomial matrix A_bc = α_c(θ_b), shape (C components, C basis), read-only.
+
+        The morphing weights are w(θ) = α(θ) @ inverse, so a whole θ grid morphs with one matrix product.
+        """
+        return self._inverse
 
     @property
     def n_components(self) -> int:

@@ -6,13 +6,12 @@ module draws what ``lfi limits`` computes. matplotlib is imported only when a fi
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from lfi.files import atomic_write
 from lfi.limits import q_threshold
 
 __all__ = ["plot_contours"]
@@ -69,12 +68,9 @@ def plot_contours(
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            fig.savefig(tmp)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
     return path

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import estimators
-from estimators.bdt import BDTEstimator, load_bdt
+from estimators.bdt import BDTEstimator
 from lfi.augment import AugmentedBatches, PointPrior
 from lfi.cli import main
 from lfi.truth import exact_log_likelihood
@@ -64,7 +64,7 @@ def test_carl_recovers_the_exact_log_ratio(toy, carl_bdt):
     _, test = toy
     exact = exact_log_likelihood(test, THETA0[None])[:, 0] - exact_log_likelihood(test, np.zeros((1, 2)))[:, 0]
     ok = np.isfinite(exact)
-    estimate = carl_bdt.log_ratio(test.momenta, test.types, test.globals_, THETA0)
+    estimate = carl_bdt.carl_log_ratio(test.momenta, test.types, test.globals_, THETA0)
     assert estimate.shape == (len(test),) and estimate.dtype == np.float64
     assert np.corrcoef(estimate[ok], exact[ok])[0, 1] > 0.8
     # the sign (y = 1 at θ1 = SM, log r̂ = −margin) and the rough size: slope of the estimate on the exact one
@@ -79,13 +79,13 @@ def test_save_load_round_trip(toy, carl_bdt, tmp_path):
     carl_bdt.save(tmp_path / "m")
     assert {"config.json", "model.txt"} <= {p.name for p in (tmp_path / "m").iterdir()}
     assert json.loads((tmp_path / "m" / "config.json").read_text())["encoder"] == "bdt"
-    for loaded in (load_bdt(tmp_path / "m"), estimators.load(tmp_path / "m")):
+    for loaded in (BDTEstimator.load(tmp_path / "m"), estimators.load(tmp_path / "m")):
         assert isinstance(loaded, BDTEstimator) and loaded.config == carl_bdt.config
-        np.testing.assert_array_equal(loaded.log_ratio(s.momenta, s.types, s.globals_, THETA0),
-                                      carl_bdt.log_ratio(s.momenta, s.types, s.globals_, THETA0))
+        np.testing.assert_array_equal(loaded.carl_log_ratio(s.momenta, s.types, s.globals_, THETA0),
+                                      carl_bdt.carl_log_ratio(s.momenta, s.types, s.globals_, THETA0))
     with pytest.raises(FileNotFoundError, match="model.txt"):
         (tmp_path / "m" / "model.txt").unlink()
-        load_bdt(tmp_path / "m")
+        BDTEstimator.load(tmp_path / "m")
 
 
 def test_classifier_fit():
@@ -105,7 +105,7 @@ def test_classifier_fit():
     p = model.predict_proba(val[0]["momenta"], val[0]["types"], val[0]["globals"])
     assert p.shape == (1000, 2) and ((p.argmax(1) == val[0]["process"]).mean() > 0.7)
     with pytest.raises(ValueError, match="fitted for classifier"):
-        model.log_ratio(val[0]["momenta"], val[0]["types"], val[0]["globals"], THETA0)
+        model.carl_log_ratio(val[0]["momenta"], val[0]["types"], val[0]["globals"], THETA0)
 
 
 def test_train_and_limits_from_the_command_line(tmp_path, capsys):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from estimators.encoders import ENCODERS
-from lfi.train import TrainConfig, train_estimator
+from lfi.train import TrainConfig
+from lfi.workflows import train_estimator
 
 HEADS = [("alices", "amplitude_ratio"), ("rascal", "morphing_ratio"), ("carl", "ratio"), ("sally", None)]
 SMALL = {

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from lfi.events import EventFileError, EventSample
+from lfi.events import EventFileError, EventSample, hdf5
 
 
 def test_round_trip_preserves_everything(small_sample, tmp_path):
@@ -39,11 +39,11 @@ def test_failed_write_leaves_neither_output_nor_temporary(small_sample, tmp_path
     target = tmp_path / "out.h5"
     target.write_bytes(b"previous content")
 
-    def explode(self, f, compression):
+    def explode(f, sample, compression):
         f.create_dataset("events/weights", data=np.zeros(3))
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(EventSample, "_write", explode)
+    monkeypatch.setattr(hdf5, "_write_groups", explode)
     with pytest.raises(RuntimeError):
         small_sample.save(target)
     assert target.read_bytes() == b"previous content"
@@ -192,3 +192,62 @@ def test_morphed_weights_from_file(toy_sample, tmp_path):
     np.testing.assert_allclose(back.weights_at(back.benchmark_theta[sm]), back.weights[:, sm], rtol=1e-10)
     with pytest.raises(KeyError, match="benchmarks are"):
         back.benchmark_index("nope")
+
+
+@pytest.mark.parametrize("change, what", [
+    (lambda s: setattr(s, "parameters", ["c", "d"]), "different parameters"),
+    (lambda s: setattr(s, "units", "TeV^-1"), "different units"),
+    (lambda s: setattr(s, "benchmark_names", ["sm", "other"]), "different benchmarks"),
+    (lambda s: (setattr(s, "morphing_components", np.array([[0, 0], [1, 0]], np.int32)),
+                setattr(s, "morphing_basis", np.array([0, 1], np.int32))), "different morphing setup"),
+    (lambda s: s.truth_events.pop("z"), "different per-event truth"),
+    (lambda s: s.truth.update(sigma_coefficients=np.arange(3.0) + 1), "different sample-level truth"),
+    (lambda s: setattr(s, "global_names", ["met", "phi"]), "different globals"),
+])
+def test_concatenate_refuses_samples_that_do_not_share_the_contract(small_sample, change, what):
+    other = small_sample.select(slice(0, 5))
+    other.truth = dict(other.truth)
+    change(other)
+    with pytest.raises(ValueError, match=f"sample 1 with sample 0: {what}") as info:
+        EventSample.concatenate([small_sample, other])
+    assert "\n" not in str(info.value)
+
+
+def test_read_info_reads_only_weights_and_matches_the_full_load(toy_sample, tmp_path):
+    path = toy_sample.save(tmp_path / "toy.h5")
+    info = EventSample.read_info(path)
+    sample = EventSample.load(path)
+    assert info["events"] == len(sample) and info["object_slots"] == sample.momenta.shape[1]
+    np.testing.assert_allclose(list(info["cross_section_pb"].values()), sample.cross_sections, rtol=1e-12)
+    assert info["morphing_basis"] == [sample.benchmark_names[i] for i in sample.morphing_basis]
+    assert info["truth"] == sorted(sample.truth_events) + sorted(sample.truth)
+    assert info["observables"] == sorted(sample.observables) and info["globals"] == sample.global_names
+    # the per-event arrays other than weights and process ids are never read: corrupt them and it still works
+    with h5py.File(path, "r+") as f:
+        del f["events/momenta"]
+        f.create_dataset("events/momenta", shape=(len(sample), 7, 4), dtype="f4")  # unreadable content irrelevant
+        del f["events/observables/" + sorted(sample.observables)[0]]
+    assert EventSample.read_info(path)["cross_section_pb"] == info["cross_section_pb"]
+
+
+def test_read_info_memory_does_not_grow_with_the_file(tmp_path):
+    """A file ten times larger costs no more memory to summarise (measured in a fresh process)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys, time; from lfi.events import EventSample; t = time.perf_counter(); "
+        "EventSample.read_info(sys.argv[1]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t)"
+    )
+    rng = np.random.default_rng(0)
+    peaks = []
+    for n in (20_000, 200_000):
+        sample = EventSample(parameters=["a"], benchmark_names=["sm", "bsm"], benchmark_theta=[[0.0], [1.0]],
+                             momenta=rng.normal(size=(n, 12, 4)).astype(np.float32), types=np.ones((n, 12), np.int8),
+                             weights=rng.uniform(size=(n, 2)))
+        path = sample.save(tmp_path / f"n{n}.h5")
+        out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+        peaks.append(int(out.stdout.split()[0]))  # KiB
+    # the 200 000-event file holds 38 MB of momenta more than the small one; the summary may not read them
+    assert peaks[1] - peaks[0] < 10_000

@@ -18,7 +18,7 @@ from lfi.cli import main
 from lfi.events import EventFileError, EventSample
 from lfi.morphing import monomial_components
 from simulators.io.common import NO_OBJECT_SLOTS
-from simulators.io.madminer import write_madminer
+from simulators.io.madminer_export import write_madminer
 from simulators.io.madminer_import import read_madminer
 
 h5py = pytest.importorskip("h5py")

@@ -12,9 +12,11 @@ import importlib
 import logging
 import sys
 
+from lfi.errors import LfiError
+
 __all__ = ["main", "build_parser"]
 
-# Command modules, in the order of DESIGN §5; each adds its sub-commands to the parser.
+# Command modules, in the order of an analysis; each adds its sub-commands to the parser.
 _COMMAND_MODULES = (
     "lfi.cli.simulate",
     "lfi.cli.info",
@@ -23,10 +25,6 @@ _COMMAND_MODULES = (
     "lfi.cli.limits",
     "lfi.cli.planned",
 )
-
-
-class LfiError(Exception):
-    """An error a user can fix; printed as one line without a traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:

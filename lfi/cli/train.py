@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_commands", "parse_options"]
+from lfi.train.methods import METHODS
 
-METHODS = ("carl", "rolr", "rascal", "alice", "alices", "cascal", "sally", "sallino", "ce", "focal")
+__all__ = ["add_commands", "parse_options"]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -35,27 +35,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def parse_options(pairs: list[str]) -> dict:
-    """``["a=1", "b=x,y"]`` → ``{"a": 1, "b": "x,y"}``; numbers become int or float."""
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    """``["a=1", "b=x,y"]`` → ``{"a": "1", "b": "x,y"}``; values stay text and are typed once, by
+    :meth:`lfi.train.TrainOptions.parse` and the estimator's own option parser."""
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
-        for convert in (int, float):
-            try:
-                value = convert(value)
-                break
-            except ValueError:
-                continue
-        if value in ("true", "false"):
-            value = value == "true"
-        options[key.strip()] = value
+        options[key.strip()] = value.strip()
     return options
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfi.train import TrainConfig, train_estimator
+    from lfi.train import TrainConfig
+    from lfi.workflows.train import train_estimator
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                          patience=args.patience, device=args.device, amp=args.amp, compile=args.compile, seed=args.seed)
@@ -64,4 +58,4 @@ def run(args: argparse.Namespace) -> int:
                         options=parse_options(args.option), resume=args.resume, progress=not args.quiet)
     except TypeError as err:  # unknown encoder hyper-parameter: the message lists the accepted ones
         raise ValueError(str(err)) from None
-    return 0  # the pipeline logs where the estimator was saved
+    return 0  # the workflow logs where the estimator was saved

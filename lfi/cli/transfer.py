@@ -181,7 +181,7 @@ def run_import_madminer(args: argparse.Namespace) -> int:
 
 def run_export_madminer(args: argparse.Namespace) -> int:
     from lfi.events import EventSample
-    from simulators.io.madminer import write_madminer
+    from simulators.io.madminer_export import write_madminer
 
     start = time.perf_counter()
     sample = EventSample.load(args.input)

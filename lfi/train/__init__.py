@@ -1,24 +1,41 @@
-"""Training: losses by name, a device-agnostic trainer with resume, and the file-to-model pipeline.
+"""Training: methods and losses by name, the settings of a run, and a device-agnostic trainer with resume.
 
-Needs torch (imported when this package is imported; ``import lfi`` alone does not import it).
+``import lfi.train`` is light; torch loads when a loss or the trainer is first used. The file-to-model
+pipeline (``train_estimator``) is a workflow: :mod:`lfi.workflows.train`.
+
+Public API
+----------
+METHODS, METHOD_KIND, method_kind          the methods and what each trains (``lfi.train.methods``)
+LOSSES, Loss, get_loss                     losses by name (``lfi.train.losses``, torch)
+TrainConfig, TrainOptions, TrainingSetup   settings of a run, option groups (``lfi.train.setup``)
+fit, model_outputs, resolve_device         the training loop (``lfi.train.trainer``, torch)
 """
 
-from lfi.train.losses import LOSSES, METHOD_KIND, Loss, get_loss
-from lfi.train.pipeline import default_head, train_estimator
-from lfi.train.trainer import TrainConfig, fit, model_outputs, resolve_device
+from __future__ import annotations
 
-__all__ = [
-    "LOSSES",
-    "METHOD_KIND",
-    "Loss",
-    "get_loss",
-    "TrainConfig",
-    "fit",
-    "model_outputs",
-    "resolve_device",
-    "train_estimator",
-    "default_head",
-]
+import importlib
+
+from lfi._moved import moved_module
+from lfi.train.methods import METHOD_KIND, METHODS, method_kind
+from lfi.train.setup import TrainConfig, TrainingSetup, TrainOptions
+
+_LAZY = {
+    "LOSSES": "lfi.train.losses",
+    "Loss": "lfi.train.losses",
+    "get_loss": "lfi.train.losses",
+    "fit": "lfi.train.trainer",
+    "model_outputs": "lfi.train.trainer",
+    "resolve_device": "lfi.train.trainer",
+}
+_moved = moved_module(__name__, "lfi.workflows.train", ("train_estimator", "default_head"))
+
+__all__ = ["METHODS", "METHOD_KIND", "method_kind", "TrainConfig", "TrainOptions", "TrainingSetup", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    return _moved(name)
 
 
 def __dir__() -> list[str]:

@@ -1,4 +1,4 @@
-"""Losses by name (PHYSICS §1; Brehmer et al., arXiv:1805.00020 and 1805.00013; MadMiner 1907.10621).
+"""Losses by name (``docs/method.md`` §3; Brehmer et al., arXiv:1805.00020 and 1805.00013; MadMiner 1907.10621).
 
 Ratio estimators output ℓ = log r̂(x|θ0, θ1); ŝ = 1/(1 + r̂) = sigmoid(−ℓ). Labels: y = 1 for events drawn
 at θ1, y = 0 for events drawn at θ0. Everything that can overflow is computed from ℓ and log r in log
@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from lfi.train.methods import METHOD_KIND, METHODS, WITH_SCORE, method_kind
 
 __all__ = ["Loss", "LOSSES", "get_loss", "METHOD_KIND"]
 
@@ -114,20 +116,7 @@ class Loss:
         return self.focal_alpha * (1 - p_true) ** self.focal_gamma * ce
 
 
-METHOD_KIND = {
-    "carl": "ratio",
-    "rolr": "ratio",
-    "rascal": "ratio",
-    "alice": "ratio",
-    "alices": "ratio",
-    "cascal": "ratio",
-    "sally": "score",
-    "sallino": "score",
-    "ce": "classifier",
-    "focal": "classifier",
-}
-_WITH_SCORE = {"rascal", "alices", "cascal"}
-LOSSES = tuple(METHOD_KIND)
+LOSSES = METHODS
 
 
 def get_loss(method: str, alpha: float = 1.0, focal_alpha: float = 0.75, focal_gamma: float = 3.0) -> Loss:
@@ -138,8 +127,7 @@ def get_loss(method: str, alpha: float = 1.0, focal_alpha: float = 0.75, focal_g
     KeyError
         Unknown method; the message lists the valid names.
     """
+    kind = method_kind(method)
     method = method.lower()
-    if method not in METHOD_KIND:
-        raise KeyError(f"unknown method {method!r}; valid: {', '.join(LOSSES)}")
     name = "sally" if method == "sallino" else method
-    return Loss(name, METHOD_KIND[method], method in _WITH_SCORE, alpha, focal_alpha, focal_gamma)
+    return Loss(name, kind, method in WITH_SCORE, alpha, focal_alpha, focal_gamma)

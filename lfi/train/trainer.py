@@ -13,9 +13,8 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable
 
@@ -23,66 +22,14 @@ import torch
 from torch import Tensor, nn
 
 from lfi.allocator import keep_freed_memory
+from lfi.files import atomic_write, atomic_write_text
 from lfi.train.losses import Loss
+from lfi.train.setup import TrainConfig
 
 __all__ = ["TrainConfig", "fit", "model_outputs", "resolve_device", "CHECKPOINT_FILE", "HISTORY_FILE"]
 
 log = logging.getLogger("lfi.train")
 CHECKPOINT_FILE, HISTORY_FILE = "checkpoint.pt", "history.json"
-
-
-@dataclass
-class TrainConfig:
-    """Training settings, validated on construction.
-
-    Attributes
-    ----------
-    epochs : int
-        Maximum number of epochs.
-    batch_size : int
-    learning_rate : float
-        Initial learning rate of AdamW.
-    weight_decay : float
-    schedule : {"cosine", "constant"}
-        Learning rate over the epochs (cosine decays to 1 % of the initial value).
-    patience : int
-        Stop after this many epochs without a better validation loss; the best weights are restored.
-    clip_grad : float
-        Maximum gradient norm (0 disables clipping).
-    device : str
-        "auto" (CUDA if available, else CPU), "cpu", "cuda", "cuda:1", ...
-    amp : {"auto", "off", "bf16", "fp16"}
-        Mixed precision; "auto" = bf16 on CUDA devices that support it, off on CPU (bf16 is slower on AVX2 CPUs).
-    compile : bool
-        Run the forward pass through ``torch.compile``.
-    seed : int
-    """
-
-    epochs: int = 30
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    patience: int = 8
-    clip_grad: float = 5.0
-    device: str = "auto"
-    amp: str = "auto"
-    compile: bool = False
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.epochs >= 1, f"epochs must be ≥ 1, got {self.epochs}"),
-            (self.batch_size >= 2, f"batch_size must be ≥ 2, got {self.batch_size}"),
-            (self.learning_rate > 0, f"learning_rate must be positive, got {self.learning_rate}"),
-            (self.schedule in ("cosine", "constant"), f"schedule must be cosine or constant, got {self.schedule!r}"),
-            (self.patience >= 1, f"patience must be ≥ 1, got {self.patience}"),
-            (self.clip_grad >= 0, f"clip_grad must be ≥ 0, got {self.clip_grad}"),
-            (self.amp in ("auto", "off", "bf16", "fp16"), f"amp must be auto, off, bf16 or fp16, got {self.amp!r}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -128,14 +75,8 @@ def _to(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tensor]:
 
 
 def _atomic_torch_save(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_write(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def fit(
@@ -269,7 +210,7 @@ def fit(
         log.info("reached the maximum number of epochs while still improving: the model may not be converged")
     if best_state is not None:
         model.load_state_dict(best_state)
-    (out_dir / HISTORY_FILE).write_text(json.dumps(history, indent=2))
+    atomic_write_text(out_dir / HISTORY_FILE, json.dumps(history, indent=2))
     return history
 
 

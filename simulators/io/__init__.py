@@ -8,7 +8,7 @@ Public API
 read_lhe(paths, benchmarks, ...)        LHE (plain or gzipped) → EventSample      (``simulators.io.lhe``)
 read_delphes(paths, benchmarks, ...)    Delphes ROOT → EventSample, in chunks     (``simulators.io.delphes``)
 read_madminer(path)                     MadMiner v0.9 HDF5 → EventSample          (``simulators.io.madminer_import``)
-write_madminer(sample, path)            EventSample → MadMiner v0.9 HDF5          (``simulators.io.madminer``)
+write_madminer(sample, path)            EventSample → MadMiner v0.9 HDF5          (``simulators.io.madminer_export``)
 Benchmarks                              which weight belongs to which parameter point (``simulators.io.common``)
 """
 
@@ -23,7 +23,7 @@ _LAZY = {
     "read_delphes": "simulators.io.delphes",
     "lhe_weight_ids": "simulators.io.delphes",
     "read_madminer": "simulators.io.madminer_import",
-    "write_madminer": "simulators.io.madminer",
+    "write_madminer": "simulators.io.madminer_export",
     "Benchmarks": "simulators.io.common",
 }
 

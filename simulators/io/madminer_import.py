@@ -1,5 +1,5 @@
 """MadMiner v0.9 HDF5 file → EventSample (the layout and conventions are described in
-:mod:`simulators.io.madminer`, which also writes such files)."""
+:mod:`simulators.io.madminer_export`, which writes such files)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from lfi.events import EventFileError, open_hdf5
 from simulators.io.common import NO_OBJECT_SLOTS
-from simulators.io.madminer import _BLOCK, _FOUR, morphing_matrix
+from simulators.io.madminer_layout import BLOCK_EVENTS, FOUR_MOMENTUM_NAMES, morphing_matrix
 
 __all__ = ["read_madminer"]
 
@@ -268,7 +268,7 @@ class _Columns:
                 self.observables.append((j, name))
         self.width = 1 + max((slot for slot, _ in self.objects), default=-1)
         self.has_objects = self.width > 0 and all(
-            (slot, comp) in self.objects for slot in range(self.width) for comp in (*_FOUR, "type")
+            (slot, comp) in self.objects for slot in range(self.width) for comp in (*FOUR_MOMENTUM_NAMES, "type")
         )
         if self.width and not self.has_objects:  # incomplete object columns: keep them as observables
             self.observables += [(j, names[j]) for j in self.objects.values()]
@@ -285,8 +285,8 @@ class _Columns:
         globals_ = np.zeros((n, len(self.globals_)), dtype=np.float32)
         momenta = np.zeros((n, width, 4), dtype=np.float32)
         types = np.zeros((n, width), dtype=np.int8)
-        for lo in range(0, n, _BLOCK):
-            hi = min(lo + _BLOCK, n)
+        for lo in range(0, n, BLOCK_EVENTS):
+            hi = min(lo + BLOCK_EVENTS, n)
             block = node[lo:hi]
             for j, name in self.observables:
                 observables[name][lo:hi] = block[:, j]
@@ -297,5 +297,5 @@ class _Columns:
                     if comp == "type":
                         types[lo:hi, slot] = block[:, j]
                     else:
-                        momenta[lo:hi, slot, _FOUR.index(comp)] = block[:, j]
+                        momenta[lo:hi, slot, FOUR_MOMENTUM_NAMES.index(comp)] = block[:, j]
         return observables, globals_, momenta, types

@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python bench/estimators.py            # every encoder; table on stdout, JSON to bench/results/estimators.json
-    python bench/estimators.py --only --weaver /path/to/venv-0.4.17/bin/python --weaver /path/to/venv-0.5.3/bin/python
+    python bench/encoder_speed.py            # every encoder; table on stdout, JSON to bench/results/encoder_speed.json
+    python bench/encoder_speed.py --only --weaver /path/to/venv-0.4.17/bin/python --weaver /path/to/venv-0.5.3/bin/python
 
 Parameters, FLOPs and peak memory are measured in a fresh process per model. Timing is a lock-step
 round-robin: every model (and a 2048³ float32 GEMM) lives in its own worker process, under its own Python and
@@ -44,8 +44,6 @@ import time
 from pathlib import Path
 
 # this file is named like the package it measures: keep its own folder off the import path
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
 
 import torch  # noqa: E402
 
@@ -416,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-real", type=int, default=10)
     p.add_argument("--rounds", type=int, default=12, help="round-robin timing rounds")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "estimators.json")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "encoder_speed.json")
     p.add_argument("--static", help=argparse.SUPPRESS)
     p.add_argument("--serve", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

@@ -1,49 +1,24 @@
-"""EventSample: weighted events in one HDF5 file (format "lfi-events", version 1).
+"""EventSample: weighted events with their parameter benchmarks, morphing setup and optional truth.
 
-The layout is the data contract of DESIGN §2. Shapes use N events, P object slots, B benchmarks,
-D parameters, C morphing components and G event-level globals.
-
-=============================  ===================  ===============================================
-path                           shape, dtype         meaning
-=============================  ===================  ===============================================
-/benchmarks/names, /theta      (B,) str, (B, D) f8  parameter points with stored weights
-/morphing/components, /basis   (C, D) i4, (C,) i4   monomial exponents; benchmark indices of the basis
-/events/momenta                (N, P, 4) f4         (E, px, py, pz) in GeV, zero-padded, pT-ordered
-/events/types                  (N, P) i1            0 pad, 1 jet, 2 b-jet, 3 e-, 4 e+, 5 mu-, 6 mu+, 7 photon
-/events/globals                (N, G) f4            event-level inputs, names in attribute ``names``
-/events/observables/<name>     (N,) f4              high-level observables
-/events/weights                (N, B) f8            weight in pb at every benchmark
-/events/process                (N,) i2              index into /processes/names
-/events/sampled_from           (N,) i2              generation benchmark, -1 if not applicable
-/truth/events/<name>           (N, ...)             optional per-event truth (sliced with the events)
-/truth/<name>                  any                  optional sample-level truth
-=============================  ===================  ===============================================
+One sample is one file in the ``lfi-events`` format (``docs/event-format.md``), written and read by
+:mod:`lfi.events.hdf5`. Shapes use N events, P object slots, B benchmarks, D parameters, C morphing
+components and G event-level globals.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["EventSample", "EventFileError", "FORMAT_NAME", "FORMAT_VERSION", "OBJECT_TYPES"]
+from lfi.errors import EventFileError
+from lfi.events import hdf5
+from lfi.objects import OBJECT_TYPES
 
-FORMAT_NAME = "lfi-events"
-FORMAT_VERSION = 1
-OBJECT_TYPES = ("pad", "jet", "b-jet", "e-", "e+", "mu-", "mu+", "photon")
-_CHUNK_EVENTS = 4096
-
-
-class EventFileError(ValueError):
-    """An event file is missing, unreadable, of another format, or breaks the data contract.
-
-    The message always names the file and, where it applies, the HDF5 dataset.
-    """
+__all__ = ["EventSample"]
 
 
 @dataclass
@@ -275,7 +250,8 @@ class EventSample:
 
     @classmethod
     def concatenate(cls, samples: Iterable["EventSample"]) -> "EventSample":
-        """Join samples with identical benchmarks and morphing; object lists are padded to the widest.
+        """Join samples that share parameters, units, benchmarks, morphing setup, globals, observables and truth;
+        object lists are padded to the widest.
 
         Weights are kept as they are (each sample's weights in pb); to combine several
         statistically independent samples of the *same* process, scale their weights first.
@@ -283,14 +259,11 @@ class EventSample:
         samples = list(samples)
         if not samples:
             raise ValueError("concatenate needs at least one sample")
+        for i, other in enumerate(samples[1:], start=1):
+            difference = _contract_difference(samples[0], other)
+            if difference:
+                raise ValueError(f"cannot concatenate sample {i} with sample 0: {difference}")
         first = samples[0]
-        for other in samples[1:]:
-            if other.benchmark_names != first.benchmark_names or not np.array_equal(
-                other.benchmark_theta, first.benchmark_theta
-            ):
-                raise ValueError("cannot concatenate samples with different benchmarks")
-            if other.global_names != first.global_names or sorted(other.observables) != sorted(first.observables):
-                raise ValueError("cannot concatenate samples with different globals or observables")
         processes = list(dict.fromkeys(name for s in samples for name in s.process_names))
         width = max(s.momenta.shape[1] for s in samples)
 
@@ -300,7 +273,6 @@ class EventSample:
             return np.pad(a, extra)
 
         remapped = [np.array([processes.index(n) for n in s.process_names])[s.process] for s in samples]
-        truth_keys = set.intersection(*(set(s.truth_events) for s in samples))
         return replace(
             first,
             momenta=np.concatenate([pad(s.momenta) for s in samples]),
@@ -311,7 +283,7 @@ class EventSample:
             process=np.concatenate(remapped),
             process_names=processes,
             sampled_from=np.concatenate([s.sampled_from for s in samples]),
-            truth_events={k: np.concatenate([s.truth_events[k] for s in samples]) for k in sorted(truth_keys)},
+            truth_events={k: np.concatenate([s.truth_events[k] for s in samples]) for k in first.truth_events},
         )
 
     # ------------------------------------------------------------------ I/O
@@ -325,65 +297,7 @@ class EventSample:
         compression : {None, "lzf", "gzip"}
             HDF5 filter for the per-event datasets.
         """
-        import h5py
-
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            with h5py.File(tmp, "w") as f:
-                self._write(f, compression)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
-
-    def _write(self, f, compression: str | None) -> None:
-        f.attrs["format"] = FORMAT_NAME
-        f.attrs["version"] = FORMAT_VERSION
-        f.attrs["metadata"] = json.dumps(self.metadata)
-        n = len(self)
-
-        def put(name: str, data: np.ndarray, per_event: bool = True) -> None:
-            data = np.asarray(data)
-            kwargs = {}
-            if per_event and data.ndim >= 1 and data.size > 0:
-                kwargs["chunks"] = (min(n, _CHUNK_EVENTS),) + data.shape[1:]
-                kwargs["compression"] = compression
-            f.create_dataset(name, data=data, **kwargs)
-
-        bench = f.create_group("benchmarks")
-        bench.create_dataset("names", data=np.array(self.benchmark_names, dtype=object), dtype=_STR)
-        bench.create_dataset("theta", data=self.benchmark_theta)
-        bench.attrs.create("parameters", data=self.parameters, shape=(len(self.parameters),), dtype=_STR)
-        bench.attrs["units"] = self.units
-        if self.can_morph:
-            f.create_dataset("morphing/components", data=self.morphing_components)
-            f.create_dataset("morphing/basis", data=self.morphing_basis)
-        f.create_dataset("processes/names", data=np.array(self.process_names, dtype=object), dtype=_STR)
-        put("events/momenta", self.momenta)
-        put("events/types", self.types)
-        put("events/globals", self.globals_)
-        f["events/globals"].attrs.create(
-            "names", data=self.global_names, shape=(len(self.global_names),), dtype=_STR
-        )
-        f.require_group("events/observables")
-        for name, values in self.observables.items():
-            put(f"events/observables/{name}", values)
-        put("events/weights", self.weights)
-        put("events/process", self.process)
-        put("events/sampled_from", self.sampled_from)
-        if self.truth_events or self.truth:
-            f.require_group("truth/events")
-            for name, values in self.truth_events.items():
-                put(f"truth/events/{name}", values)
-            for name, values in self.truth.items():
-                put(f"truth/{name}", values, per_event=False)
+        return hdf5.write(self, path, compression)
 
     @classmethod
     def load(cls, path: str | os.PathLike, events: slice | None = None) -> "EventSample":
@@ -401,50 +315,40 @@ class EventSample:
             One line naming the file and the dataset for a missing file or dataset, a wrong shape
             or dtype, a non-finite weight or momentum, another format or version, or a truncated file.
         """
-        from lfi.event_reader import read_sample
+        fields = hdf5.read_fields(path, events)
+        try:
+            return cls(**fields)
+        except EventFileError as err:
+            raise EventFileError(str(err).replace("<memory>", str(path), 1)) from None
 
-        path = Path(path)
-        with open_hdf5(path) as f:
-            return read_sample(f, path, events)
-
-    @classmethod
-    def read_info(cls, path: str | os.PathLike) -> dict[str, Any]:
-        """Summary of a file without reading the per-event arrays beyond the weights.
-
-        Returns a dict with parameters, units, benchmarks, processes, observables, globals,
-        number of events and cross sections (pb) per benchmark and per process.
-        """
-        sample = cls.load(path)
-        xs_process = {
-            name: sample.weights[sample.process == i].sum(axis=0).tolist() for i, name in enumerate(sample.process_names)
-        }
-        return {
-            "file": str(path),
-            "events": len(sample),
-            "object_slots": sample.momenta.shape[1],
-            "parameters": sample.parameters,
-            "units": sample.units,
-            "benchmarks": {n: t.tolist() for n, t in zip(sample.benchmark_names, sample.benchmark_theta)},
-            "cross_section_pb": dict(zip(sample.benchmark_names, sample.cross_sections.tolist())),
-            "cross_section_pb_by_process": xs_process,
-            "negative_weight_fraction": float((sample.weights < 0).mean()) if len(sample) else 0.0,
-            "morphing_components": None if not sample.can_morph else sample.morphing_components.tolist(),
-            "morphing_basis": None
-            if not sample.can_morph
-            else [sample.benchmark_names[i] for i in sample.morphing_basis],
-            "observables": sorted(sample.observables),
-            "globals": sample.global_names,
-            "truth": sorted(sample.truth_events) + sorted(sample.truth),
-            "metadata": sample.metadata,
-        }
+    @staticmethod
+    def read_info(path: str | os.PathLike) -> dict[str, Any]:
+        """Summary of a file (see :func:`lfi.events.hdf5.read_info`): reads only weights and process ids,
+        block by block, so it is fast and its memory does not grow with the file."""
+        return hdf5.read_info(path)
 
 
-try:  # h5py is a hard dependency, but keep `import lfi.events` cheap and tolerant
-    import h5py as _h5py
-
-    _STR = _h5py.string_dtype("utf-8")
-except ImportError:  # pragma: no cover
-    _STR = None
+def _contract_difference(a: EventSample, b: EventSample) -> str | None:
+    """What two samples disagree on, among the things a concatenation must share (None if nothing)."""
+    checks = (
+        ("parameters", a.parameters == b.parameters, a.parameters, b.parameters),
+        ("units", a.units == b.units, a.units, b.units),
+        ("benchmarks", a.benchmark_names == b.benchmark_names, a.benchmark_names, b.benchmark_names),
+        ("benchmarks (θ values)", np.array_equal(a.benchmark_theta, b.benchmark_theta), None, None),
+        ("morphing setup", a.can_morph == b.can_morph and (not a.can_morph or (
+            np.array_equal(a.morphing_components, b.morphing_components)
+            and np.array_equal(a.morphing_basis, b.morphing_basis))), None, None),
+        ("globals", a.global_names == b.global_names, a.global_names, b.global_names),
+        ("observables", sorted(a.observables) == sorted(b.observables), sorted(a.observables), sorted(b.observables)),
+        ("per-event truth", sorted(a.truth_events) == sorted(b.truth_events), sorted(a.truth_events),
+         sorted(b.truth_events)),
+        ("sample-level truth", sorted(a.truth) == sorted(b.truth) and all(
+            np.array_equal(a.truth[k], b.truth[k]) for k in a.truth), sorted(a.truth), sorted(b.truth)),
+    )
+    for what, same, mine, theirs in checks:
+        if not same:
+            return f"different {what}" + (f" ({mine} vs {theirs})" if mine is not None else "")
+    return None
 
 
 def _first_nonfinite(values: np.ndarray) -> tuple | None:
@@ -457,20 +361,3 @@ def _first_nonfinite(values: np.ndarray) -> tuple | None:
             idx = np.argwhere(bad)[0]
             return (start + idx[0],) + tuple(idx[1:])
     return None
-
-
-def open_hdf5(path: str | os.PathLike):
-    """Open an HDF5 file for reading; a missing or unreadable file is one :class:`EventFileError` line."""
-    import h5py
-
-    path = Path(path)
-    if not path.is_file():
-        raise EventFileError(f"{path}: no such file")
-    try:
-        return h5py.File(path, "r")
-    except OSError as err:
-        raise EventFileError(f"{path}: not a readable HDF5 file ({_short(err)}); truncated or corrupted?") from None
-
-
-def _short(err: BaseException) -> str:
-    return str(err).splitlines()[0][:160]

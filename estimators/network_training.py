@@ -1,0 +1,82 @@
+"""Training a network estimator from a :class:`lfi.train.TrainingSetup`: head settings from the sample,
+input scaling from the training split, on-the-fly augmented batches, :func:`lfi.train.fit`, then save.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import torch
+
+from estimators.encoders import parse_options
+from lfi.augment import AugmentedBatches
+from lfi.files import atomic_write_text
+from lfi.train.losses import get_loss
+from lfi.train.methods import method_kind
+from lfi.train.setup import TrainingSetup
+from lfi.train.trainer import fit
+
+__all__ = ["train_network", "head_config", "default_head"]
+
+log = logging.getLogger("lfi.train")
+_DEFAULT_HEAD = {"ratio": "amplitude_ratio", "score": "score", "classifier": "classifier"}
+
+
+def default_head(method: str) -> str:
+    """The head a method trains by default (ratio methods: the positive morphing-aware amplitude head)."""
+    return _DEFAULT_HEAD[method_kind(method)]
+
+
+def head_config(setup: TrainingSetup, head: str) -> dict:
+    """Keyword arguments of ``head`` for this sample: the morphing setup and the training split's basis
+    cross sections in pb (morphing-aware heads), the θ scaling (parameterised ratio), the number of parameters."""
+    sample, kind = setup.sample, setup.kind
+    if kind == "ratio" and head in ("morphing_ratio", "amplitude_ratio"):
+        basis = sample.morphing_basis
+        config = {"components": sample.morphing_components.tolist(), "basis": sample.benchmark_theta[basis].tolist(),
+                  "basis_sigma": setup.train.cross_sections[basis].tolist()}
+    elif kind == "ratio" and head == "ratio":
+        low, high = sample.benchmark_theta.min(axis=0), sample.benchmark_theta.max(axis=0)
+        config = {"n_parameters": sample.n_parameters, "theta_centre": ((low + high) / 2).tolist(),
+                  "theta_scale": np.maximum((high - low) / 2, 1e-12).tolist()}
+    elif kind == "score" and head == "score":
+        config = {"n_parameters": sample.n_parameters}
+    else:
+        raise ValueError(f"option head={head!r} does not fit method {setup.method!r}; ratio methods take "
+                         "amplitude_ratio (default), morphing_ratio or ratio, score methods take score")
+    return {**config, **setup.options.head.config()}
+
+
+def train_network(cls, setup: TrainingSetup):
+    """Build (or reload, when resuming) a network of class ``cls`` and train it on ``setup``; returns it on the CPU."""
+    loss = get_loss(setup.method, **setup.options.method.loss_arguments())
+    head = setup.options.head.name or default_head(setup.method)
+    config, out = setup.config, setup.out
+    if setup.resume and (out / "config.json").exists():
+        model = cls.load(out)  # same architecture; weights are replaced by the checkpoint's
+    else:
+        encoder_config = {"n_objects": setup.sample.momenta.shape[1], "n_globals": len(setup.sample.global_names),
+                          **parse_options(setup.estimator, _as_text(setup.options.encoder))}
+        torch.manual_seed(config.seed)  # reproducible initial weights
+        model = cls(setup.estimator, encoder_config, head, head_config(setup, head), setup.metadata())
+        train = setup.train
+        model.encoder.fit_input_scaling(torch.from_numpy(train.momenta), torch.from_numpy(train.types.astype(np.int64)),
+                                        torch.from_numpy(train.globals_))
+    n_epoch = setup.events_per_epoch
+    only_theta0 = setup.kind == "score"
+    common = dict(batch_size=config.batch_size, only_theta0=only_theta0, seed=config.seed)
+    train_batches = AugmentedBatches(setup.train, setup.theta0_prior, setup.theta1_prior, n_events=n_epoch, **common)
+    val_batches = AugmentedBatches(setup.validation, setup.theta0_prior, setup.theta1_prior,
+                                   n_events=max(n_epoch // 4, config.batch_size), **{**common, "seed": config.seed + 1})
+    model.save(out)  # config first, so that a resumed run rebuilds the same architecture
+    fit(model, loss, train_batches, val_batches, config, out, resume=setup.resume, progress=setup.progress)
+    model.to("cpu").save(out)
+    atomic_write_text(out / "train_options.json", json.dumps(setup.record(), indent=2, default=str))
+    return model
+
+
+def _as_text(options) -> dict:
+    """Encoder options as the registry parses them: text, or lists for layer widths."""
+    return {k: v if isinstance(v, (list, tuple)) else str(v).strip() for k, v in options.items()}

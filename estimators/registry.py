@@ -1,0 +1,72 @@
+"""Estimator families by name: which class trains and loads a given ``--estimator`` name.
+
+Every encoder name (``mlp``, ``part``, ...) is a network (:class:`estimators.estimator.Estimator`); a few names
+are families of their own (``bdt``: LightGBM). A family class implements the protocols of :mod:`lfi.protocols`
+plus ``trained(setup)`` and ``load(directory)``; registering it here is all it takes to plug a new one in.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+
+from estimators.encoders import ENCODERS
+
+__all__ = ["FAMILIES", "estimator_class", "estimator_names", "load", "train"]
+
+#: Estimator names that are not networks, with the class that implements them.
+FAMILIES = {"bdt": "estimators.bdt:BDTEstimator"}
+_NETWORK = "estimators.estimator:Estimator"
+CONFIG_FILE = "config.json"
+
+
+def estimator_names() -> list[str]:
+    """Every valid ``--estimator`` name: the encoders and the other families."""
+    return sorted([*ENCODERS, *FAMILIES])
+
+
+def estimator_class(name: str) -> type:
+    """The class that trains and loads estimator ``name``.
+
+    Raises
+    ------
+    KeyError
+        For an unknown name; the message lists the valid ones (encoders and families).
+    """
+    if name not in FAMILIES and name not in ENCODERS:
+        raise KeyError(f"unknown estimator {name!r}; valid: {', '.join(estimator_names())}")
+    module, cls = FAMILIES.get(name, _NETWORK).split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def load(path: str | os.PathLike):
+    """Rebuild a saved estimator directory, whatever its family.
+
+    Returns
+    -------
+    lfi.protocols.RatioEstimator or lfi.protocols.ScoreEstimator
+
+    Raises
+    ------
+    FileNotFoundError
+        ``config.json`` (or the weights) missing, naming the file.
+    ValueError
+        A config that is not valid JSON or names no known estimator.
+    """
+    path = Path(path)
+    config_file = path / CONFIG_FILE
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{config_file}: missing; is {path} a saved estimator directory?")
+    try:
+        name = json.loads(config_file.read_text()).get("encoder")
+        cls = estimator_class(name)
+    except (json.JSONDecodeError, AttributeError, KeyError, TypeError) as err:
+        raise ValueError(f"{config_file}: not a valid estimator config ({err})") from None
+    return cls.load(path)
+
+
+def train(setup):
+    """Train the estimator ``setup.estimator`` on a :class:`lfi.train.TrainingSetup`; saved in ``setup.out``."""
+    return estimator_class(setup.estimator).trained(setup)

@@ -1,0 +1,37 @@
+"""Workflows: whole jobs from files to files, built on the core (``lfi``), ``estimators`` and ``simulators``.
+
+The command line (:mod:`lfi.cli`) only parses arguments and prints; everything it runs is here, callable
+from Python and notebooks.
+
+Public API
+----------
+train_estimator, training_setup      event file → trained, saved estimator (``lfi.workflows.train``)
+expected_limits, write_limits,       test file + estimators → likelihood maps, contours, files
+LimitsResult, format_table           (``lfi.workflows.limits``)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "train_estimator": "lfi.workflows.train",
+    "training_setup": "lfi.workflows.train",
+    "default_head": "lfi.workflows.train",
+    "expected_limits": "lfi.workflows.limits",
+    "write_limits": "lfi.workflows.limits",
+    "LimitsResult": "lfi.workflows.limits",
+    "format_table": "lfi.workflows.limits",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'lfi.workflows' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

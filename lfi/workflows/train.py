@@ -1,0 +1,111 @@
+"""From an event file to a saved, trained estimator: :func:`train_estimator`.
+
+The workflow reads the file, checks that it suits the method, splits it, sets up the θ priors and the
+reference point, and hands a :class:`lfi.train.TrainingSetup` to the estimator family named by ``estimator``
+(:func:`estimators.train`): networks train with :func:`lfi.train.fit`, the ``bdt`` with LightGBM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from estimators.network_training import default_head
+from lfi.augment import PointPrior, UniformPrior, parse_prior
+from lfi.events import EventSample
+from lfi.train.methods import method_kind
+from lfi.train.setup import TrainConfig, TrainingSetup, TrainOptions
+
+__all__ = ["train_estimator", "default_head"]
+
+log = logging.getLogger("lfi.train")
+
+
+def _reference(sample: EventSample, value: str | None) -> np.ndarray:
+    """The reference point θ_ref: a benchmark name, comma-separated values, or the SM (all zeros)."""
+    if value is None:
+        return np.zeros(sample.n_parameters)
+    if value in sample.benchmark_names:
+        return sample.benchmark_theta[sample.benchmark_index(value)]
+    try:
+        values = np.array([float(v) for v in str(value).split(",")])
+    except ValueError:
+        values = np.array([])
+    if len(values) != sample.n_parameters:
+        raise ValueError(f"option reference={value!r}: needs {sample.n_parameters} comma-separated values or a "
+                         f"benchmark name ({', '.join(sample.benchmark_names)})")
+    return values
+
+
+def training_setup(data: str | os.PathLike, estimator: str, method: str, out: str | os.PathLike, *,
+                   config: TrainConfig | None = None, options: Mapping[str, Any] | TrainOptions | None = None,
+                   resume: bool = False, progress: bool = True) -> TrainingSetup:
+    """Read ``data``, check it suits ``method``, split it and set up the priors (see :func:`train_estimator`)."""
+    kind = method_kind(method)
+    options = options if isinstance(options, TrainOptions) else TrainOptions.parse(options)
+    config = config or TrainConfig()
+    sample = EventSample.load(data)
+    if kind == "classifier":
+        raise ValueError("classifier training (ce, focal) runs through `lfi classify`, which is not built yet")
+    if not sample.can_morph:
+        raise ValueError(f"{data}: {method} needs weights that morph (a /morphing group); this file has none")
+    if sample.momenta.shape[1] == 0:
+        raise ValueError(f"{data}: this sample has no object lists; estimators need objects")
+    fraction = options.data.validation_fraction
+    train, validation = sample.split((1 - fraction, fraction), seed=config.seed)
+    low, high = sample.benchmark_theta.min(axis=0), sample.benchmark_theta.max(axis=0)
+    prior = (parse_prior(options.data.prior, sample.n_parameters) if options.data.prior
+             else UniformPrior(tuple(low), tuple(high)))
+    reference = _reference(sample, options.data.reference)
+    reference_prior = PointPrior(tuple(reference.tolist()))
+    theta1_prior = prior if options.data.theta1 == "prior" else reference_prior
+    theta0_prior = reference_prior if kind == "score" else prior
+    return TrainingSetup(estimator=estimator, data_file=Path(data), sample=sample, train=train, validation=validation,
+                         method=method.lower(), theta0_prior=theta0_prior, theta1_prior=theta1_prior,
+                         reference=reference, config=config, options=options, out=Path(out), resume=resume,
+                         progress=progress)
+
+
+def train_estimator(data: str | os.PathLike, estimator: str, method: str, out: str | os.PathLike, *,
+                    config: TrainConfig | None = None, options: Mapping[str, Any] | TrainOptions | None = None,
+                    resume: bool = False, progress: bool = True):
+    """Train an estimator on an event file and save it as a directory.
+
+    Parameters
+    ----------
+    data : path-like
+        Event file with a morphing setup (ratio and score methods).
+    estimator : str
+        Registry name: an encoder (``mlp``, ``part``, ...) trained as a network, or ``bdt`` (LightGBM, ``carl``).
+    method : str
+        One of :data:`lfi.train.METHODS`.
+    out : path-like
+        Output directory: ``config.json`` and the weights, ``history.json``, ``train_options.json``.
+    config : TrainConfig
+        Loop settings (epochs, batch size, learning rate, device, ...).
+    options : mapping or TrainOptions
+        ``KEY=VALUE`` options, sorted into groups by :meth:`lfi.train.TrainOptions.parse`: data (``prior``,
+        ``reference``, ``theta1``, ``events_per_epoch``, ``validation_fraction``), head (``head``,
+        ``head_hidden``, ``head_dropout``), method (``alpha``, ``focal_alpha``, ``focal_gamma``); every other
+        key is a hyper-parameter of the estimator.
+    resume : bool
+        Continue an interrupted run in ``out``.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    lfi.protocols.RatioEstimator or lfi.protocols.ScoreEstimator
+        The trained estimator (best validation weights), also saved in ``out``.
+    """
+    import estimators
+
+    setup = training_setup(data, estimator, method, out, config=config, options=options, resume=resume,
+                           progress=progress)
+    model = estimators.train(setup)
+    log.info("saved %s estimator (%s) to %s", estimator, setup.method, setup.out)
+    return model
