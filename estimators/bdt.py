@@ -27,7 +27,9 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from lfi.errors import ModelError, OptionError, UnknownOptionError, first_line
 from lfi.files import atomic_write_text
+from lfi.train.progress import require_finished
 from lfi.objects import N_TYPES
 
 __all__ = ["BDTEstimator", "parse_bdt_options", "MODEL_FILE", "PAIRS"]
@@ -71,9 +73,9 @@ class BDTEstimator:
                  num_threads: int = 2, seed: int = 0, metadata: dict | None = None):
         pair = ",".join(p.strip() for p in str(pair).split(",")) if pair else "none"
         if pair not in PAIRS:
-            raise ValueError(f"unknown pair={pair!r} for bdt; valid: {', '.join(PAIRS)}")
+            raise OptionError(f"unknown pair={pair!r} for bdt; valid: {', '.join(PAIRS)}")
         if int(n_objects) < 1 or int(n_globals) < 0:
-            raise ValueError(f"bdt needs n_objects >= 1 and n_globals >= 0, got {n_objects}, {n_globals}")
+            raise OptionError(f"bdt needs n_objects >= 1 and n_globals >= 0, got {n_objects}, {n_globals}")
         self.n_objects, self.n_globals, self.pair = int(n_objects), int(n_globals), pair
         self.n_parameters = int(n_parameters)
         self.num_leaves, self.num_boost_round = int(num_leaves), int(num_boost_round)
@@ -224,7 +226,7 @@ class BDTEstimator:
         xv, yv, t1v = self._rows(val_batches, "y", True)
         reference = t1[0]
         if not (np.allclose(t1, reference) and np.allclose(t1v, reference)):
-            raise ValueError("bdt CARL needs θ1 fixed at one reference point (theta1=reference)")
+            raise OptionError("bdt CARL needs θ1 fixed at one reference point (theta1=reference)")
         self.n_parameters = t1.shape[1]
         self.metadata.setdefault("reference", reference.tolist())
         self.task = "carl"
@@ -337,26 +339,27 @@ class BDTEstimator:
 
         Raises
         ------
-        FileNotFoundError
+        ModelNotFoundError
             If ``config.json`` or ``model.txt`` is missing (names the file).
-        ValueError
-            If the config is not a bdt config.
+        ModelError
+            If the config is not a bdt config or the model file is damaged.
         """
         import lightgbm as lgb
 
         path = Path(path)
-        for name in (CONFIG_FILE, MODEL_FILE):
-            if not (path / name).is_file():
-                raise FileNotFoundError(f"{path / name}: missing; is {path} a saved bdt directory?")
+        require_finished(path, (CONFIG_FILE, MODEL_FILE))
         try:
             config = json.loads((path / CONFIG_FILE).read_text())
             if config.get("encoder") != "bdt":
                 raise KeyError("encoder is not bdt")
             model = cls(**config["encoder_config"], metadata=config.get("metadata"))
             model.task = config["task"]
-        except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{path / CONFIG_FILE}: not a valid bdt config ({err})") from None
-        model.booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise ModelError(f"{path / CONFIG_FILE}: not a valid bdt config ({first_line(err)})") from None
+        try:
+            model.booster = lgb.Booster(model_str=(path / MODEL_FILE).read_text())
+        except (lgb.basic.LightGBMError, UnicodeDecodeError) as err:
+            raise ModelError(f"{path / MODEL_FILE}: not a readable LightGBM model ({first_line(err)})") from None
         model.booster.best_iteration = int(config.get("best_iteration", 0))
         history = path / "history.json"
         if history.is_file():
@@ -375,9 +378,12 @@ class BDTEstimator:
         from lfi.augment import AugmentedBatches
 
         if setup.method != "carl":
-            raise ValueError(f"the bdt estimator trains only carl (and classifiers); {setup.method!r} needs a network")
+            raise OptionError(f"the bdt estimator trains only carl (and classifiers); {setup.method!r} needs a network")
+        unused = setup.options.head.given() + list(setup.options.method.loss_arguments())
+        if unused:
+            raise OptionError(f"option {unused[0]} does not apply to the bdt (it has no network head and trains CARL)")
         if setup.options.data.theta1 == "prior":
-            raise ValueError("the bdt estimator needs θ1 fixed at the reference (drop theta1=prior)")
+            raise OptionError("the bdt estimator needs θ1 fixed at the reference (drop theta1=prior)")
         config = setup.config
         hyper = {"seed": config.seed, **parse_bdt_options(setup.options.encoder)}
         model = cls(n_objects=setup.sample.momenta.shape[1], n_globals=len(setup.sample.global_names),
@@ -415,7 +421,7 @@ def parse_bdt_options(options: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in options.items():
         if key not in accepted:
             listing = ", ".join(f"{k}={v}" for k, v in accepted.items())
-            raise TypeError(f"unknown option {key!r} for bdt; accepted: {listing}")
+            raise UnknownOptionError(f"unknown option {key!r} for bdt; accepted: {listing}")
         default = accepted[key]
         if isinstance(value, str) and not isinstance(default, str):
             value = float(value) if isinstance(default, float) else int(value)

@@ -1,6 +1,6 @@
 """An estimator = encoder (object list → embedding) + head; built by name, saved as a directory.
 
-Saved layout (``docs/event-format.md`` §5): ``config.json`` (encoder and head names and hyper-parameters,
+Saved layout (``docs/event-format.md`` §7): ``config.json`` (encoder and head names and hyper-parameters,
 metadata: method, parameter names, reference point), ``weights.pt`` (state dict incl. the fitted input
 scaling; loaded with ``weights_only=True``), ``history.json`` (written by the trainer).
 It implements :class:`lfi.protocols.RatioEstimator` (ratio heads) and :class:`lfi.protocols.ScoreEstimator`
@@ -20,7 +20,9 @@ from torch import Tensor, nn
 
 from estimators.encoders import build_encoder
 from estimators.heads import HEADS
+from lfi.errors import ModelError, OptionError, UnknownNameError, first_line
 from lfi.files import atomic_write, atomic_write_text
+from lfi.train.progress import require_finished
 
 __all__ = ["Estimator", "build", "CONFIG_FILE", "WEIGHTS_FILE"]
 
@@ -46,7 +48,7 @@ class Estimator(nn.Module):
     def __init__(self, encoder: str, encoder_config: dict, head: str, head_config: dict, metadata: dict | None = None):
         super().__init__()
         if head not in HEADS:
-            raise KeyError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
+            raise UnknownNameError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
         self.encoder_name, self.head_name = encoder, head
         self.encoder = build_encoder(encoder, **encoder_config)
         self.head = HEADS[head](embed_dim=self.encoder.embed_dim, **head_config)
@@ -100,7 +102,7 @@ class Estimator(nn.Module):
 
     def _require(self, kind: str) -> None:
         if self.kind != kind:
-            raise ValueError(f"this estimator has a {self.head_name} head ({self.kind}), not a {kind} head")
+            raise OptionError(f"this estimator has a {self.head_name} head ({self.kind}), not a {kind} head")
 
     def grid_state(self, sample, *, device: str = "cpu"):
         """Per-event quantities every θ grid point reuses (the head's state of the embeddings)."""
@@ -139,26 +141,29 @@ class Estimator(nn.Module):
 
         Raises
         ------
-        FileNotFoundError
-            If ``config.json`` or ``weights.pt`` is missing (names the file).
-        ValueError
-            If the files do not fit together.
+        ModelNotFoundError
+            If ``config.json`` or ``weights.pt`` is missing (names the file); for an interrupted training the
+            message says after which epoch it stopped and how to continue it.
+        ModelError
+            If the files are damaged or do not fit together.
         """
         path = Path(path)
-        for name in (CONFIG_FILE, WEIGHTS_FILE):
-            if not (path / name).is_file():
-                raise FileNotFoundError(f"{path / name}: missing; is {path} a saved estimator directory?")
+        require_finished(path, (CONFIG_FILE, WEIGHTS_FILE))
         try:
             config = json.loads((path / CONFIG_FILE).read_text())
             model = cls(config["encoder"], config["encoder_config"], config["head"], config["head_config"],
                         config.get("metadata"))
         except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise ValueError(f"{path / CONFIG_FILE}: not a valid estimator config ({err})") from None
-        state = torch.load(path / WEIGHTS_FILE, map_location=map_location, weights_only=True)
+            raise ModelError(f"{path / CONFIG_FILE}: not a valid estimator config ({err})") from None
+        try:
+            state = torch.load(path / WEIGHTS_FILE, map_location=map_location, weights_only=True)
+        except Exception as err:  # noqa: BLE001 - torch raises many kinds for a damaged file
+            raise ModelError(f"{path / WEIGHTS_FILE}: not a readable weights file ({type(err).__name__}); "
+                             "retrain, or restore the file") from None
         try:
             model.load_state_dict(state)
-        except RuntimeError as err:
-            raise ValueError(f"{path / WEIGHTS_FILE}: does not match {CONFIG_FILE} ({str(err).splitlines()[0]})") from None
+        except (RuntimeError, TypeError, AttributeError) as err:
+            raise ModelError(f"{path / WEIGHTS_FILE}: does not match {CONFIG_FILE} ({first_line(err)})") from None
         return model.eval()
 
     @classmethod

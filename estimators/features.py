@@ -12,7 +12,7 @@ event-level globals.
 Pairwise features follow ParT (Qu, Li, Qian, arXiv:2202.03772): Δ = √(Δy² + Δφ²), k_T = min(p_T,i, p_T,j)·Δ,
 z = min(p_T,i, p_T,j)/(p_T,i + p_T,j), m² = (E_i + E_j)² − |p_i + p_j|², used as logarithms clamped at
 :data:`EPS` (so collinear and massless pairs are finite), plus the seed's ``mass`` = m_ij and ``delta_r`` = ΔR_ij
-(pseudorapidity). The SM interaction matrices follow PHYSICS §4 (arXiv:2211.05143), made symmetric.
+(pseudorapidity). The SM interaction matrices follow docs/method.md §7 (arXiv:2211.05143), made symmetric.
 Every feature of a pair that involves padding is 0.
 """
 
@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from lfi.objects import ANTIMUON, BJET, ELECTRON, JET, MUON, N_TYPES, PHOTON, POSITRON
 from lfi.objects import OBJECT_TYPES as TYPE_NAMES
+from lfi.errors import OptionError
 
 __all__ = [
     "TYPE_NAMES", "N_TYPES", "OBJECT_FEATURES", "N_CONTINUOUS_OBJECT_FEATURES", "DERIVED_GLOBALS",
@@ -51,7 +52,7 @@ _TINY = 1e-20
 #: Lowest scale Q (GeV) at which the running couplings are evaluated (α_s has its pole at 0.045 GeV).
 Q_MIN = 1.0
 
-# Couplings of PHYSICS §4.
+# Couplings of docs/method.md §7.
 G_S_CONST, G_Z, G_E_CONST = 1.22, 0.758, 0.31
 MU0 = 91.1876  # GeV
 ALPHA_EM_MU0, N_EM = 1.0 / 127.5, 3
@@ -189,7 +190,7 @@ def pair_features(momenta: Tensor, types: Tensor, names: Sequence[str] = PAIR_FE
 
 
 # --------------------------------------------------------------------------------------------------
-# Standard-Model interaction matrices (PHYSICS §4)
+# Standard-Model interaction matrices (docs/method.md §7)
 # --------------------------------------------------------------------------------------------------
 def alpha_em(q: Tensor) -> Tensor:
     """Running QED coupling α(Q²) = α(μ0²)/[1 − n·α(μ0²)/(3π)·ln(Q²/μ0²)], n = 3, α(μ0²) = 1/127.5.
@@ -251,11 +252,11 @@ def sm_matrix(kind: str) -> Tensor:
         return const
     if kind == "sm_ids":
         return (const != 0).to(torch.float64)
-    raise ValueError(f"no constant SM matrix {kind!r}; valid: 'sm_ids', 'sm_const'")
+    raise OptionError(f"no constant SM matrix {kind!r}; valid: 'sm_ids', 'sm_const'")
 
 
 def interaction_matrix(momenta: Tensor, types: Tensor, kind: str) -> Tensor:
-    """SM interaction term U_ij of every pair of slots (PHYSICS §4).
+    """SM interaction term U_ij of every pair of slots (docs/method.md §7).
 
     Parameters
     ----------
@@ -300,10 +301,10 @@ def parse_pair(pair: str | Sequence[str] | None) -> tuple[str, ...]:
     names = tuple(s.strip() for s in items if s.strip() and s.strip().lower() != "none")
     bad = [n for n in names if n not in PAIR_FEATURES]
     if bad:
-        raise ValueError(f"unknown pair feature(s) {bad}; valid: 'none' or a comma-separated subset of "
+        raise OptionError(f"unknown pair feature(s) {bad}; valid: 'none' or a comma-separated subset of "
                          f"{', '.join(PAIR_FEATURES)} (e.g. 'mass,delta_r' or 'ln_kt,ln_z,ln_delta,ln_m2')")
     if len(set(names)) != len(names):
-        raise ValueError(f"pair features repeated in {pair!r}")
+        raise OptionError(f"pair features repeated in {pair!r}")
     return names
 
 
@@ -312,7 +313,7 @@ def parse_interaction(interaction: str | None) -> str:
     :data:`INTERACTIONS`."""
     value = "none" if interaction is None else str(interaction).strip().lower()
     if value not in INTERACTIONS:
-        raise ValueError(f"unknown interaction {interaction!r}; valid: {', '.join(INTERACTIONS)}")
+        raise OptionError(f"unknown interaction {interaction!r}; valid: {', '.join(INTERACTIONS)}")
     return value
 
 

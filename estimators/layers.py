@@ -16,6 +16,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from lfi.errors import OptionError
 
 __all__ = [
     "MASK_VALUE", "padding_bias", "masked_mean", "mlp", "PairEmbedding", "biased_attention", "TokenPacking",
@@ -323,7 +324,7 @@ class BiasedAttention(nn.Module):
     def __init__(self, dim: int, num_heads: int, *, dropout: float = 0.0, head_scale: bool = False) -> None:
         super().__init__()
         if dim % num_heads:
-            raise ValueError(f"width {dim} is not divisible by num_heads={num_heads}")
+            raise OptionError(f"width {dim} is not divisible by num_heads={num_heads}")
         self.num_heads, self.head_dim, self.dropout = num_heads, dim // num_heads, dropout
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)

@@ -11,7 +11,7 @@ normalised with the sample's exact morphed cross section σ(θ) = Σ_b w_b(θ) �
 - :class:`AmplitudeRatioHead` (``amplitude_ratio``) — positive by construction, like a squared amplitude:
   dσ(x|θ) ∝ Σ_j (Σ_i L_ij(x) v_i(θ̃))² = v(θ̃)ᵀ L Lᵀ v(θ̃), with v the monomials of degree ≤ k = ⌈deg/2⌉ of
   the scaled parameters θ̃ and L(x) a lower-triangular network output. Amplitudes linear in θ give exactly this
-  form (``docs/eft.md``: production × decay is a sum over helicities of |M_prod(θ)|²|M_dec(θ)|²), so nothing is lost,
+  form (``docs/eft.md`` §4: production × decay is a sum over helicities of |M_prod(θ)|²|M_dec(θ)|²), so nothing is lost,
   and r̂ is finite and positive for every θ — which keeps ROLR/RASCAL's squared ratios tame.
 """
 
@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from estimators.layers import mlp
 from lfi.morphing import Morpher, monomial_components
+from lfi.errors import OptionError
 
 __all__ = ["MorphingRatioHead", "AmplitudeRatioHead"]
 
@@ -144,7 +145,7 @@ class AmplitudeRatioHead(_MorphingHead):
                 key = tuple(half[i] + half[j])
                 if key not in lookup:
                     if sum(key) <= degree:
-                        raise ValueError(f"amplitude_ratio needs every monomial up to degree {degree}; {key} is missing")
+                        raise OptionError(f"amplitude_ratio needs every monomial up to degree {degree}; {key} is missing")
                     continue
                 products[i * k + j, lookup[key]] = 1.0
         if theta_scale is None:

@@ -12,13 +12,17 @@ import torch
 
 from estimators.encoders import parse_options
 from lfi.augment import AugmentedBatches
+from lfi.errors import Interrupted, ModelError, OptionError, first_line
 from lfi.files import atomic_write_text
 from lfi.train.losses import get_loss
 from lfi.train.methods import method_kind
 from lfi.train.setup import TrainingSetup
-from lfi.train.trainer import fit
+from lfi.train.trainer import CHECKPOINT_FILE, fit, resolve_device
 
-__all__ = ["train_network", "head_config", "default_head"]
+__all__ = ["train_network", "head_config", "default_head", "RECORD_FILE"]
+
+#: The run's settings, written when training starts and compared on ``--resume``.
+RECORD_FILE = "train_options.json"
 
 log = logging.getLogger("lfi.train")
 _DEFAULT_HEAD = {"ratio": "amplitude_ratio", "score": "score", "classifier": "classifier"}
@@ -44,19 +48,32 @@ def head_config(setup: TrainingSetup, head: str) -> dict:
     elif kind == "score" and head == "score":
         config = {"n_parameters": sample.n_parameters}
     else:
-        raise ValueError(f"option head={head!r} does not fit method {setup.method!r}; ratio methods take "
+        raise OptionError(f"option head={head!r} does not fit method {setup.method!r}; ratio methods take "
                          "amplitude_ratio (default), morphing_ratio or ratio, score methods take score")
     return {**config, **setup.options.head.config()}
 
 
 def train_network(cls, setup: TrainingSetup):
-    """Build (or reload, when resuming) a network of class ``cls`` and train it on ``setup``; returns it on the CPU."""
+    """Build (or, resuming, rebuild) a network of class ``cls``, train it on ``setup`` and save it; returns it.
+
+    The directory gets ``train_options.json`` (the run's settings, compared on ``--resume``) at the start,
+    ``checkpoint.pt`` and ``progress.json`` after every finished epoch, and the estimator itself
+    (``config.json``, ``weights.pt``) only when training ends: an interrupted run leaves nothing a loader
+    would take for a trained model.
+    """
     loss = get_loss(setup.method, **setup.options.method.loss_arguments())
-    head = setup.options.head.name or default_head(setup.method)
     config, out = setup.config, setup.out
-    if setup.resume and (out / "config.json").exists():
-        model = cls.load(out)  # same architecture; weights are replaced by the checkpoint's
+    resolve_device(config.device)  # a bad --device fails before anything is written
+    resuming = setup.resume and (out / CHECKPOINT_FILE).is_file()
+    if resuming:
+        saved = _read_json(out / RECORD_FILE)
+        setup.check_resume(saved)
+        model = cls(**saved["model"])  # weights come from the checkpoint
     else:
+        if (out / CHECKPOINT_FILE).exists():
+            raise OptionError(f"{out} holds an earlier run ({CHECKPOINT_FILE}): pass --resume to continue it, "
+                              "or pick another --out")
+        head = setup.options.head.name or default_head(setup.method)
         encoder_config = {"n_objects": setup.sample.momenta.shape[1], "n_globals": len(setup.sample.global_names),
                           **parse_options(setup.estimator, _as_text(setup.options.encoder))}
         torch.manual_seed(config.seed)  # reproducible initial weights
@@ -70,11 +87,28 @@ def train_network(cls, setup: TrainingSetup):
     train_batches = AugmentedBatches(setup.train, setup.theta0_prior, setup.theta1_prior, n_events=n_epoch, **common)
     val_batches = AugmentedBatches(setup.validation, setup.theta0_prior, setup.theta1_prior,
                                    n_events=max(n_epoch // 4, config.batch_size), **{**common, "seed": config.seed + 1})
-    model.save(out)  # config first, so that a resumed run rebuilds the same architecture
-    fit(model, loss, train_batches, val_batches, config, out, resume=setup.resume, progress=setup.progress)
+    created = not out.exists()
+    record = {**setup.record(), "model": {k: model.config[k] for k in ("encoder", "encoder_config", "head",
+                                                                        "head_config", "metadata")}}
+    atomic_write_text(out / RECORD_FILE, json.dumps(record, indent=2, default=str))
+    try:
+        fit(model, loss, train_batches, val_batches, config, out, resume=setup.resume, progress=setup.progress)
+    except Interrupted:
+        if not (out / CHECKPOINT_FILE).exists():  # nothing to resume: leave nothing behind
+            (out / RECORD_FILE).unlink(missing_ok=True)
+            if created and not any(out.iterdir()):
+                out.rmdir()
+        raise
     model.to("cpu").save(out)
-    atomic_write_text(out / "train_options.json", json.dumps(setup.record(), indent=2, default=str))
     return model
+
+
+def _read_json(path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelError(f"{path}: cannot read the interrupted run's settings ({first_line(err)}); "
+                         "start a new run in another --out") from None
 
 
 def _as_text(options) -> dict:

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 from estimators.encoders import ENCODERS
+from lfi.errors import ModelError, UnknownNameError, first_line
+from lfi.train.progress import require_finished
 
 __all__ = ["FAMILIES", "estimator_class", "estimator_names", "load", "train"]
 
@@ -36,7 +38,7 @@ def estimator_class(name: str) -> type:
         For an unknown name; the message lists the valid ones (encoders and families).
     """
     if name not in FAMILIES and name not in ENCODERS:
-        raise KeyError(f"unknown estimator {name!r}; valid: {', '.join(estimator_names())}")
+        raise UnknownNameError(f"unknown estimator {name!r}; valid: {', '.join(estimator_names())}")
     module, cls = FAMILIES.get(name, _NETWORK).split(":")
     return getattr(importlib.import_module(module), cls)
 
@@ -50,20 +52,19 @@ def load(path: str | os.PathLike):
 
     Raises
     ------
-    FileNotFoundError
-        ``config.json`` (or the weights) missing, naming the file.
-    ValueError
-        A config that is not valid JSON or names no known estimator.
+    ModelNotFoundError
+        ``config.json`` (or the weights) missing, naming the file; for an interrupted training, how to continue.
+    ModelError
+        A config that is not valid JSON or names no known estimator, or damaged files.
     """
     path = Path(path)
+    require_finished(path, (CONFIG_FILE,))
     config_file = path / CONFIG_FILE
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{config_file}: missing; is {path} a saved estimator directory?")
     try:
         name = json.loads(config_file.read_text()).get("encoder")
         cls = estimator_class(name)
-    except (json.JSONDecodeError, AttributeError, KeyError, TypeError) as err:
-        raise ValueError(f"{config_file}: not a valid estimator config ({err})") from None
+    except (json.JSONDecodeError, AttributeError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise ModelError(f"{config_file}: not a valid estimator config ({first_line(err)})") from None
     return cls.load(path)
 
 

@@ -10,6 +10,7 @@ import estimators
 from lfi.augment import JointQuantities
 from lfi.train import TrainConfig
 from lfi.workflows import train_estimator
+from lfi.errors import Interrupted, ModelError, ModelNotFoundError, OptionError, ResumeMismatchError
 from lfi.train.trainer import CHECKPOINT_FILE
 
 
@@ -43,11 +44,15 @@ def test_killed_run_resumes_to_the_same_result(toy_file, tmp_path, monkeypatch):
         yield from original_iter(self)
 
     monkeypatch.setattr(dataset.AugmentedBatches, "__iter__", dying_iter)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted, match="interrupted in epoch 3; epochs 1-2 are saved .*--resume"):
         train_estimator(toy_file, "mlp", "alices", tmp_path / "killed", config=_config(4), options=options,
                         progress=False)
     monkeypatch.setattr(dataset.AugmentedBatches, "__iter__", original_iter)
     assert (tmp_path / "killed" / CHECKPOINT_FILE).exists()
+    # no loadable half-trained model: the estimator files appear only when training ends
+    assert not (tmp_path / "killed" / "weights.pt").exists() and not (tmp_path / "killed" / "config.json").exists()
+    with pytest.raises(ModelNotFoundError, match="stopped after epoch 2 of 4.*--resume"):
+        estimators.load(tmp_path / "killed")
     with pytest.raises(ValueError, match="--resume"):
         train_estimator(toy_file, "mlp", "alices", tmp_path / "killed", config=_config(4), options=options, progress=False)
     resumed = train_estimator(toy_file, "mlp", "alices", tmp_path / "killed", config=_config(4), options=options,
@@ -125,3 +130,88 @@ def test_bad_requests_are_refused(toy_file, tmp_path):
         train_estimator(toy_file, "mlp", "alice", tmp_path / "z", config=TrainConfig(epochs=1, device="cuda"))
     with pytest.raises(ValueError, match="epochs"):
         TrainConfig(epochs=0)
+
+
+def _interrupted_run(toy_file, out, monkeypatch, options):
+    """A run of 4 epochs killed in epoch 2 (epoch 1 is checkpointed)."""
+    from lfi.augment import dataset
+
+    original_iter = dataset.AugmentedBatches.__iter__
+
+    def dying_iter(self):
+        if self.epoch == 1 and self.seed == 0:
+            raise KeyboardInterrupt
+        yield from original_iter(self)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(dataset.AugmentedBatches, "__iter__", dying_iter)
+        with pytest.raises(Interrupted):
+            train_estimator(toy_file, "mlp", "alices", out, config=_config(4), options=options, progress=False)
+
+
+def test_resume_refuses_changed_settings_and_names_each(toy_file, tmp_path, monkeypatch):
+    options = {"events_per_epoch": 512, "head_hidden": "16"}
+    out = tmp_path / "run"
+    _interrupted_run(toy_file, out, monkeypatch, options)
+    changed = TrainConfig(epochs=4, batch_size=64, patience=50, learning_rate=1e-3)
+    with pytest.raises(ResumeMismatchError) as info:
+        train_estimator(toy_file, "part", "rascal", out, config=changed, options={**options, "prior": "uniform:-1:1"},
+                        resume=True, progress=False)
+    message = str(info.value)
+    assert "\n" not in message
+    for what in ("estimator was 'mlp', now 'part'", "method was 'alices', now 'rascal'", "config.batch_size was 128",
+                 "config.learning_rate was 0.003", "options.data.prior was None"):
+        assert what in message, what
+    # another data file is refused by its content hash
+    other = tmp_path / "other.h5"
+    import simulators.toy as toy
+
+    toy.simulate(4000, seed=6).save(other)
+    with pytest.raises(ResumeMismatchError, match="data.sha256"):
+        train_estimator(other, "mlp", "alices", out, config=_config(4), options=options, resume=True, progress=False)
+    # epochs and patience may change; the run then finishes and loads
+    longer = TrainConfig(epochs=5, batch_size=128, patience=40, learning_rate=3e-3)
+    train_estimator(toy_file, "mlp", "alices", out, config=longer, options=options, resume=True, progress=False)
+    assert len(json.loads((out / "history.json").read_text())) == 5 and estimators.load(out).kind == "ratio"
+
+
+def test_an_interrupt_before_the_first_epoch_leaves_nothing(toy_file, tmp_path, monkeypatch):
+    from lfi.augment import dataset
+
+    def dying_iter(self):
+        raise KeyboardInterrupt
+        yield
+
+    monkeypatch.setattr(dataset.AugmentedBatches, "__iter__", dying_iter)
+    with pytest.raises(Interrupted, match="before any epoch finished; no model was written"):
+        train_estimator(toy_file, "mlp", "alices", tmp_path / "new", config=_config(2),
+                        options={"events_per_epoch": 256}, progress=False)
+    assert not (tmp_path / "new").exists()
+
+
+def test_damaged_estimator_files_are_one_line_errors(toy_file, tmp_path):
+    out = tmp_path / "m"
+    train_estimator(toy_file, "mlp", "sally", out, config=_config(1), options={"events_per_epoch": 256}, progress=False)
+    weights = (out / "weights.pt").read_bytes()
+    (out / "weights.pt").write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(ModelError, match="weights.pt: not a readable weights file") as info:
+        estimators.load(out)
+    assert "\n" not in str(info.value) and "weights_only" not in str(info.value)
+    (out / "checkpoint.pt").write_bytes(b"garbage")
+    with pytest.raises(ModelError, match="checkpoint.pt: unreadable training checkpoint"):
+        train_estimator(toy_file, "mlp", "sally", out, config=_config(2), options={"events_per_epoch": 256},
+                        resume=True, progress=False)
+
+
+def test_bad_device_and_out_fail_before_anything_is_written(toy_file, tmp_path):
+    with pytest.raises(OptionError, match="--device gpu7: not a device"):
+        train_estimator(toy_file, "mlp", "alices", tmp_path / "d", config=TrainConfig(epochs=1, device="gpu7"))
+    assert not (tmp_path / "d").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OptionError, match="is a file"):
+        train_estimator(toy_file, "mlp", "alices", tmp_path / "file", config=_config(1))
+
+
+def test_options_that_do_not_apply_are_refused(toy_file, tmp_path):
+    with pytest.raises(OptionError, match="head_hidden does not apply to the bdt"):
+        train_estimator(toy_file, "bdt", "carl", tmp_path / "b", config=_config(1), options={"head_hidden": "8"})

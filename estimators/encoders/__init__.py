@@ -24,6 +24,8 @@ from typing import Any, Mapping
 
 from torch import nn
 
+from lfi.errors import OptionError, UnknownNameError, UnknownOptionError
+
 __all__ = ["ENCODERS", "PERMUTATION_INVARIANT", "build_encoder", "encoder_class", "encoder_options", "parse_options"]
 
 ENCODERS: dict[str, str] = {
@@ -49,7 +51,7 @@ def encoder_class(name: str) -> type[nn.Module]:
     try:
         target = ENCODERS[name]
     except KeyError:
-        raise KeyError(f"unknown encoder {name!r}; valid: {', '.join(sorted(ENCODERS))}") from None
+        raise UnknownNameError(f"unknown encoder {name!r}; valid: {', '.join(sorted(ENCODERS))}") from None
     module, cls = target.split(":")
     return getattr(importlib.import_module(module), cls)
 
@@ -70,7 +72,7 @@ def _parse_value(key: str, text: str, default: Any) -> Any:
     if isinstance(default, bool):
         if text.lower() in _TRUE + _FALSE:
             return text.lower() in _TRUE
-        raise ValueError(f"option {key}={text!r}: expected one of {', '.join(_TRUE + _FALSE)}")
+        raise OptionError(f"option {key}={text!r}: expected one of {', '.join(_TRUE + _FALSE)}")
     if isinstance(default, float):
         return float(text)
     if isinstance(default, (tuple, list)):
@@ -97,7 +99,7 @@ def parse_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     accepted = encoder_options(name)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise TypeError(f"encoder {name!r}: unknown option(s) {unknown}; accepted: {_listing(accepted)}")
+        raise UnknownOptionError(f"encoder {name!r}: unknown option(s) {unknown}; accepted: {_listing(accepted)}")
     out = {}
     for key, value in options.items():
         if not isinstance(value, str):
@@ -106,7 +108,7 @@ def parse_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
         try:
             out[key] = _parse_value(key, value.strip(), accepted[key])
         except ValueError as err:
-            raise ValueError(f"encoder {name!r}: cannot read option {key}={value!r} "
+            raise OptionError(f"encoder {name!r}: cannot read option {key}={value!r} "
                              f"(default {accepted[key]!r}): {err}") from None
     return out
 
@@ -132,5 +134,5 @@ def build_encoder(name: str, **config: Any) -> nn.Module:
     missing = sorted(k for k, d in accepted.items() if d is inspect.Parameter.empty and k not in config)
     if unknown or missing:
         problem = f"unknown option(s) {unknown}" if unknown else f"missing option(s) {missing}"
-        raise TypeError(f"encoder {name!r}: {problem}; accepted: {_listing(accepted)}")
+        raise UnknownOptionError(f"encoder {name!r}: {problem}; accepted: {_listing(accepted)}")
     return encoder_class(name)(**config)

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from estimators.features import N_TYPES, InputScaler, interaction_matrix, parse_interaction, parse_pair
+from lfi.errors import OptionError
 
 __all__ = ["ObjectEncoder", "EncoderInputs"]
 
@@ -74,7 +75,7 @@ class ObjectEncoder(nn.Module):
                  interaction: str = "none", config: dict[str, Any] | None = None) -> None:
         super().__init__()
         if int(n_objects) < 1 or int(n_globals) < 0:
-            raise ValueError(f"need n_objects ≥ 1 and n_globals ≥ 0, got {n_objects} and {n_globals}")
+            raise OptionError(f"need n_objects ≥ 1 and n_globals ≥ 0, got {n_objects} and {n_globals}")
         self.n_objects, self.n_globals = int(n_objects), int(n_globals)
         self.pair = parse_pair(pair)
         self.interaction = parse_interaction(interaction)

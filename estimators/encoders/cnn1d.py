@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES
+from lfi.errors import OptionError
 
 __all__ = ["CNN1DEncoder"]
 
@@ -41,7 +42,7 @@ class CNN1DEncoder(ObjectEncoder):
         super().__init__(n_objects=n_objects, n_globals=n_globals,
                          config=dict(channels=channels, kernel_size=kernel_size, embed_dim=embed_dim))
         if kernel_size % 2 != 1:
-            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+            raise OptionError(f"kernel_size must be odd, got {kernel_size}")
         dims = [len(OBJECT_FEATURES), *channels]
         self.convs = nn.ModuleList(nn.Conv1d(a, b, kernel_size, padding=kernel_size // 2)
                                    for a, b in zip(dims[:-1], dims[1:]))

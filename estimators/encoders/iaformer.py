@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES
 from estimators.layers import ClassAttentionBlock, PairEmbedding, TokenPacking, class_attention, mlp, padding_bias
+from lfi.errors import OptionError
 
 __all__ = ["IAFormer"]
 
@@ -96,10 +97,10 @@ class IAFormer(ObjectEncoder):
                       num_cls_layers=num_cls_layers, pair_embed_dims=pair_embed_dims, ffn_ratio=ffn_ratio)
         super().__init__(n_objects=n_objects, n_globals=n_globals, pair=pair, interaction=interaction, config=config)
         if not self.n_pair_channels:
-            raise ValueError("iaformer builds its attention from pair features only: set pair (e.g. "
+            raise OptionError("iaformer builds its attention from pair features only: set pair (e.g. "
                              "'ln_kt,ln_z,ln_delta,ln_m2') or interaction (e.g. 'sm_running')")
         if dim % num_heads:
-            raise ValueError(f"dim {dim} is not divisible by num_heads={num_heads}")
+            raise OptionError(f"dim {dim} is not divisible by num_heads={num_heads}")
         self.embed_dim, self.num_heads, self.num_layers = int(dim), int(num_heads), int(num_layers)
         self.embed = mlp([len(OBJECT_FEATURES), dim, dim], final_activation=True)
         self.pair_embed = PairEmbedding(self.n_pair_channels, pair_embed_dims, 2 * num_heads * num_layers)

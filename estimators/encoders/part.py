@@ -1,6 +1,6 @@
 """Particle Transformer (ParT) with optional SM interaction matrix in the pair embedding.
 
-Architecture (Qu, Li, Qian, arXiv:2202.03772; SM interaction term: arXiv:2211.05143, PHYSICS §4):
+Architecture (Qu, Li, Qian, arXiv:2202.03772; SM interaction term: arXiv:2211.05143, docs/method.md §7):
 per-object embedding (LN → Linear → GELU per layer), pair embedding U = MLP(pair channels) computed once per
 forward and shared by all particle-attention blocks (added to the attention logits per head), then
 class-attention blocks (no U) on a class token that also carries the event globals, then LayerNorm.

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from estimators.encoders.base import ObjectEncoder
 from estimators.features import OBJECT_FEATURES, pair_features
 from estimators.layers import masked_mean, mlp
+from lfi.errors import OptionError
 
 __all__ = ["ParticleNet", "knn"]
 
@@ -104,7 +105,7 @@ class ParticleNet(ObjectEncoder):
                       embed_dim=embed_dim)
         super().__init__(n_objects=n_objects, n_globals=n_globals, pair=pair, interaction=interaction, config=config)
         if k < 1:
-            raise ValueError(f"k must be ≥ 1, got {k}")
+            raise OptionError(f"k must be ≥ 1, got {k}")
         self.k = int(k)
         self.pair_proj = mlp([self.n_pair_channels, pair_dim], final_activation=True) if self.n_pair_channels else None
         n_pair = pair_dim if self.n_pair_channels else 0

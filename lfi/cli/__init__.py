@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import traceback
 
-from lfi.errors import LfiError
+from lfi.errors import Interrupted, LfiError
 
 __all__ = ["main", "build_parser"]
 
@@ -64,18 +66,45 @@ def _join_signed_values(argv: list[str]) -> list[str]:
     return out
 
 
+def _debug(args: argparse.Namespace | None) -> bool:
+    return os.environ.get("LFI_DEBUG", "") not in ("", "0") or bool(getattr(args, "verbose", False))
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``lfi`` command; returns the exit code.
+
+    An :class:`lfi.errors.LfiError` (bad input a user can fix) prints one line and returns 1; Ctrl-C prints
+    one line and returns 130; any other exception is a bug: its traceback is printed with a request to report
+    it. ``-v`` or ``LFI_DEBUG=1`` prints tracebacks for every error.
+    """
     parser = build_parser()
     args = parser.parse_args(_join_signed_values(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    prefix = f"lfi {args.command}"
     try:
         return int(args.func(args) or 0)
-    except (LfiError, ValueError, KeyError, FileNotFoundError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"lfi {args.command}: error: {message}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if _debug(args):
+            traceback.print_exc()
+        print(f"{prefix}: interrupted; no output written", file=sys.stderr)
+        return 130
+    except Interrupted as err:
+        if _debug(args):
+            traceback.print_exc()
+        print(f"{prefix}: {err}", file=sys.stderr)
+        return 130
+    except LfiError as err:
+        if _debug(args):
+            traceback.print_exc()
+        print(f"{prefix}: error: {err}", file=sys.stderr)
+        return 1
+    except Exception:  # noqa: BLE001 - a bug: show everything
+        traceback.print_exc()
+        print(f"{prefix}: internal error: this is a bug in lfi, not in your input; please report it with the "
+              "command line and the traceback above", file=sys.stderr)
         return 1
 
 

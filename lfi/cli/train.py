@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from lfi.errors import OptionError
 from lfi.train.methods import METHODS
 
 __all__ = ["add_commands", "parse_options"]
@@ -42,7 +43,7 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--option {pair!r}: expected KEY=VALUE")
+            raise OptionError(f"--option {pair!r}: expected KEY=VALUE")
         options[key.strip()] = value.strip()
     return options
 
@@ -53,9 +54,6 @@ def run(args: argparse.Namespace) -> int:
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                          patience=args.patience, device=args.device, amp=args.amp, compile=args.compile, seed=args.seed)
-    try:
-        train_estimator(args.data, args.estimator, args.method, args.out, config=config,
-                        options=parse_options(args.option), resume=args.resume, progress=not args.quiet)
-    except TypeError as err:  # unknown encoder hyper-parameter: the message lists the accepted ones
-        raise ValueError(str(err)) from None
+    train_estimator(args.data, args.estimator, args.method, args.out, config=config,
+                    options=parse_options(args.option), resume=args.resume, progress=not args.quiet)
     return 0  # the workflow logs where the estimator was saved

@@ -1,4 +1,4 @@
-"""Losses by name (``docs/method.md`` §3; Brehmer et al., arXiv:1805.00020 and 1805.00013; MadMiner 1907.10621).
+"""Losses by name (``docs/method.md`` §5; Brehmer et al., arXiv:1805.00020 and 1805.00013; MadMiner 1907.10621).
 
 Ratio estimators output ℓ = log r̂(x|θ0, θ1); ŝ = 1/(1 + r̂) = sigmoid(−ℓ). Labels: y = 1 for events drawn
 at θ1, y = 0 for events drawn at θ0. Everything that can overflow is computed from ℓ and log r in log

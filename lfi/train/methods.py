@@ -1,10 +1,12 @@
-"""The training methods by name and what each trains (no torch needed; ``docs/method.md`` §3 has the losses).
+"""The training methods by name and what each trains (no torch needed; ``docs/method.md`` §5 has the losses).
 
 ``ratio`` methods train log r̂(x|θ0, θ1), ``score`` methods the local score t̂(x) at a reference point,
 ``classifier`` methods event classes.
 """
 
 from __future__ import annotations
+
+from lfi.errors import UnknownNameError
 
 __all__ = ["METHOD_KIND", "METHODS", "WITH_SCORE", "method_kind"]
 
@@ -37,4 +39,4 @@ def method_kind(method: str) -> str:
     try:
         return METHOD_KIND[method.lower()]
     except KeyError:
-        raise KeyError(f"unknown method {method!r}; valid: {', '.join(METHODS)}") from None
+        raise UnknownNameError(f"unknown method {method!r}; valid: {', '.join(METHODS)}") from None

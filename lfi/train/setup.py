@@ -7,13 +7,18 @@ sample, the θ priors, the reference point, the options and where to save.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["TrainConfig", "DataOptions", "HeadOptions", "MethodOptions", "TrainOptions", "TrainingSetup", "as_list"]
+from lfi.errors import OptionError, ResumeMismatchError
+
+__all__ = ["TrainConfig", "DataOptions", "HeadOptions", "MethodOptions", "TrainOptions", "TrainingSetup", "as_list",
+           "MAY_CHANGE_ON_RESUME", "file_sha256"]
 
 
 @dataclass
@@ -67,7 +72,7 @@ class TrainConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise OptionError(message)
 
 
 def as_list(value) -> list:
@@ -83,7 +88,7 @@ def _typed(group: str, key: str, value: Any, kind: type) -> Any:
     try:
         return kind(value)
     except (TypeError, ValueError):
-        raise ValueError(f"option {key}={value!r} ({group}): expected {kind.__name__}") from None
+        raise OptionError(f"option {key}={value!r} ({group}): expected {kind.__name__}") from None
 
 
 @dataclass(frozen=True)
@@ -112,11 +117,11 @@ class DataOptions:
 
     def __post_init__(self) -> None:
         if self.theta1 not in ("reference", "prior"):
-            raise ValueError(f"option theta1={self.theta1!r}: expected reference or prior")
+            raise OptionError(f"option theta1={self.theta1!r}: expected reference or prior")
         if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"option validation_fraction={self.validation_fraction}: expected a number in (0, 1)")
+            raise OptionError(f"option validation_fraction={self.validation_fraction}: expected a number in (0, 1)")
         if self.events_per_epoch is not None and self.events_per_epoch < 1:
-            raise ValueError(f"option events_per_epoch={self.events_per_epoch}: expected a positive integer")
+            raise OptionError(f"option events_per_epoch={self.events_per_epoch}: expected a positive integer")
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,10 @@ class HeadOptions:
     name: str | None = None
     hidden: tuple[int, ...] | None = None
     dropout: float | None = None
+
+    def given(self) -> list[str]:
+        """The ``--option`` keys that were set."""
+        return [key for key, name in _HEAD_KEYS.items() if getattr(self, name) is not None]
 
     def config(self) -> dict[str, Any]:
         """The head keyword arguments these options set."""
@@ -261,5 +270,48 @@ class TrainingSetup:
         }
 
     def record(self) -> dict[str, Any]:
-        """The settings of this run as JSON-able data (``train_options.json``)."""
-        return {"config": asdict(self.config), "options": self.options.as_dict()}
+        """The settings of this run as JSON-able data (``train_options.json``): what ``--resume`` compares."""
+        return {"estimator": self.estimator, "method": self.method,
+                "data": {"file": str(Path(self.data_file).resolve()), "sha256": file_sha256(self.data_file)},
+                "config": asdict(self.config), "options": self.options.as_dict()}
+
+    def check_resume(self, saved: Mapping[str, Any]) -> None:
+        """Refuse to resume a run whose saved settings differ from this one's (see :data:`MAY_CHANGE_ON_RESUME`).
+
+        Raises
+        ------
+        ResumeMismatchError
+            One line naming every setting that differs, with the saved and the new value.
+        """
+        now = _flatten(self.record())
+        then = _flatten(saved)
+        compared = [key for key in sorted(then) if key not in MAY_CHANGE_ON_RESUME and key != "data.file"
+                    and not key.startswith("model.")]  # the model follows from the settings
+        differences = [f"{key} was {then[key]!r}, now {now.get(key)!r}" for key in compared if now.get(key) != then[key]]
+        if differences:
+            raise ResumeMismatchError(f"cannot resume {self.out}: " + "; ".join(differences) + " (only "
+                                      + ", ".join(sorted(k.split(".")[-1] for k in MAY_CHANGE_ON_RESUME))
+                                      + " may change on --resume; use another --out for a new run)")
+
+
+#: Settings that may change when a run is resumed; everything else must equal the interrupted run's.
+MAY_CHANGE_ON_RESUME = frozenset({"config.epochs", "config.patience", "config.device", "config.amp", "config.compile"})
+
+
+def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def file_sha256(path: str | os.PathLike, block: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes, read in blocks of ``block`` bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -22,23 +22,39 @@ import torch
 from torch import Tensor, nn
 
 from lfi.allocator import keep_freed_memory
+from lfi.errors import Interrupted, ModelError, OptionError
 from lfi.files import atomic_write, atomic_write_text
 from lfi.train.losses import Loss
+from lfi.train.progress import PROGRESS_FILE
 from lfi.train.setup import TrainConfig
 
-__all__ = ["TrainConfig", "fit", "model_outputs", "resolve_device", "CHECKPOINT_FILE", "HISTORY_FILE"]
+__all__ = ["TrainConfig", "fit", "model_outputs", "resolve_device", "load_checkpoint", "CHECKPOINT_FILE", "HISTORY_FILE"]
 
 log = logging.getLogger("lfi.train")
 CHECKPOINT_FILE, HISTORY_FILE = "checkpoint.pt", "history.json"
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" → CUDA if available, else CPU; refuse a CUDA device that is not there."""
+    """"auto" → CUDA if available, else CPU; refuse a device name torch does not know or a device that is not there.
+
+    Raises
+    ------
+    OptionError
+        One line naming ``--device`` and what is available.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise OptionError(f"--device {name}: not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise OptionError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise OptionError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type != "cpu" and not getattr(getattr(torch, device.type, None), "is_available", lambda: False)():
+        raise OptionError(f"--device {name}: {device.type} is not available on this machine (use cpu or auto)")
     return device
 
 
@@ -119,7 +135,7 @@ def fit(
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out_dir / CHECKPOINT_FILE
     if checkpoint_path.exists() and not resume:
-        raise ValueError(f"{checkpoint_path} exists from an earlier run: pass --resume to continue it, or pick another --out")
+        raise OptionError(f"{checkpoint_path} exists from an earlier run: pass --resume to continue it, or pick another --out")
     device = resolve_device(config.device)
     if device.type == "cpu":
         keep_freed_memory()  # ≈ 20 % per step for large models: no page faults on reused activations
@@ -135,7 +151,7 @@ def fit(
     history: list[dict] = []
     best_loss, best_state, start_epoch, stale = math.inf, None, 0, 0
     if resume and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        state = load_checkpoint(checkpoint_path, device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -145,65 +161,70 @@ def fit(
         log.info("resuming from %s after epoch %d (best validation loss %.5g)", checkpoint_path, start_epoch, best_loss)
     forward = torch.compile(model) if config.compile else model
 
-    for epoch in range(start_epoch, config.epochs):
-        if stale >= config.patience:
-            break
-        for data in (train_data, val_data):
-            if hasattr(data, "set_epoch"):
-                data.set_epoch(epoch)
-        start, n_events, total = time.perf_counter(), 0, 0.0
-        model.train()
-        bar = tqdm(train_data, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=not progress,
-                   total=len(train_data) if hasattr(train_data, "__len__") else None)
-        for batch in bar:
-            batch = _to(batch, device)
-            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                value = loss(batch, model_outputs(forward, loss, batch, create_graph=True))
-            optimizer.zero_grad(set_to_none=True)
-            grad_scaler.scale(value).backward()
-            if config.clip_grad:
-                grad_scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
-            grad_scaler.step(optimizer)
-            grad_scaler.update()
-            size = len(batch["momenta"])
-            n_events, total = n_events + size, total + value.item() * size
-            bar.set_postfix(loss=f"{total / n_events:.4g}", ev_s=f"{n_events / (time.perf_counter() - start):.0f}")
-        train_seconds = time.perf_counter() - start
-        scheduler.step()
-        val_loss = evaluate(forward, loss, val_data, device, amp_dtype)
-        entry = {
-            "epoch": epoch + 1,
-            "train_loss": total / max(n_events, 1),
-            "val_loss": val_loss,
-            "lr": optimizer.param_groups[0]["lr"],
-            "events_per_s": n_events / train_seconds,
-            "seconds": time.perf_counter() - start,
-        }
-        history.append(entry)
-        if not math.isfinite(entry["train_loss"]):
-            raise ValueError(f"training diverged in epoch {epoch + 1} (loss {entry['train_loss']}); lower the learning rate")
-        if val_loss < best_loss:
-            best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
-        else:
-            stale += 1
-        log.info("epoch %d: train %.5g, validation %.5g, %.0f events/s", epoch + 1, entry["train_loss"], val_loss,
-                 entry["events_per_s"])
-        _atomic_torch_save(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "epoch": epoch,
-                "best_loss": best_loss,
-                "best_model": best_state,
-                "stale": stale,
-                "history": json.dumps(history),
-                "rng": torch.get_rng_state(),
-                "config": json.dumps(asdict(config)),
-            },
-            checkpoint_path,
-        )
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            if stale >= config.patience:
+                break
+            for data in (train_data, val_data):
+                if hasattr(data, "set_epoch"):
+                    data.set_epoch(epoch)
+            start, n_events, total = time.perf_counter(), 0, 0.0
+            model.train()
+            with tqdm(train_data, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=not progress,
+                       total=len(train_data) if hasattr(train_data, "__len__") else None) as bar:
+                for batch in bar:
+                    batch = _to(batch, device)
+                    with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                        value = loss(batch, model_outputs(forward, loss, batch, create_graph=True))
+                    optimizer.zero_grad(set_to_none=True)
+                    grad_scaler.scale(value).backward()
+                    if config.clip_grad:
+                        grad_scaler.unscale_(optimizer)
+                        nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad)
+                    grad_scaler.step(optimizer)
+                    grad_scaler.update()
+                    size = len(batch["momenta"])
+                    n_events, total = n_events + size, total + value.item() * size
+                    bar.set_postfix(loss=f"{total / n_events:.4g}", ev_s=f"{n_events / (time.perf_counter() - start):.0f}")
+            train_seconds = time.perf_counter() - start
+            scheduler.step()
+            val_loss = evaluate(forward, loss, val_data, device, amp_dtype)
+            entry = {
+                "epoch": epoch + 1,
+                "train_loss": total / max(n_events, 1),
+                "val_loss": val_loss,
+                "lr": optimizer.param_groups[0]["lr"],
+                "events_per_s": n_events / train_seconds,
+                "seconds": time.perf_counter() - start,
+            }
+            history.append(entry)
+            if not math.isfinite(entry["train_loss"]):
+                raise OptionError(f"training diverged in epoch {epoch + 1} (loss {entry['train_loss']}); lower the learning rate")
+            if val_loss < best_loss:
+                best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
+            else:
+                stale += 1
+            log.info("epoch %d: train %.5g, validation %.5g, %.0f events/s", epoch + 1, entry["train_loss"], val_loss,
+                     entry["events_per_s"])
+            _atomic_torch_save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "epoch": epoch,
+                    "best_loss": best_loss,
+                    "best_model": best_state,
+                    "stale": stale,
+                    "history": json.dumps(history),
+                    "rng": torch.get_rng_state(),
+                    "config": json.dumps(asdict(config)),
+                },
+                checkpoint_path,
+            )
+            _write_progress(out_dir, history, best_loss, config, finished=False)
+    except KeyboardInterrupt:
+        raise Interrupted(_interrupt_message(epoch, start_epoch, len(history), checkpoint_path)) from None
     if stale >= config.patience:
         log.info("early stopping: no better validation loss for %d epochs", config.patience)
     elif history and len(history) == config.epochs and stale == 0:
@@ -211,7 +232,31 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     atomic_write_text(out_dir / HISTORY_FILE, json.dumps(history, indent=2))
+    _write_progress(out_dir, history, best_loss, config, finished=True)
     return history
+
+
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
+    """A training checkpoint (``weights_only=True``); an unreadable one is one :class:`ModelError` line."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many kinds for a damaged file
+        raise ModelError(f"{path}: unreadable training checkpoint ({type(err).__name__}); delete it to start over") from None
+
+
+def _write_progress(out_dir: Path, history: list[dict], best_loss: float, config: TrainConfig, finished: bool) -> None:
+    last = history[-1] if history else {}
+    atomic_write_text(out_dir / PROGRESS_FILE, json.dumps({
+        "epoch": last.get("epoch", 0), "max_epochs": config.epochs, "val_loss": last.get("val_loss"),
+        "best_val_loss": best_loss if math.isfinite(best_loss) else None, "finished": finished,
+        "early_stopped": finished and len(history) < config.epochs}, indent=2))
+
+
+def _interrupt_message(epoch: int, start_epoch: int, finished: int, checkpoint: Path) -> str:
+    if finished:
+        return (f"interrupted in epoch {epoch + 1}; epochs 1-{finished} are saved in {checkpoint}: rerun the same "
+                "command with --resume to continue")
+    return f"interrupted in epoch {epoch + 1} before any epoch finished; no model was written"
 
 
 @torch.no_grad()

@@ -16,6 +16,7 @@ import numpy as np
 
 from estimators.network_training import default_head
 from lfi.augment import PointPrior, UniformPrior, parse_prior
+from lfi.errors import OptionError
 from lfi.events import EventSample
 from lfi.train.methods import method_kind
 from lfi.train.setup import TrainConfig, TrainingSetup, TrainOptions
@@ -36,7 +37,7 @@ def _reference(sample: EventSample, value: str | None) -> np.ndarray:
     except ValueError:
         values = np.array([])
     if len(values) != sample.n_parameters:
-        raise ValueError(f"option reference={value!r}: needs {sample.n_parameters} comma-separated values or a "
+        raise OptionError(f"option reference={value!r}: needs {sample.n_parameters} comma-separated values or a "
                          f"benchmark name ({', '.join(sample.benchmark_names)})")
     return values
 
@@ -48,13 +49,15 @@ def training_setup(data: str | os.PathLike, estimator: str, method: str, out: st
     kind = method_kind(method)
     options = options if isinstance(options, TrainOptions) else TrainOptions.parse(options)
     config = config or TrainConfig()
+    if Path(out).exists() and not Path(out).is_dir():
+        raise OptionError(f"--out {out}: is a file; an estimator is saved as a directory")
     sample = EventSample.load(data)
     if kind == "classifier":
-        raise ValueError("classifier training (ce, focal) runs through `lfi classify`, which is not built yet")
+        raise OptionError("classifier training (ce, focal) runs through `lfi classify`, which is not built yet")
     if not sample.can_morph:
-        raise ValueError(f"{data}: {method} needs weights that morph (a /morphing group); this file has none")
+        raise OptionError(f"{data}: {method} needs weights that morph (a /morphing group); this file has none")
     if sample.momenta.shape[1] == 0:
-        raise ValueError(f"{data}: this sample has no object lists; estimators need objects")
+        raise OptionError(f"{data}: this sample has no object lists; estimators need objects")
     fraction = options.data.validation_fraction
     train, validation = sample.split((1 - fraction, fraction), seed=config.seed)
     low, high = sample.benchmark_theta.min(axis=0), sample.benchmark_theta.max(axis=0)
