@@ -1,0 +1,68 @@
+"""`lfi train` interrupted for real: Ctrl-C is one line and exit 130, kill -9 leaves a resumable checkpoint and
+never a loadable half-trained model."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import estimators
+from lfi.errors import ModelNotFoundError
+
+
+@pytest.fixture(scope="module")
+def toy_file(tmp_path_factory):
+    import simulators.toy as toy
+
+    path = tmp_path_factory.mktemp("data") / "toy.h5"
+    toy.simulate(4000, seed=5).save(path)
+    return path
+
+
+def _start(toy_file: Path, out: Path, epochs: int, resume: bool = False) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "lfi.cli", "train", "--data", str(toy_file), "--estimator", "mlp", "--method", "alices",
+            "--out", str(out), "--epochs", str(epochs), "--patience", "500", "--quiet",
+            "--option", "events_per_epoch=1024", "--option", "head_hidden=16"]
+    return subprocess.Popen(argv + (["--resume"] if resume else []), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.05)
+
+
+def test_ctrl_c_during_training_is_one_line_and_resumable(toy_file, tmp_path):
+    out = tmp_path / "run"
+    process = _start(toy_file, out, epochs=500)
+    _wait_for(out / "progress.json", process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("lfi train: interrupted in epoch") and "rerun the same command with --resume" in last
+    assert not (out / "weights.pt").exists()
+    with pytest.raises(ModelNotFoundError, match="--resume"):
+        estimators.load(out)
+
+
+def test_kill_9_leaves_a_checkpoint_that_resumes_to_a_model(toy_file, tmp_path):
+    out = tmp_path / "run"
+    process = _start(toy_file, out, epochs=500)
+    _wait_for(out / "progress.json", process)
+    process.kill()
+    process.communicate(timeout=30)
+    assert (out / "checkpoint.pt").is_file()
+    assert not (out / "weights.pt").exists() and not (out / "config.json").exists()
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temporary under a real name
+    resumed = _start(toy_file, out, epochs=2, resume=True)  # a smaller --epochs ends the run at once
+    _, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+    assert estimators.load(out).kind == "ratio"
