@@ -212,6 +212,13 @@ def test_bad_device_and_out_fail_before_anything_is_written(toy_file, tmp_path):
         train_estimator(toy_file, "mlp", "alices", tmp_path / "file", config=_config(1))
 
 
-def test_options_that_do_not_apply_are_refused(toy_file, tmp_path):
-    with pytest.raises(OptionError, match="head_hidden does not apply to the bdt"):
-        train_estimator(toy_file, "bdt", "carl", tmp_path / "b", config=_config(1), options={"head_hidden": "8"})
+@pytest.mark.parametrize("estimator, method, options, key", [
+    ("bdt", "carl", {"head_hidden": "8"}, "head_hidden"),
+    ("mlp", "sally", {"prior": "uniform:-1:1"}, "prior"),
+    ("mlp", "carl", {"alpha": "5"}, "alpha"),
+    ("mlp", "alices", {"focal_gamma": "2"}, "focal_gamma"),
+])
+def test_options_that_would_be_ignored_are_refused(toy_file, tmp_path, estimator, method, options, key):
+    with pytest.raises(OptionError, match=f"option {key} does not apply to"):
+        train_estimator(toy_file, estimator, method, tmp_path / "b", config=_config(1), options=options)
+    assert not (tmp_path / "b").exists()

@@ -18,7 +18,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "to continue from the last finished epoch.",
     )
     p.add_argument("--data", required=True, metavar="FILE", help="training event file")
-    p.add_argument("--estimator", required=True, metavar="NAME", help="encoder name, e.g. mlp or part")
+    p.add_argument("--estimator", required=True, metavar="NAME",
+                   help="mlp, cnn1d, mixer, particlenet, part, sett, iaformer (networks) or bdt (LightGBM, carl only)")
     p.add_argument("--method", required=True, choices=METHODS, type=str.lower, help="training method / loss")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory for the estimator")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
@@ -31,7 +32,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--amp", default="auto", choices=["auto", "off", "bf16", "fp16"], help="mixed precision")
     p.add_argument("--compile", action="store_true", help="use torch.compile")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in DIR from its last finished epoch; every setting must be the "
+                   "same except --epochs, --patience, --device, --amp and --compile")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

@@ -18,8 +18,8 @@ from estimators.network_training import default_head
 from lfi.augment import PointPrior, UniformPrior, parse_prior
 from lfi.errors import OptionError
 from lfi.events import EventSample
-from lfi.train.methods import method_kind
-from lfi.train.setup import TrainConfig, TrainingSetup, TrainOptions
+from lfi.train.methods import WITH_SCORE, method_kind
+from lfi.train.setup import DataOptions, TrainConfig, TrainingSetup, TrainOptions
 
 __all__ = ["train_estimator", "default_head"]
 
@@ -42,6 +42,19 @@ def _reference(sample: EventSample, value: str | None) -> np.ndarray:
     return values
 
 
+def _refuse_unused_options(options: TrainOptions, method: str, kind: str) -> None:
+    """An option the method would silently ignore is an error, naming it."""
+    unused = []
+    if kind == "score":
+        unused += [key for key in ("prior", "theta1") if getattr(options.data, key) != getattr(DataOptions(), key)]
+    if options.method.alpha is not None and method not in WITH_SCORE:
+        unused.append("alpha")
+    if method != "focal":
+        unused += [key for key in ("focal_alpha", "focal_gamma") if getattr(options.method, key) is not None]
+    if unused:
+        raise OptionError(f"option {unused[0]} does not apply to {method} (it would be ignored)")
+
+
 def training_setup(data: str | os.PathLike, estimator: str, method: str, out: str | os.PathLike, *,
                    config: TrainConfig | None = None, options: Mapping[str, Any] | TrainOptions | None = None,
                    resume: bool = False, progress: bool = True) -> TrainingSetup:
@@ -58,6 +71,7 @@ def training_setup(data: str | os.PathLike, estimator: str, method: str, out: st
         raise OptionError(f"{data}: {method} needs weights that morph (a /morphing group); this file has none")
     if sample.momenta.shape[1] == 0:
         raise OptionError(f"{data}: this sample has no object lists; estimators need objects")
+    _refuse_unused_options(options, method.lower(), kind)
     fraction = options.data.validation_fraction
     train, validation = sample.split((1 - fraction, fraction), seed=config.seed)
     low, high = sample.benchmark_theta.min(axis=0), sample.benchmark_theta.max(axis=0)
