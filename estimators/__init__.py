@@ -18,7 +18,7 @@ BDTEstimator                                                the ``bdt``: LightGB
 
 from __future__ import annotations
 
-import importlib
+from lfi._lazy import lazy_attributes
 
 _LAZY = {
     "build": "estimators.estimator",
@@ -41,13 +41,4 @@ _LAZY = {
 }
 
 __all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'estimators' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -4,7 +4,7 @@ Layers, lowest first (``docs/architecture.md``): the core (``lfi`` without ``lfi
 → ``estimators`` and ``simulators`` (siblings: neither imports the other) → ``lfi.workflows`` → ``lfi.cli``.
 Every import counts, lazy ones inside functions too, and so do the module names that lazy ``__getattr__``
 tables (``_LAZY``, registries) and ``importlib.import_module("...")`` calls name. The one exception is a
-deprecated old path (``lfi._moved.moved_module``), which forwards upward with a ``FutureWarning`` for one
+deprecated old path (``lfi._lazy.moved_module``), which forwards upward with a ``FutureWarning`` for one
 release.
 """
 

@@ -13,9 +13,7 @@ fit, model_outputs, resolve_device         the training loop (``lfi.train.traine
 
 from __future__ import annotations
 
-import importlib
-
-from lfi._moved import moved_module
+from lfi._lazy import lazy_attributes, moved_module
 from lfi.train.methods import METHOD_KIND, METHODS, method_kind
 from lfi.train.setup import TrainConfig, TrainingSetup, TrainOptions
 
@@ -27,15 +25,9 @@ _LAZY = {
     "model_outputs": "lfi.train.trainer",
     "resolve_device": "lfi.train.trainer",
 }
-_moved = moved_module(__name__, "lfi.workflows.train", ("train_estimator", "default_head"))
-
 __all__ = ["METHODS", "METHOD_KIND", "method_kind", "TrainConfig", "TrainOptions", "TrainingSetup", *_LAZY]
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    return _moved(name)
+__getattr__ = lazy_attributes(
+    __name__, _LAZY, fallback=moved_module(__name__, "lfi.workflows.train", ("train_estimator", "default_head")))[0]
 
 
 def __dir__() -> list[str]:

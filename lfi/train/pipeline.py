@@ -1,5 +1,5 @@
 """Deprecated: the file-to-model pipeline is :mod:`lfi.workflows.train`."""
 
-from lfi._moved import moved_module
+from lfi._lazy import moved_module
 
 __getattr__ = moved_module(__name__, "lfi.workflows.train", ("train_estimator", "default_head"))

@@ -12,7 +12,7 @@ LimitsResult, format_table           (``lfi.workflows.limits``)
 
 from __future__ import annotations
 
-import importlib
+from lfi._lazy import lazy_attributes
 
 _LAZY = {
     "train_estimator": "lfi.workflows.train",
@@ -25,13 +25,4 @@ _LAZY = {
 }
 
 __all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'lfi.workflows' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
