@@ -121,7 +121,7 @@ def _simulate(name: str, n_events: int, seed: int):
 
 
 def _log_r_mse(model, test, scale: float, n_events: int = 20_000, n_side: int = 11) -> dict:
-    """MSE(log r̂) against the exact log r(x|θ, SM) for events at the SM, prior-weighted over θ (``docs/statistics.md``:
+    """MSE(log r̂) against the exact log r(x|θ, SM) for events at the SM, prior-weighted over θ (``docs/statistics.md`` §7:
     Gaussian of width 0.2·√2 in units where the parameter range is [−1, 1], i.e. θ/scale), full and trimmed."""
     from lfi.truth import exact_log_likelihood
 

@@ -2,7 +2,7 @@
 
 Usage: ``python bench/wbf_sigma_integration.py [--points N] [--runs K] [--seed S]``
 
-An independent check of the production linear coefficients of PHYSICS §6 (the reweighted Pythia sample is checked in
+An independent check of the production linear coefficients of docs/eft.md §9 (the reweighted Pythia sample is checked in
 ``tests/test_wbf_validation.py``). Same physics inputs as the generator: Pythia's PDF set and factorisation scale
 Q² = √((m_V² + p_T3²)(m_V² + p_T4²)), colour factor 1, CKM sums per incoming flavour, m_H = 125 GeV; matrix element
 ``production_coefficients`` (itself checked against the Lagrangian and Dirac traces in ``test_wbf_vertex_derivation``).
@@ -11,8 +11,9 @@ follow from momentum conservation. Prints σ_SM (pb) and the linear coefficients
 
 Results (8·10⁵ points, 2 cores shared, ~80 s): σ_SM = 3.47 pb (CC 2.54, NC 0.93); with photons F_W 0.0182(1),
 F_WW 0.0074(1); without 0.0171(1), 0.0063(1); per process F_WW = 0.0066(2) (WW), 0.0095(3) / 0.0052(1) (ZZ with /
-without photons). The F_W coefficients of PHYSICS §6 (0.0182, 0.0170) are reproduced, its F_WW coefficients
-(0.0084, 0.0073) are not — the same as with the reweighted Pythia sample (0.0075, 0.0063).
+without photons). The F_W coefficients (0.0182, 0.0170) and the corrected F_WW coefficients of docs/eft.md §9
+(0.0074, 0.0063) are reproduced, the earlier F_WW values (0.0084, 0.0073) are not — the same as with the reweighted
+Pythia sample (0.0075, 0.0063).
 """
 
 from __future__ import annotations

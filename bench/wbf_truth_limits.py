@@ -1,4 +1,4 @@
-"""Expected truth limits on (f_W, f_WW) from a parton-level WBF sample (PHYSICS §3: 36 expected SM events).
+"""Expected truth limits on (f_W, f_WW) from a parton-level WBF sample (docs/statistics.md §8: 36 expected SM events).
 
 Usage: ``python bench/wbf_truth_limits.py [--events N] [--sample FILE] [--figure PNG] [--grid LOW,HIGH,N]``
 

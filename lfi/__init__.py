@@ -20,7 +20,7 @@ allocator                     keep freed memory in the process for fast CPU trai
 workflows                     whole jobs from files to files: ``train_estimator``, ``expected_limits``
 cli                           the ``lfi`` command (argument parsing and printing only)
 
-Layers, lowest first (``docs/architecture.md``): the core modules above → ``estimators``, ``simulators`` →
+Layers, lowest first (``docs/architecture.md`` §1): the core modules above → ``estimators``, ``simulators`` →
 ``lfi.workflows`` → ``lfi.cli``. A module imports only from its own layer or below.
 """
 

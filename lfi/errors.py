@@ -28,7 +28,7 @@ class LfiError(Exception):
 class EventFileError(LfiError, ValueError):
     """An event file is missing, unreadable, of another format, or breaks the data contract.
 
-    The message always names the file and, where it applies, the HDF5 dataset (see ``docs/event-format.md``).
+    The message always names the file and, where it applies, the HDF5 dataset (see ``docs/event-format.md`` §5).
     """
 
 

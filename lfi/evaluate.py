@@ -105,7 +105,7 @@ def histogram_map(sample: EventSample, observables: Sequence[str], points: np.nd
     Parameters
     ----------
     binning : {"auto", "reference"}
-        Weighted quantiles at θ* (``n_bins`` per axis), or the reference edges of ``docs/statistics.md`` (pt_j1, delta_phi_jj).
+        Weighted quantiles at θ* (``n_bins`` per axis), or the reference edges of ``docs/statistics.md`` §4 (pt_j1, delta_phi_jj).
     """
     missing = [name for name in observables if name not in sample.observables]
     if missing:

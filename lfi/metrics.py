@@ -10,8 +10,8 @@ Pure functions of arrays (no I/O, no global state). Conventions:
   ``"error"`` raises. Each class must have a positive total weight.
 - Yields: s = L·σ_S·ε_S, b = L·σ_B·ε_B with cross sections in pb and L in pb⁻¹ (1 fb⁻¹ = 1000 pb⁻¹).
 
-Significances: s/√b and, with a relative background systematic δ, s/√(b + (δ·b)²) (DESIGN §3; seed
-000, arXiv:2211.05143); the Asimov discovery significance of Cowan, Cranmer, Gross, Vitells,
+Significances: s/√b and, with a relative background systematic δ, s/√(b + (δ·b)²) (docs/statistics.md §9;
+arXiv:2211.05143); the Asimov discovery significance of Cowan, Cranmer, Gross, Vitells,
 arXiv:1007.1727, Eq. (97), and its extension with a background uncertainty σ_b = δ·b (G. Cowan,
 "Discovery sensitivity for a counting experiment with background uncertainty", 2012).
 """
@@ -36,7 +36,7 @@ __all__ = [
     "classification_summary",
 ]
 
-#: Working points ε_S of the classification tables (DESIGN §3).
+#: Working points ε_S of the classification tables (docs/statistics.md §9).
 DEFAULT_SIGNAL_EFFICIENCIES: tuple[float, ...] = (0.3, 0.5, 0.7)
 
 NegativeWeights = Literal["keep", "clip", "error"]
@@ -226,7 +226,7 @@ def _yields(s: np.ndarray | float, b: np.ndarray | float, rel_syst: float) -> tu
 def significance(s: np.ndarray | float, b: np.ndarray | float, rel_syst: float = 0.0) -> np.ndarray | float:
     """Simple significance s/√b, or s/√(b + (δ·b)²) with a relative background systematic δ.
 
-    Implements b_sys = b + (δ·b)² of DESIGN §3 (seed 000, arXiv:2211.05143, which uses δ = 0.2).
+    Implements b_sys = b + (δ·b)² of docs/statistics.md §9 (arXiv:2211.05143, which uses δ = 0.2).
 
     Parameters
     ----------
@@ -330,7 +330,7 @@ def luminosity_for_significance(
 def equivalent_luminosity_factor(z: np.ndarray | float, z_ref: np.ndarray | float) -> np.ndarray | float:
     """Luminosity factor the reference needs to match a significance: (z/z_ref)².
 
-    Exact when Z ∝ √L (s/√b, Asimov Z without systematics). This is the convention of seed 000
+    Exact when Z ∝ √L (s/√b, Asimov Z without systematics). This is the convention of arXiv:2211.05143
     ("PN requires 82 % more luminosity" for Z = 2.98 vs 2.21); with a background systematic Z is not ∝ √L
     and :func:`luminosity_for_significance` gives the actual luminosity.
 

@@ -2,7 +2,7 @@
 
 If dσ(z|θ) = Σ_c α_c(θ) g_c(z) with monomials α_c(θ) = Π_d θ_d^{k_cd}, then weights stored at C basis
 points θ_b with invertible A_bc = α_c(θ_b) give the weight at any θ as
-w(z|θ) = Σ_b [α(θ)ᵀ A⁻¹]_b w(z|θ_b)  (PHYSICS §2; Brehmer et al., arXiv:1805.00020).
+w(z|θ) = Σ_b [α(θ)ᵀ A⁻¹]_b w(z|θ_b)  (docs/method.md §3; Brehmer et al., arXiv:1805.00020).
 
 Shapes: T parameter points, D parameters, C components = C basis points.
 """

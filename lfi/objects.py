@@ -3,8 +3,8 @@
 The one home of both facts; simulators, readers and estimators import them from here. A leaf module:
 it imports only NumPy and the standard library.
 
-Type codes (DESIGN §2; the row order of the SM interaction matrices of :mod:`estimators.features`)
------------------------------------------------------------------------------------------------
+Type codes (docs/event-format.md §4; the row order of the SM interaction matrices of :mod:`estimators.features`)
+----------------------------------------------------------------------------------------------------------------
 ====  ==========  =========  ==========================================
 code  name        constant   PDG id of the particle it stands for
 ====  ==========  =========  ==========================================

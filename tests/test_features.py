@@ -1,8 +1,8 @@
 """Tests of estimators.features: pairwise features against a float64 NumPy reference, SM matrices, scaling.
 
 References: the pairwise features are recomputed here event by event in NumPy float64 from their definitions
-(ParT, arXiv:2202.03772; PHYSICS §4), with Δφ wrapped by arctan2(sin, cos) instead of the module's remainder.
-The SM matrices are typed in from the PHYSICS §4 text; the coupling check values g_s(μ0) = 1.2177 and
+(ParT, arXiv:2202.03772; docs/method.md §7), with Δφ wrapped by arctan2(sin, cos) instead of the module's remainder.
+The SM matrices are typed in from the docs/method.md §7 text; the coupling check values g_s(μ0) = 1.2177 and
 g_e(μ0) = 0.3139 are quoted there to four decimals (tolerance 5e-5).
 """
 
@@ -157,7 +157,7 @@ def test_pair_feature_option_errors_list_valid_values():
 
 
 # --------------------------------------------------------------------------------------------------
-# SM interaction matrices (PHYSICS §4)
+# SM interaction matrices (docs/method.md §7)
 # --------------------------------------------------------------------------------------------------
 def physics_sm_const() -> np.ndarray:
     g_s, g_z, g_e = 1.22, 0.758, 0.31

@@ -1,7 +1,7 @@
 """Tests of lfi.limits against independent numbers.
 
 Reference values and where they come from:
-- Wilks thresholds: scipy.stats.chi2 (independent implementation) and PHYSICS §3 (2.30, 6.18, 11.83), rtol 1e-9 / 5e-3.
+- Wilks thresholds: scipy.stats.chi2 (independent implementation) and docs/statistics.md §5 (2.30, 6.18, 11.83), rtol 1e-9 / 5e-3.
 - Gaussian location model x ~ N(θ, 1_D) with rate σ(θ) = σ0·exp(b·θ): analytic Asimov
   q = n|θ − θ*|² + 2n(e^{b·Δ} − 1 − b·Δ) (n = L σ(θ*)); expectations exact by Gauss–Hermite quadrature (rtol 1e-10).
 - Binned Fisher information of a normal location model with equiprobable bins,

@@ -24,7 +24,7 @@ def _from_angles(p_abs, theta, phi, m=0.0):
 
 # ------------------------------------------------------------------------------------------------ type codes
 def test_type_names_agree_with_the_code_constants():
-    expected = {"pad": 0, "jet": 1, "b-jet": 2, "e-": 3, "e+": 4, "mu-": 5, "mu+": 6, "photon": 7}  # DESIGN §2
+    expected = {"pad": 0, "jet": 1, "b-jet": 2, "e-": 3, "e+": 4, "mu-": 5, "mu+": 6, "photon": 7}  # docs/event-format.md §4
     constants = {"pad": O.PAD, "jet": O.JET, "b-jet": O.BJET, "e-": O.ELECTRON, "e+": O.POSITRON, "mu-": O.MUON,
                  "mu+": O.ANTIMUON, "photon": O.PHOTON}
     assert constants == expected

@@ -1,10 +1,10 @@
-"""The EFT matrix element of WBF H → ZZ* → 4ℓ against independent facts (PHYSICS §6).
+"""The EFT matrix element of WBF H → ZZ* → 4ℓ against independent facts (docs/eft.md §4).
 
 * SM limit = Pythia's analytic formulas on quark–quark (and antiquark–antiquark) lines, and the formulas with
   the two kinematic structures swapped on quark–antiquark lines;
 * the SM decay = the textbook H → Z*Z* → 4ℓ result (the structure of Pythia's ``weightHiggsDecay``);
 * Lorentz invariance, exact polynomial θ-dependence, transverse photon vertices;
-* the decay-rate linear coefficients of PHYSICS §6 by integrating over the exact 4-body phase space.
+* the decay-rate linear coefficients of docs/eft.md §9 by integrating over the exact 4-body phase space.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def test_photon_vertices_are_transverse(pair, leg):
     [(False, -0.0097, 0.0053), (True, -0.0080, 0.0014)],
 )
 def test_decay_rate_linear_coefficients(photons, a_ref, b_ref):
-    """Γ(H → 2e2μ)(θ)/Γ_SM = 1 + a f_W + b f_WW with m_ℓℓ > 12 GeV (PHYSICS §6, quoted to 1e-4)."""
+    """Γ(H → 2e2μ)(θ)/Γ_SM = 1 + a f_W + b f_WW with m_ℓℓ > 12 GeV (docs/eft.md §9, quoted to 1e-4)."""
     rng = np.random.default_rng(11)
     k1, k2, k3, k4, weight = decay_phase_space(300_000, rng)
     c = me.decay_coefficients(k1, k2, k3, k4, 11, 13, EW, photons) * weight[:, None]

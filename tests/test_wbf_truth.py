@@ -56,7 +56,7 @@ def test_weights_morph_exactly_and_sum_to_sigma(sample):
     meta = sample.metadata
     before_cut = meta["pythia_sigma_gen_pb"] * meta["sm_reweighting_factor"]  # σ_SM of all generated events
     assert 0.7 < sample.cross_sections[0] / before_cut < 0.85
-    assert 3e-4 < sample.cross_sections[0] < 5e-4  # GENERATOR.md: 4.21e-4 pb with Pythia's default inputs
+    assert 3e-4 < sample.cross_sections[0] < 5e-4  # docs/generator.md §4: 4.21e-4 pb with Pythia's default inputs
 
 
 def test_same_seed_same_sample_any_worker_count(monkeypatch):

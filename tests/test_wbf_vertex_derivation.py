@@ -1,4 +1,4 @@
-"""The HVV vertex table of PHYSICS §6 against the Lagrangian it comes from, and against HISZ's effective couplings.
+"""The HVV vertex table of docs/eft.md §3 against the Lagrangian it comes from, and against HISZ's effective couplings.
 
 Independent facts pinned here (see the F_WW note in ``test_wbf_validation``):
 

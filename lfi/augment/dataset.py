@@ -3,7 +3,7 @@
 Nothing augmented is written to disk: each epoch draws fresh parameter points from the priors and,
 for every point, events in proportion to their morphed weights, so a batch is a set of unweighted
 events from p(x|θ0) (label y = 0) and from p(x|θ1) (y = 1), each with its joint log ratio
-log r(x,z|θ0,θ1) and joint scores t(x,z|θ0), t(x,z|θ1) (PHYSICS §1).
+log r(x,z|θ0,θ1) and joint scores t(x,z|θ0), t(x,z|θ1) (docs/method.md §2; batches: §4).
 
 Batch keys and shapes (B = batch size, P object slots, G globals, D parameters):
 ``momenta`` (B, P, 4) float32 GeV, ``types`` (B, P) int64, ``globals`` (B, G) float32,

@@ -1,6 +1,6 @@
 """Joint likelihood ratio r(x,z|θ0,θ1) and joint score t(x,z|θ) from morphed event weights.
 
-With weights w_e(θ) ∝ dσ(z_e|θ) (PHYSICS §1; Brehmer et al., arXiv:1805.00020, eqs. 15–16):
+With weights w_e(θ) ∝ dσ(z_e|θ) (docs/method.md §2; Brehmer et al., arXiv:1805.00020, eqs. 15–16):
 
     r(x_e, z_e|θ0, θ1) = [w_e(θ0)/σ(θ0)] / [w_e(θ1)/σ(θ1)],
     t(x_e, z_e|θ)      = ∇θ w_e(θ)/w_e(θ) − ∇θ σ(θ)/σ(θ),

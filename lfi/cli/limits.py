@@ -20,7 +20,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--histogram", action="append", default=[], metavar="OBS[,OBS]",
                    help="1-D or 2-D histogram baseline of named observables (repeatable)")
     p.add_argument("--binning", choices=["auto", "reference"], default="auto",
-                   help="histogram bins: weighted quantiles, or the reference binning of docs/statistics.md")
+                   help="histogram bins: weighted quantiles, or the reference binning of docs/statistics.md §4")
     p.add_argument("--truth", action="store_true", help="add the exact likelihood (needs a sample that carries it)")
     p.add_argument("--lumi", type=float, required=True, metavar="L", help="integrated luminosity in pb^-1")
     p.add_argument("--grid", required=True, metavar="SPEC", help='"low:high:n,low:high:n" per parameter')

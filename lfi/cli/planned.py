@@ -1,4 +1,4 @@
-"""Commands of DESIGN §5 that are planned but not built yet: they say so and exit non-zero."""
+"""Commands of docs/event-format.md §9 that are planned but not built yet: they say so and exit non-zero."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Weighted events: the :class:`EventSample` and its HDF5 file format (``docs/event-format.md``).
+"""Weighted events: the :class:`EventSample` and its HDF5 file format (``docs/event-format.md`` §2–3).
 
 Public API
 ----------

@@ -1,7 +1,7 @@
 """The ``lfi-events`` HDF5 format (version 1): writing, reading and summarising one file.
 
 Every failure to read is one :class:`~lfi.errors.EventFileError` line naming the file and the HDF5 dataset.
-The layout is described in ``docs/event-format.md``; shapes use N events, P object slots, B benchmarks,
+The layout is described in ``docs/event-format.md`` §3; shapes use N events, P object slots, B benchmarks,
 D parameters, C morphing components and G event-level globals.
 
 =============================  ===================  ===============================================

@@ -1,6 +1,6 @@
 """EventSample: weighted events with their parameter benchmarks, morphing setup and optional truth.
 
-One sample is one file in the ``lfi-events`` format (``docs/event-format.md``), written and read by
+One sample is one file in the ``lfi-events`` format (``docs/event-format.md`` §2–3), written and read by
 :mod:`lfi.events.hdf5`. Shapes use N events, P object slots, B benchmarks, D parameters, C morphing
 components and G event-level globals.
 """

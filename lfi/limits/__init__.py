@@ -1,4 +1,4 @@
-"""Expected limits: Asimov −2Δlog L on a θ grid, Wilks p-values, CL contours (PHYSICS §3).
+"""Expected limits: Asimov −2Δlog L on a θ grid, Wilks p-values, CL contours (docs/statistics.md §2, §5–6).
 
 Pure functions of arrays: no I/O, no torch, no global state. One module per job:
 

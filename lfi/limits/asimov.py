@@ -1,10 +1,10 @@
 """Expected (Asimov) −2Δlog L of the extended likelihood on a θ grid.
 
-For luminosity L and true point θ*, with n = L·σ(θ*) expected events (PHYSICS §3; Brehmer, Cranmer,
+For luminosity L and true point θ*, with n = L·σ(θ*) expected events (docs/statistics.md §2; Brehmer, Cranmer,
 Louppe, Pavez, arXiv:1805.00020; Asimov data set: Cowan et al., arXiv:1007.1727, Sec. 3.2):
 
     q(θ) = −2 { n·log[σ(θ)/σ(θ*)] − L·[σ(θ) − σ(θ*)]
-                + n·E_{x∼p(x|θ*)}[ log r̂(x|θ, θ_ref) − log r̂(x|θ*, θ_ref) ] }           (PHYSICS §3)
+                + n·E_{x∼p(x|θ*)}[ log r̂(x|θ, θ_ref) − log r̂(x|θ*, θ_ref) ] }           (docs/statistics.md §2)
 
 The expectation is the weighted mean over test events with weights at θ*. The rate part equals
 2n·[d − log(1 + d)] with d = σ(θ)/σ(θ*) − 1, which is ≥ 0 and is computed in that form (no cancellation
@@ -91,7 +91,7 @@ def extended_asimov_q(
     sigma_true: float,
     mean_log_r_true: float,
 ) -> np.ndarray:
-    """The Asimov q(θ) of PHYSICS §3 from already averaged log r̂ (the formula itself).
+    """The Asimov q(θ) of docs/statistics.md §2 from already averaged log r̂ (the formula itself).
 
     q(θ) = 2n·[d − log(1 + d)] − 2n·[E log r̂(θ) − E log r̂(θ*)], d = σ(θ)/σ(θ*) − 1, n = L·σ(θ*).
 
@@ -144,7 +144,7 @@ def asimov_q(
     log_r_true: np.ndarray | float | None = None,
     true_index: int | None = None,
 ) -> np.ndarray:
-    """Expected (Asimov) q(θ) = −2Δlog L on a θ grid for a ratio estimator (PHYSICS §3).
+    """Expected (Asimov) q(θ) = −2Δlog L on a θ grid for a ratio estimator (docs/statistics.md §2).
 
     The extended-likelihood formula of the module docstring, with the expectation over the test events
     weighted at θ*. θ* is either a grid point (``true_index``) or given separately (``log_r_true`` with

@@ -1,9 +1,9 @@
-"""Comparing an estimated limit or ratio with the exact one (calibration metrics of the issue and PHYSICS §3).
+"""Comparing an estimated limit or ratio with the exact one (calibration metrics, docs/statistics.md §6–7).
 
 - :func:`map_difference`: contour-area ratios per CL and the mean squared difference of two q maps over
   the region inside a CL contour of the reference map.
 - :func:`log_r_mse`: MSE(log r̂) against the exact log r, averaged over events at θ* and over the grid
-  weighted by a Gaussian prior (1805.00020; PHYSICS §3: width 0.2·√2 in units where θ = 1 is
+  weighted by a Gaussian prior (1805.00020; docs/statistics.md §7: width 0.2·√2 in units where θ = 1 is
   f/Λ² = 16.5 TeV⁻²), with the "trimmed" variant that drops the best and worst 5 % of events.
 
 Shapes: T grid points (C order, :mod:`lfi.limits.grid`), N events, D parameters.
@@ -87,7 +87,7 @@ def log_r_mse(
     weights: np.ndarray | None = None,
     trim: float = 0.05,
 ) -> dict:
-    """Prior-weighted MSE of log r̂ against the exact log r, full and trimmed (1805.00020; PHYSICS §3).
+    """Prior-weighted MSE of log r̂ against the exact log r, full and trimmed (1805.00020; docs/statistics.md §7).
 
     Per event i: e_i = Σ_t π_t (log r̂_ti − log r_ti)² / Σ_t π_t with π_t ∝ exp(−|θ_t − θ_c|²/(2 w²));
     full MSE = Σ_i w_i e_i / Σ_i w_i; trimmed = the same over events whose e_i lies between the ``trim``
@@ -100,7 +100,7 @@ def log_r_mse(
     theta : array_like, shape (T, D)
         Grid points.
     prior_width : float
-        Gaussian prior width w in θ units (PHYSICS §3: 0.2·√2 in units of 16.5 TeV⁻², i.e. ≈ 4.67 TeV⁻²).
+        Gaussian prior width w in θ units (docs/statistics.md §7: 0.2·√2 in units of 16.5 TeV⁻², i.e. ≈ 4.67 TeV⁻²).
     prior_center : array_like, shape (D,), optional
         Default the origin (the SM).
     weights : array_like, shape (N,), optional

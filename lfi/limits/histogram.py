@@ -2,7 +2,7 @@
 
 With expected yields ν_b(θ) = L·Σ_{i∈b} w_i(θ) (bins filled with morphed weights; the caller morphs) and
 Asimov data n_b = ν_b(θ*), the binned Poisson likelihood gives (Asimov data set: Cowan et al.,
-arXiv:1007.1727, Sec. 3.2; PHYSICS §3 with the densities replaced by bin fractions):
+arXiv:1007.1727, Sec. 3.2; docs/statistics.md §4: the §2 formula with the densities replaced by bin fractions):
 
     q(θ) = 2 Σ_b [ ν_b(θ) − n_b − n_b·log(ν_b(θ)/n_b) ]  = 2 Σ_b n_b·[d_b − log(1 + d_b)],  d_b = ν_b(θ)/n_b − 1.
 
@@ -13,7 +13,7 @@ weights) contribute 2·(ν_b(θ) − ν_b(θ*)); a bin with n_b > 0 that θ pred
 
 Binning: quantiles of the distribution at θ* (each bin holds the same weight at θ*, outer edges ±inf, so
 no bin is empty at θ*), ``DEFAULT_N_BINS`` per axis unless given; or explicit edges, e.g. the reference
-binning of 1805.00020 from :func:`reference_edges` (PHYSICS §3).
+binning of 1805.00020 from :func:`reference_edges` (docs/statistics.md §4).
 
 Units: weights in pb, luminosity in pb⁻¹. Shapes: N events, K observables (axes), T grid points,
 B = Π_k (len(edges_k) − 1) bins, flattened in C order (last axis fastest).
@@ -41,7 +41,7 @@ __all__ = [
 #: Default number of quantile bins per axis, keyed by the number of observables K.
 DEFAULT_N_BINS: dict[int, int] = {1: 20, 2: 10}
 
-#: Reference binning of 1805.00020 (PHYSICS §3): p_T,j1 in GeV and Δφ_jj in rad on [0, π].
+#: Reference binning of 1805.00020 (docs/statistics.md §4): p_T,j1 in GeV and Δφ_jj in rad on [0, π].
 REFERENCE_EDGES: dict[str, np.ndarray] = {
     "pt_j1": np.array([0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0, 400.0, 600.0, 1000.0, 14000.0]),
     "delta_phi_jj": np.linspace(0.0, np.pi, 11),
@@ -49,7 +49,7 @@ REFERENCE_EDGES: dict[str, np.ndarray] = {
 
 
 def reference_edges(names: Sequence[str] | str) -> list[np.ndarray]:
-    """Bin edges of the reference histogram baseline for named observables (PHYSICS §3).
+    """Bin edges of the reference histogram baseline for named observables (docs/statistics.md §4).
 
     Parameters
     ----------
@@ -294,7 +294,7 @@ def histogram_q(
 
     The rate enters through the bin yields: by default ν_b(θ) = L·Σ_{i∈b} w_i(θ), so the weights must sum to
     the cross section. For a test subsample pass ``sigma`` and ``sigma_true``: then ν_b(θ) = L·σ(θ)·f_b(θ)
-    with the bin fractions f_b from the weights (the PHYSICS §3 formula with densities → bin fractions).
+    with the bin fractions f_b from the weights (the docs/statistics.md §2 formula with densities → bin fractions, §4).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Score-based limits: SALLY (linearised, local Fisher information) and SALLINO (1-D histogram of h).
 
-SALLY (Brehmer, Cranmer, Louppe, Pavez, arXiv:1805.00020; PHYSICS §1): an estimator t̂(x) of the
+SALLY (Brehmer, Cranmer, Louppe, Pavez, arXiv:1805.00020; docs/statistics.md §3): an estimator t̂(x) of the
 score t(x|θ_ref) = ∇θ log p(x|θ)|θ_ref is the locally sufficient statistic. Linearised around θ_ref ≈ θ*,
 the expected extended likelihood is Gaussian with the Fisher information of a Poisson process,
 I_ij = L ∫dx ∂_i dσ(x) ∂_j dσ(x) / dσ(x) (Brehmer, Cranmer, Kling, Plehn, arXiv:1612.05261), which with

@@ -2,7 +2,7 @@
 
 Asymptotically q(θ) at the true θ follows a χ² distribution with D degrees of freedom (Wilks 1938;
 Cowan, Cranmer, Gross, Vitells, arXiv:1007.1727, Sec. 3). With D = 2 the thresholds for 68.27, 95.45 and
-99.73 % CL are q = 2.30, 6.18 and 11.83 (PHYSICS §3).
+99.73 % CL are q = 2.30, 6.18 and 11.83 (docs/statistics.md §5).
 
 The χ² distribution is evaluated through the regularised incomplete gamma function,
 P(χ²_D ≤ q) = γ(D/2, q/2) / Γ(D/2), so importing this module does not import ``scipy.stats``.
@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["DEFAULT_CL", "q_threshold", "p_value"]
 
-#: The Gaussian 1σ, 2σ and 3σ coverage probabilities used for contours (PHYSICS §3).
+#: The Gaussian 1σ, 2σ and 3σ coverage probabilities used for contours (docs/statistics.md §5).
 DEFAULT_CL: tuple[float, ...] = (0.6827, 0.9545, 0.9973)
 
 
@@ -27,7 +27,7 @@ def _check_dof(dof: int) -> int:
 def q_threshold(cl: float | np.ndarray, dof: int = 2) -> float | np.ndarray:
     """Threshold on q = −2Δlog L for a confidence level, by Wilks' theorem.
 
-    Implements q_c = F⁻¹_{χ²_D}(CL) (arXiv:1007.1727, Sec. 3; PHYSICS §3).
+    Implements q_c = F⁻¹_{χ²_D}(CL) (arXiv:1007.1727, Sec. 3; docs/statistics.md §5).
 
     Parameters
     ----------

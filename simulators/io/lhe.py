@@ -1,7 +1,7 @@
 """Les Houches Event files (plain or gzipped) → EventSample, read with ``pylhe``.
 
 Parton-level events: the objects are the final-state particles (status 1) with the type codes of
-DESIGN §2 (:mod:`lfi.objects`) — quarks u, d, s, c and gluons are jets, b quarks b-jets, then e∓, μ∓ and photons;
+docs/event-format.md §4 (:mod:`lfi.objects`) — quarks u, d, s, c and gluons are jets, b quarks b-jets, then e∓, μ∓ and photons;
 neutrinos make up the missing transverse momentum (globals ``met``, ``met_phi``). Other final-state
 particles (τ, undecayed tops or bosons) are counted in the metadata and left out.
 

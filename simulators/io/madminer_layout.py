@@ -1,7 +1,7 @@
 """MadMiner v0.9 HDF5 files ↔ EventSample: the layout and what import and export share.
 
 The MadMiner layout (read from MadMiner's public ``madminer/utils/interfaces/hdf5.py``; summary in
-``docs/event-format.md``) holds datasets only, strings as fixed-length ``S256`` ASCII:
+``docs/event-format.md`` §8) holds datasets only, strings as fixed-length ``S256`` ASCII:
 
 =====================================  ==================  =============================================
 dataset                                shape               meaning

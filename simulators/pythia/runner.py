@@ -1,7 +1,7 @@
 """One Pythia 8 runner for every process: settings, seeds, silenced output and an optional worker pool.
 
 Pythia (``pythia8mc``) and fastjet write their banners and messages from C++ to file descriptor 1, which
-Python's ``redirect_stdout`` does not catch (GENERATOR.md); :func:`silenced` redirects the descriptor itself.
+Python's ``redirect_stdout`` does not catch (docs/generator.md §2); :func:`silenced` redirects the descriptor itself.
 ``pythia8mc`` is imported lazily so that importing this module stays cheap.
 """
 
@@ -81,7 +81,7 @@ def make_pythia(settings: Sequence[str], seed: int, verbose: bool = False):
         raise PythiaSettingsError(f"Pythia seed must lie in 0..{MAX_SEED}, got {seed}")
     data = os.environ.get("PYTHIA8DATA")
     if data is not None and not os.path.isdir(data):
-        del os.environ["PYTHIA8DATA"]  # a wrong value aborts construction (GENERATOR.md)
+        del os.environ["PYTHIA8DATA"]  # a wrong value aborts construction (docs/generator.md §1)
     with silenced(not verbose):
         import pythia8mc
 

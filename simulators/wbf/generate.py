@@ -1,6 +1,6 @@
 """Pythia 8 generation of SM WBF H → ZZ* → 4ℓ events and extraction of their hard-process kinematics.
 
-Process (PHYSICS §6, GENERATOR.md): 13 TeV pp, ``HiggsSM:ff2Hff(t:WW)`` (code 907) and ``(t:ZZ)`` (906),
+Process (docs/eft.md §1 and §5, docs/generator.md §4): 13 TeV pp, ``HiggsSM:ff2Hff(t:WW)`` (code 907) and ``(t:ZZ)`` (906),
 m_H = 125 GeV, H → Z Z*, Z → e⁺e⁻ or μ⁺μ⁻ with m_ℓℓ > 12 GeV (``23:mMin``). Pythia's electroweak inputs are
 aligned with the matrix element's (:meth:`EWInputs.madminer`): α fixed at 1/127.9 in the hard process,
 sin²θ_W = sin²θ̄_W = 0.2337, m_W = 79.824 GeV; the Z width is the one Pythia computes from these inputs

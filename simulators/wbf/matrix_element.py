@@ -1,12 +1,12 @@
-"""Tree-level helicity amplitudes for WBF Higgs production and H → 4ℓ with the O_W, O_WW vertex (PHYSICS §6).
+"""Tree-level helicity amplitudes for WBF Higgs production and H → 4ℓ with the O_W, O_WW vertex (docs/eft.md §3–4).
 
-Conventions (PHYSICS §6): metric (+,−,−,−); all momenta in GeV; θ = (f_W, f_WW) in TeV⁻², F = f·1e-6 GeV⁻²;
+Conventions (docs/eft.md §1–2): metric (+,−,−,−); all momenta in GeV; θ = (f_W, f_WW) in TeV⁻², F = f·1e-6 GeV⁻²;
 HISZ operators with f_B = f_BB = 0. The HVV vertex with both boson momenta incoming (V1: q1, index α;
 V2: q2, index β) is
 
     Γ^{αβ} = i g m_W [ A g^{αβ} + B (q1·q2 g^{αβ} − q2^α q1^β) ]  (+ terms ∝ q1^α q1^β, q2^α q2^β)
 
-with A, B from the table of PHYSICS §6 (full q² dependence of A kept, including the contact terms). For a
+with A, B from the table of docs/eft.md §3 (full q² dependence of A kept, including the contact terms). For a
 photon leg the q^α q^β term is kept such that the vertex is transverse (A_γ (q² g − q q)); it vanishes on the
 conserved massless currents used here. The amplitude is linear in θ, so every amplitude is returned as three
 pieces (SM, per unit f_W, per unit f_WW); |M|² is then an exact polynomial: quadratic for production or decay
@@ -181,7 +181,7 @@ def charge_isospin(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def line_couplings(ids: np.ndarray, ew: EWInputs) -> dict[str, np.ndarray]:
-    """Fermion–boson couplings c^V_λ, each shape (N, 2) for λ = (L, R) (PHYSICS §6)."""
+    """Fermion–boson couplings c^V_λ, each shape (N, 2) for λ = (L, R) (docs/eft.md §2)."""
     q, t3 = charge_isospin(ids)
     gz = ew.g / np.sqrt(ew.c2)
     n = len(q)
@@ -193,7 +193,7 @@ def line_couplings(ids: np.ndarray, ew: EWInputs) -> dict[str, np.ndarray]:
 
 
 def vertex_coefficients(v1: str, v2: str, q1sq: np.ndarray, q2sq: np.ndarray, ew: EWInputs):
-    """The HVV vertex factors of PHYSICS §6 in units of i·g·m_W, split into θ-pieces.
+    """The HVV vertex factors of docs/eft.md §3 in units of i·g·m_W, split into θ-pieces.
 
     Parameters
     ----------

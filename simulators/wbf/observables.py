@@ -1,4 +1,4 @@
-"""High-level observables of WBF H → 4ℓ events (the histogram baselines of PHYSICS §3 use pt_j1 and delta_phi_jj).
+"""High-level observables of WBF H → 4ℓ events (the histogram baselines of docs/statistics.md §4 use pt_j1 and delta_phi_jj).
 
 =============  ==========================================================================================
 name           definition

@@ -1,5 +1,5 @@
 """Pythia 8's own SM density for WBF Higgs production — the denominator of the reweighting
-w(θ) = w_gen·|M_θ|²/|M_Pythia|² (PHYSICS §6), kept apart from our amplitudes in :mod:`.matrix_element`."""
+w(θ) = w_gen·|M_θ|²/|M_Pythia|² (docs/eft.md §6), kept apart from our amplitudes in :mod:`.matrix_element`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ __all__ = ["pythia_production_me"]
 def pythia_production_me(
     p1, p2, p3, p4, id1, id2, charged, *, alpha, s2, s2bar, m_z, m_w
 ) -> np.ndarray:
-    """Pythia 8's SM ⟨|M|²⟩ of ``HiggsSM:ff2Hff(t:ZZ)`` / ``(t:WW)`` (PHYSICS §6), shape (N,).
+    """Pythia 8's SM ⟨|M|²⟩ of ``HiggsSM:ff2Hff(t:ZZ)`` / ``(t:WW)`` (docs/eft.md §6), shape (N,).
 
     Exactly Pythia's ``Sigma3ff2HfftZZ`` / ``Sigma3ff2HfftWW::sigmaHat`` without CKM and open-width
     factors, written with p3 the partner of p1 and p4 the partner of p2:

@@ -6,7 +6,7 @@ For an event with generator weight w_gen (pb) the weight at θ is
 
 with ⟨|M_Pythia|²⟩ Pythia's own SM formula evaluated exactly as Pythia evaluated it (its electroweak
 parameters, its α_EM, the massless kinematics before it assigned quark masses), so the sample is exact at
-every θ, the SM included (PHYSICS §6). Pythia's H → 4ℓ density is the exact SM one with the aligned inputs
+every θ, the SM included (docs/eft.md §6). Pythia's H → 4ℓ density is the exact SM one with the aligned inputs
 (see :mod:`simulators.wbf.generate`), hence R_dec's denominator is our SM decay amplitude. Γ_H is fixed.
 R_prod · R_dec is a quartic polynomial in θ: 15 coefficients ordered as ``monomial_components(2, 4)``.
 """
