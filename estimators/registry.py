@@ -1,7 +1,7 @@
 """Estimator families by name: which class trains and loads a given ``--estimator`` name.
 
 Every encoder name (``mlp``, ``part``, ...) is a network (:class:`estimators.estimator.Estimator`); a few names
-are families of their own (``bdt``: LightGBM). A family class implements the protocols of :mod:`lfi.protocols`
+are families of their own (``bdt``: LightGBM). Ensembles (:class:`estimators.ensemble.Ensemble`) wrap any of them. A family class implements the protocols of :mod:`lfi.protocols`
 plus ``trained(setup)`` and ``load(directory)``; registering it here is all it takes to plug a new one in.
 """
 
@@ -21,6 +21,8 @@ __all__ = ["FAMILIES", "estimator_class", "estimator_names", "load", "train"]
 #: Estimator names that are not networks, with the class that implements them.
 FAMILIES = {"bdt": "estimators.bdt:BDTEstimator"}
 _NETWORK = "estimators.estimator:Estimator"
+#: Ensembles wrap members of any family; their config.json says ``"family": "ensemble"``.
+_ENSEMBLE = "estimators.ensemble:Ensemble"
 CONFIG_FILE = "config.json"
 
 
@@ -39,7 +41,11 @@ def estimator_class(name: str) -> type:
     """
     if name not in FAMILIES and name not in ENCODERS:
         raise UnknownNameError(f"unknown estimator {name!r}; valid: {', '.join(estimator_names())}")
-    module, cls = FAMILIES.get(name, _NETWORK).split(":")
+    return _class(FAMILIES.get(name, _NETWORK))
+
+
+def _class(target: str) -> type:
+    module, cls = target.split(":")
     return getattr(importlib.import_module(module), cls)
 
 
@@ -61,13 +67,19 @@ def load(path: str | os.PathLike):
     require_finished(path, (CONFIG_FILE,))
     config_file = path / CONFIG_FILE
     try:
-        name = json.loads(config_file.read_text()).get("encoder")
-        cls = estimator_class(name)
+        config = json.loads(config_file.read_text())
+        if config.get("family") == "ensemble":
+            return _class(_ENSEMBLE).load(path, load_member=load)
+        cls = estimator_class(config.get("encoder"))
     except (json.JSONDecodeError, AttributeError, KeyError, TypeError, UnicodeDecodeError) as err:
         raise ModelError(f"{config_file}: not a valid estimator config ({first_line(err)})") from None
     return cls.load(path)
 
 
 def train(setup):
-    """Train the estimator ``setup.estimator`` on a :class:`lfi.train.TrainingSetup`; saved in ``setup.out``."""
-    return estimator_class(setup.estimator).trained(setup)
+    """Train the estimator ``setup.estimator`` on a :class:`lfi.train.TrainingSetup` (an ensemble of
+    ``setup.ensemble`` of them when that is above 1); saved in ``setup.out``."""
+    family = estimator_class(setup.estimator)
+    if setup.ensemble > 1:
+        return _class(_ENSEMBLE).trained(setup, member_family=family)
+    return family.trained(setup)

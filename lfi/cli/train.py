@@ -35,6 +35,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run in DIR from its last finished epoch; every setting must be the "
                    "same except --epochs, --patience, --device, --amp and --compile")
+    p.add_argument("--ensemble", type=int, default=1, metavar="K",
+                   help="train K members with seeds SEED, SEED+1, ... and use their mean (limits report the spread)")
+    p.add_argument("--bootstrap", action="store_true", help="each ensemble member trains on a bootstrap resample")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -58,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                          patience=args.patience, device=args.device, amp=args.amp, compile=args.compile, seed=args.seed)
     train_estimator(args.data, args.estimator, args.method, args.out, config=config,
-                    options=parse_options(args.option), resume=args.resume, progress=not args.quiet)
+                    options=parse_options(args.option), resume=args.resume, progress=not args.quiet,
+                    ensemble=args.ensemble, bootstrap=args.bootstrap)
     return 0  # the workflow logs where the estimator was saved

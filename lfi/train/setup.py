@@ -231,6 +231,10 @@ class TrainingSetup:
         Output directory of the estimator.
     resume : bool
     progress : bool
+    ensemble : int
+        Number of members trained with seeds ``seed``, ``seed + 1``, ... (1: a single estimator).
+    bootstrap : bool
+        Each ensemble member trains on a bootstrap resample of the training events.
     """
 
     estimator: str
@@ -247,6 +251,14 @@ class TrainingSetup:
     out: Path
     resume: bool = False
     progress: bool = True
+    ensemble: int = 1
+    bootstrap: bool = False
+
+    def __post_init__(self) -> None:
+        if self.ensemble < 1:
+            raise OptionError(f"--ensemble {self.ensemble}: expected at least 1 member")
+        if self.bootstrap and self.ensemble < 2:
+            raise OptionError("--bootstrap resamples the events of each ensemble member: it needs --ensemble 2 or more")
 
     @property
     def kind(self) -> str:
@@ -271,7 +283,7 @@ class TrainingSetup:
 
     def record(self) -> dict[str, Any]:
         """The settings of this run as JSON-able data (``train_options.json``): what ``--resume`` compares."""
-        return {"estimator": self.estimator, "method": self.method,
+        return {"estimator": self.estimator, "method": self.method, "ensemble": self.ensemble, "bootstrap": self.bootstrap,
                 "data": {"file": str(Path(self.data_file).resolve()), "sha256": file_sha256(self.data_file)},
                 "config": asdict(self.config), "options": self.options.as_dict()}
 

@@ -57,7 +57,8 @@ def _refuse_unused_options(options: TrainOptions, method: str, kind: str) -> Non
 
 def training_setup(data: str | os.PathLike, estimator: str, method: str, out: str | os.PathLike, *,
                    config: TrainConfig | None = None, options: Mapping[str, Any] | TrainOptions | None = None,
-                   resume: bool = False, progress: bool = True) -> TrainingSetup:
+                   resume: bool = False, progress: bool = True, ensemble: int = 1,
+                   bootstrap: bool = False) -> TrainingSetup:
     """Read ``data``, check it suits ``method``, split it and set up the priors (see :func:`train_estimator`)."""
     kind = method_kind(method)
     options = options if isinstance(options, TrainOptions) else TrainOptions.parse(options)
@@ -84,12 +85,12 @@ def training_setup(data: str | os.PathLike, estimator: str, method: str, out: st
     return TrainingSetup(estimator=estimator, data_file=Path(data), sample=sample, train=train, validation=validation,
                          method=method.lower(), theta0_prior=theta0_prior, theta1_prior=theta1_prior,
                          reference=reference, config=config, options=options, out=Path(out), resume=resume,
-                         progress=progress)
+                         progress=progress, ensemble=ensemble, bootstrap=bootstrap)
 
 
 def train_estimator(data: str | os.PathLike, estimator: str, method: str, out: str | os.PathLike, *,
                     config: TrainConfig | None = None, options: Mapping[str, Any] | TrainOptions | None = None,
-                    resume: bool = False, progress: bool = True):
+                    resume: bool = False, progress: bool = True, ensemble: int = 1, bootstrap: bool = False):
     """Train an estimator on an event file and save it as a directory.
 
     Parameters
@@ -113,6 +114,11 @@ def train_estimator(data: str | os.PathLike, estimator: str, method: str, out: s
         Continue an interrupted run in ``out``.
     progress : bool
         Show progress bars.
+    ensemble : int
+        Train this many members (seeds ``config.seed``, ``+1``, ...) and save them as one estimator whose
+        log r̂ (or t̂) is the members' mean (:class:`estimators.ensemble.Ensemble`).
+    bootstrap : bool
+        Each ensemble member trains on a bootstrap resample of the training events.
 
     Returns
     -------
@@ -122,7 +128,7 @@ def train_estimator(data: str | os.PathLike, estimator: str, method: str, out: s
     import estimators
 
     setup = training_setup(data, estimator, method, out, config=config, options=options, resume=resume,
-                           progress=progress)
+                           progress=progress, ensemble=ensemble, bootstrap=bootstrap)
     model = estimators.train(setup)
     log.info("saved %s estimator (%s) to %s", estimator, setup.method, setup.out)
     return model
