@@ -4,6 +4,8 @@ This module joins the pieces: it evaluates estimators (through the protocols of 
 never needs to know what is inside them) and morphed weights on a test sample, in chunks of
 grid points so that a 101 × 101 grid over 10⁵ events fits in memory, and hands plain arrays to the
 pure statistics functions of :mod:`lfi.limits`. Shapes: N test events, T grid points, D parameters.
+Every array that grows with both N and T is made one chunk of grid points at a time; the whole grid costs
+only a few numbers per point (see :func:`lfi.workflows.limits.memory_estimate`).
 Units: weights and cross sections in pb, luminosity in pb⁻¹.
 """
 
@@ -16,6 +18,7 @@ import numpy as np
 
 from lfi import limits
 from lfi.augment.joint import JointQuantities
+from lfi.errors import EventFileError, OptionError, UnknownNameError
 from lfi.events import EventSample
 from lfi.protocols import RatioEstimator, ScoreEstimator
 
@@ -26,6 +29,9 @@ DEFAULT_CHUNK = 128
 
 
 def _true_weights(sample: EventSample, theta_true: np.ndarray) -> np.ndarray:
+    if not sample.can_morph:
+        raise EventFileError("this sample carries no /morphing group: its weights are known only at the "
+                             "benchmarks, and a likelihood map needs them at every θ of the grid")
     return sample.weights_at(np.asarray(theta_true, float))
 
 
@@ -42,13 +48,15 @@ def ratio_map(estimator: RatioEstimator, sample: EventSample, points: np.ndarray
     theta_true = np.asarray(theta_true, float)
     w_true = _true_weights(sample, theta_true)
     state = estimator.grid_state(sample, device=device)
-    mean = np.empty(len(points))
-    for start in range(0, len(points), chunk):
-        log_p = estimator.grid_log_density(state, points[start : start + chunk])  # (N, Tc)
-        mean[start : start + chunk] = limits.expected_log_r(log_p.T, w_true)
-    log_p_true = estimator.grid_log_density(state, theta_true[None])[:, 0]
     joint = JointQuantities(sample)
-    sigma, sigma_true = joint.sigma(points), float(joint.sigma(theta_true[None])[0])
+    mean, sigma = np.empty(len(points)), np.empty(len(points))
+    for start in range(0, len(points), chunk):
+        block = points[start : start + chunk]
+        log_p = estimator.grid_log_density(state, block)  # (N, Tc)
+        mean[start : start + chunk] = limits.expected_log_r(log_p.T, w_true)
+        sigma[start : start + chunk] = joint.sigma(block)
+    log_p_true = estimator.grid_log_density(state, theta_true[None])[:, 0]
+    sigma_true = float(joint.sigma(theta_true[None])[0])
     return limits.extended_asimov_q(mean, sigma, lumi, sigma_true=sigma_true,
                                     mean_log_r_true=limits.expected_log_r(log_p_true, w_true))
 
@@ -63,6 +71,8 @@ def score_map(estimator: ScoreEstimator, sample: EventSample, points: np.ndarray
     """
     if estimator.kind != "score":
         raise ValueError(f"score_map needs a score estimator, this one is a {estimator.kind} estimator")
+    if method not in ("sally", "sallino"):
+        raise OptionError(f"score method must be sally or sallino, got {method!r}")
     theta_ref = np.asarray(estimator.metadata.get("reference", np.zeros(sample.n_parameters)), float)
     score = estimator.score(sample, device=device)
     w_true = _true_weights(sample, theta_true)
@@ -75,8 +85,6 @@ def score_map(estimator: ScoreEstimator, sample: EventSample, points: np.ndarray
         sigma_ref = float(joint.sigma(theta_ref[None])[0])
         fisher = limits.fisher_information(score, w_true, lumi, sigma_true=sigma_ref, sigma_gradient=grad_sigma)
         return limits.sally_q(points, fisher, np.asarray(theta_true, float))
-    if method != "sallino":
-        raise ValueError(f"score method must be sally or sallino, got {method!r}")
     q = np.empty(len(points))
     for start in range(0, len(points), chunk):
         block = points[start : start + chunk]
@@ -86,15 +94,15 @@ def score_map(estimator: ScoreEstimator, sample: EventSample, points: np.ndarray
 
 
 def estimator_map(estimator: RatioEstimator | ScoreEstimator, sample: EventSample, points: np.ndarray,
-                  theta_true: np.ndarray, lumi: float, *, device: str = "cpu") -> np.ndarray:
+                  theta_true: np.ndarray, lumi: float, *, device: str = "cpu", chunk: int = DEFAULT_CHUNK) -> np.ndarray:
     """Asimov q(θ) of any trained estimator, shape (T,): :func:`ratio_map` for ratio estimators,
     :func:`score_map` with the estimator's own method (``sally`` or ``sallino``) for score estimators."""
     if estimator.kind == "ratio":
-        return ratio_map(estimator, sample, points, theta_true, lumi, device=device)
+        return ratio_map(estimator, sample, points, theta_true, lumi, device=device, chunk=chunk)
     if estimator.kind == "score":
         method = estimator.metadata.get("method", "sally")
-        return score_map(estimator, sample, points, theta_true, lumi, method=method, device=device)
-    raise ValueError(f"a {estimator.kind} estimator gives no likelihood map (train a ratio or score method)")
+        return score_map(estimator, sample, points, theta_true, lumi, method=method, device=device, chunk=chunk)
+    raise OptionError(f"a {estimator.kind} estimator gives no likelihood map (train a ratio or score method)")
 
 
 def histogram_map(sample: EventSample, observables: Sequence[str], points: np.ndarray, theta_true: np.ndarray,
@@ -109,7 +117,9 @@ def histogram_map(sample: EventSample, observables: Sequence[str], points: np.nd
     """
     missing = [name for name in observables if name not in sample.observables]
     if missing:
-        raise KeyError(f"no observable {missing[0]!r} in the sample; it has {', '.join(sorted(sample.observables))}")
+        raise UnknownNameError(f"no observable {missing[0]!r} in the sample; it has {', '.join(sorted(sample.observables))}")
+    if not observables:
+        raise OptionError("a histogram needs at least one observable")
     x = np.column_stack([sample.observables[name].astype(float) for name in observables])
     w_true = _true_weights(sample, theta_true)
     if binning == "reference":
@@ -117,7 +127,7 @@ def histogram_map(sample: EventSample, observables: Sequence[str], points: np.nd
     elif binning == "auto":
         edges = limits.quantile_edges(x, w_true, n_bins)
     else:
-        raise ValueError(f"binning must be auto or reference, got {binning!r}")
+        raise OptionError(f"binning must be auto or reference, got {binning!r}")
     joint = JointQuantities(sample)
     q = np.empty(len(points))
     for start in range(0, len(points), chunk):
@@ -133,11 +143,12 @@ def truth_map(sample: EventSample, points: np.ndarray, theta_true: np.ndarray, l
 
     theta_true = np.asarray(theta_true, float)
     w_true = _true_weights(sample, theta_true)
-    mean = np.empty(len(points))
+    mean, sigma = np.empty(len(points)), np.empty(len(points))
     for start in range(0, len(points), chunk):
         block = points[start : start + chunk]
         mean[start : start + chunk] = limits.expected_log_r(exact_log_likelihood(sample, block).T, w_true)
+        sigma[start : start + chunk] = exact_cross_section(sample, block)
     log_p_true = exact_log_likelihood(sample, theta_true[None])[:, 0]
-    sigma, sigma_true = exact_cross_section(sample, points), float(exact_cross_section(sample, theta_true[None])[0])
+    sigma_true = float(exact_cross_section(sample, theta_true[None])[0])
     return limits.extended_asimov_q(mean, sigma, lumi, sigma_true=sigma_true,
                                     mean_log_r_true=limits.expected_log_r(log_p_true, w_true))

@@ -8,6 +8,8 @@ Pure functions of arrays (no I/O, no global state). Conventions:
   ``negative_weights``: ``"keep"`` (default) uses signed sums, so an efficiency is Σ_pass w / Σ w, an
   unbiased estimate whose ROC may be locally non-monotonic; ``"clip"`` sets negative weights to 0;
   ``"error"`` raises. Each class must have a positive total weight.
+- Errors: a setting or input a user can fix (``negative_weights``, a working point, ``rel_syst``, ``lumi``, an
+  empty class) raises :class:`lfi.errors.OptionError`, a ValueError; malformed arrays raise ValueError.
 - Yields: s = L·σ_S·ε_S, b = L·σ_B·ε_B with cross sections in pb and L in pb⁻¹ (1 fb⁻¹ = 1000 pb⁻¹).
 
 Significances: s/√b and, with a relative background systematic δ, s/√(b + (δ·b)²) (docs/statistics.md §9;
@@ -22,6 +24,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+
+from lfi.errors import OptionError
 
 __all__ = [
     "DEFAULT_SIGNAL_EFFICIENCIES",
@@ -65,13 +69,13 @@ def _prepare(
         w = np.maximum(w, 0.0)
     elif negative_weights == "error":
         if np.any(w < 0):
-            raise ValueError(f"{int(np.sum(w < 0))} negative weights with negative_weights='error'")
+            raise OptionError(f"{int(np.sum(w < 0))} negative weights with negative_weights='error'")
     elif negative_weights != "keep":
-        raise ValueError(f"negative_weights must be 'keep', 'clip' or 'error', got {negative_weights!r}")
+        raise OptionError(f"negative_weights must be 'keep', 'clip' or 'error', got {negative_weights!r}")
     for name, mask in (("signal", y), ("background", ~y)):
         total = w[mask].sum()
         if not total > 0:
-            raise ValueError(f"the {name} class needs a positive total weight, got {total:g}")
+            raise OptionError(f"the {name} class needs a positive total weight, got {total:g}")
     return s, y, w
 
 
@@ -184,7 +188,7 @@ def background_efficiency(
         raise ValueError(f"eps_b and eps_s must be ROC arrays of equal shape (M,), got {fb.shape} and {fs.shape}")
     targets = np.asarray(signal_efficiency, dtype=np.float64)
     if not np.all((targets > 0) & (targets <= 1)):
-        raise ValueError(f"signal_efficiency must lie in (0, 1], got {signal_efficiency!r}")
+        raise OptionError(f"signal_efficiency must lie in (0, 1], got {signal_efficiency!r}")
     out = []
     for target in np.atleast_1d(targets):
         hits = np.flatnonzero(fs >= target)
@@ -219,7 +223,7 @@ def _yields(s: np.ndarray | float, b: np.ndarray | float, rel_syst: float) -> tu
     if np.any(b_arr < 0) or np.any(~np.isfinite(b_arr)) or np.any(~np.isfinite(s_arr)):
         raise ValueError("s and b must be finite and b ≥ 0 (expected event counts)")
     if not (np.isfinite(rel_syst) and rel_syst >= 0):
-        raise ValueError(f"rel_syst must be a non-negative relative uncertainty, got {rel_syst!r}")
+        raise OptionError(f"rel_syst must be a non-negative relative uncertainty, got {rel_syst!r}")
     return s_arr, b_arr, float(rel_syst)
 
 
@@ -382,7 +386,7 @@ def classification_summary(
     if lumi is not None:
         lumi = float(lumi)
         if not (np.isfinite(lumi) and lumi > 0):
-            raise ValueError(f"lumi must be a positive luminosity in pb⁻¹, got {lumi!r}")
+            raise OptionError(f"lumi must be a positive luminosity in pb⁻¹, got {lumi!r}")
         out["lumi"], out["rel_syst"] = lumi, float(rel_syst)
         total_s, total_b = w[y].sum(), w[~y].sum()
     for es, eb in zip(targets, eff_b):

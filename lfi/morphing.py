@@ -13,6 +13,8 @@ import itertools
 
 import numpy as np
 
+from lfi.errors import OptionError
+
 __all__ = ["Morpher", "monomial_components"]
 
 
@@ -66,7 +68,8 @@ class Morpher:
         matrix = self.monomials(self.basis)  # A_bc
         self.condition_number = float(np.linalg.cond(matrix))
         if not np.isfinite(self.condition_number) or self.condition_number > 1e14:
-            raise ValueError(f"morphing basis is singular (condition number {self.condition_number:.3g}); pick other points")
+            # The basis points are chosen by a user (benchmarks of a simulation, an import, a file).
+            raise OptionError(f"morphing basis is singular (condition number {self.condition_number:.3g}); pick other points")
         self._inverse = np.linalg.inv(matrix)  # (C components, C basis)
         self._inverse.setflags(write=False)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.errors import EventFileError
 from lfi.events import EventSample
 from lfi.morphing import Morpher
 
@@ -30,7 +31,7 @@ def has_exact_likelihood(sample: EventSample) -> bool:
 
 def _monomials(sample: EventSample, theta: np.ndarray) -> np.ndarray:
     if not has_exact_likelihood(sample):
-        raise ValueError(
+        raise EventFileError(
             f"this sample has no exact likelihood (needs /truth/events/{DENSITY_KEY} and /truth/{SIGMA_KEY})"
         )
     return Morpher(sample.morphing_components, sample.benchmark_theta[sample.morphing_basis]).monomials(theta)

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import IterableDataset
 
 from lfi.augment.joint import JointQuantities
+from lfi.errors import OptionError
 from lfi.events import EventSample
 
 __all__ = ["AugmentedBatches"]
@@ -59,7 +60,7 @@ class AugmentedBatches(IterableDataset):
     ):
         super().__init__()
         if batch_size < 2:
-            raise ValueError(f"batch_size must be at least 2, got {batch_size}")
+            raise OptionError(f"batch_size must be at least 2, got {batch_size}")
         self.sample, self.joint = sample, JointQuantities(sample)
         self.theta0_prior, self.theta1_prior = theta0_prior, theta1_prior
         self.batch_size, self.events_per_theta, self.only_theta0 = batch_size, events_per_theta, only_theta0
@@ -80,7 +81,7 @@ class AugmentedBatches(IterableDataset):
             w = np.clip(w, 0.0, None)  # negative weights cannot be drawn from; they only enter σ(θ)
         cdf = np.cumsum(w)
         if cdf[-1] <= 0:
-            raise ValueError(f"no positive weight at θ = {theta.tolist()}: cannot draw events there")
+            raise OptionError(f"no positive weight at θ = {theta.tolist()}: cannot draw events there")
         return np.minimum(np.searchsorted(cdf, rng.uniform(0, cdf[-1], n), side="right"), len(w) - 1)
 
     def _epoch_draws(self, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.errors import EventFileError, OptionError
 from lfi.events import EventSample
 from lfi.morphing import Morpher
 
@@ -25,10 +26,13 @@ class JointQuantities:
     Parameters
     ----------
     sample : EventSample
-        Must carry a morphing setup.
+        Must carry a morphing setup (else :class:`lfi.errors.EventFileError`).
     """
 
     def __init__(self, sample: EventSample):
+        if not sample.can_morph:
+            raise EventFileError("this sample carries no /morphing group: its weights are known only at the "
+                                 "benchmarks, and weights at other θ are needed here")
         self.morpher: Morpher = sample.morpher()
         self.basis_weights = sample.weights[:, sample.morphing_basis]  # (N, C) pb
         self.basis_sigma = self.basis_weights.sum(axis=0)  # (C,) pb
@@ -53,13 +57,13 @@ class JointQuantities:
     def log_ratio(self, events: np.ndarray, theta0: np.ndarray, theta1: np.ndarray) -> np.ndarray:
         """log r(x_e, z_e|θ0_e, θ1_e), shape (N,); θ0, θ1 of shape (N, D) or (D,).
 
-        Raises ValueError if a weight is not positive at θ0 or θ1 (the joint ratio has no log then).
+        Raises OptionError (a ValueError) if a weight is not positive at θ0 or θ1 (the joint ratio has no log then).
         """
         theta0, theta1 = (np.broadcast_to(np.asarray(t, float), (len(events), self.morpher.n_parameters)) for t in (theta0, theta1))
         w0, _, s0, _ = self._per_event(theta0, events)
         w1, _, s1, _ = self._per_event(theta1, events)
         if np.any(w0 <= 0) or np.any(w1 <= 0):
-            raise ValueError("joint log ratio needs positive weights; this sample has non-positive morphed weights")
+            raise OptionError("joint log ratio needs positive weights; this sample has non-positive morphed weights")
         return np.log(w0) - np.log(s0) - np.log(w1) + np.log(s1)
 
     def score(self, events: np.ndarray, theta: np.ndarray) -> np.ndarray:

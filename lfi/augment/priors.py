@@ -1,6 +1,7 @@
 """Priors over the parameters θ from which training points are drawn.
 
-Every prior has ``sample(n, rng) -> ndarray of shape (n, D)`` and ``n_parameters``.
+Every prior has ``sample(n, rng) -> ndarray of shape (n, D)`` and ``n_parameters``. A prior that cannot work
+(low ≥ high, a non-positive width, unreadable text) is an :class:`lfi.errors.OptionError` (a ValueError).
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from lfi.errors import OptionError
 
 __all__ = ["GridPrior", "UniformPrior", "GaussianPrior", "PointPrior", "parse_prior"]
 
@@ -34,8 +37,9 @@ class UniformPrior:
     high: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        if len(self.low) != len(self.high) or any(h <= lo for lo, h in zip(self.low, self.high)):
-            raise ValueError(f"uniform prior needs low < high in every parameter, got {self.low}, {self.high}")
+        if (len(self.low) != len(self.high) or any(h <= lo for lo, h in zip(self.low, self.high))
+                or not np.all(np.isfinite(np.r_[self.low, self.high]))):
+            raise OptionError(f"uniform prior needs low < high in every parameter, got {self.low}, {self.high}")
 
     @property
     def n_parameters(self) -> int:
@@ -53,8 +57,9 @@ class GaussianPrior:
     std: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        if len(self.mean) != len(self.std) or any(s <= 0 for s in self.std):
-            raise ValueError(f"gaussian prior needs one positive std per mean, got {self.mean}, {self.std}")
+        if (len(self.mean) != len(self.std) or any(s <= 0 for s in self.std)
+                or not np.all(np.isfinite(np.r_[self.mean, self.std]))):
+            raise OptionError(f"gaussian prior needs one positive std per mean, got {self.mean}, {self.std}")
 
     @property
     def n_parameters(self) -> int:
@@ -98,14 +103,15 @@ def parse_prior(spec: str, n_parameters: int):
             return UniformPrior((values[0],) * n_parameters, (values[1],) * n_parameters)
         if kind == "gaussian" and len(values) == 2:
             return GaussianPrior((values[0],) * n_parameters, (values[1],) * n_parameters)
-        if kind == "grid" and len(values) == 3:
+        if (kind == "grid" and len(values) == 3 and np.all(np.isfinite(values)) and values[2] == int(values[2])
+                and values[2] >= 1 and values[0] <= values[1]):
             axis = tuple(np.linspace(values[0], values[1], int(values[2])).tolist())
             return GridPrior((axis,) * n_parameters)
-        if kind == "point" and len(values) == n_parameters:
+        if kind == "point" and len(values) == n_parameters and np.all(np.isfinite(values)):
             return PointPrior(tuple(values))
-    except ValueError:
+    except (ValueError, OverflowError):  # includes OptionError from the prior classes
         pass
-    raise ValueError(
+    raise OptionError(
         f"cannot read prior {spec!r}; use uniform:LOW:HIGH, gaussian:MEAN:STD, grid:LOW:HIGH:N "
         f"or point:V1,...,V{n_parameters}"
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from lfi.errors import OptionError
+
 __all__ = ["add_commands"]
 
 
@@ -25,20 +27,30 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lumi", type=float, required=True, metavar="L", help="integrated luminosity in pb^-1")
     p.add_argument("--grid", required=True, metavar="SPEC", help='"low:high:n,low:high:n" per parameter')
     p.add_argument("--true", default=None, metavar="V1,V2", help="true point θ* (default: the SM, all zeros)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--device", default="cpu", help="where networks run: cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from lfi.workflows.limits import expected_limits, format_table, write_limits
+def _values(text: str, option: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise OptionError(f"{option} {text!r}: not a comma-separated list of numbers, e.g. 0.5,-0.2") from None
 
+
+def run(args: argparse.Namespace) -> int:
+    from lfi.workflows.limits import check_out_dir, expected_limits, format_table, format_training, write_limits
+
+    check_out_dir(args.out)
     histograms = [[n for n in spec.split(",") if n] for spec in args.histogram]
-    theta_true = None if args.true is None else [float(v) for v in args.true.split(",")]
+    theta_true = None if args.true is None else _values(args.true, "--true")
     result = expected_limits(args.data, models=args.model, histograms=histograms, truth=args.truth, lumi=args.lumi,
                              grid=args.grid, theta_true=theta_true, binning=args.binning, device=args.device)
     written = write_limits(result, args.out)
     print(format_table(result.summary))
+    for line in format_training(result.summary):
+        print(line)
     figures = [path for path in written if path.suffix == ".png"]
     for figure in figures:
         print(f"figure: {figure}")

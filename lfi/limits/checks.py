@@ -1,8 +1,13 @@
-"""Argument checks shared by the statistics modules (one clear ValueError naming the argument)."""
+"""Argument checks shared by the statistics modules (one clear ValueError naming the argument).
+
+A setting a user chooses (the luminosity) is checked with :class:`lfi.errors.OptionError`, a ValueError.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from lfi.errors import OptionError
 
 __all__ = ["as_columns", "check_lumi"]
 
@@ -20,8 +25,11 @@ def as_columns(values: np.ndarray, name: str) -> np.ndarray:
 
 
 def check_lumi(lumi: float) -> float:
-    """The luminosity as a positive float (pb⁻¹)."""
-    lumi = float(lumi)
+    """The luminosity as a positive float (pb⁻¹); anything else is an :class:`~lfi.errors.OptionError`."""
+    try:
+        lumi = float(lumi)
+    except (TypeError, ValueError):
+        raise OptionError(f"lumi must be a positive luminosity in pb⁻¹, got {lumi!r}") from None
     if not (np.isfinite(lumi) and lumi > 0.0):
-        raise ValueError(f"lumi must be a positive luminosity in pb⁻¹, got {lumi!r}")
+        raise OptionError(f"lumi must be a positive luminosity in pb⁻¹, got {lumi!r}")
     return lumi

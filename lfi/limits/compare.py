@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lfi.errors import OptionError
 from lfi.limits.contours import _cl_key, _json_float, _q_on_grid, contour_areas
 from lfi.limits.wilks import DEFAULT_CL, q_threshold
 
@@ -124,9 +125,9 @@ def log_r_mse(
     if lr.ndim != 2 or lr.shape != lr_exact.shape or th.shape[0] != lr.shape[0]:
         raise ValueError(f"need log_r and log_r_exact (T, N) and theta (T, D); got {lr.shape}, {lr_exact.shape}, {th.shape}")
     if not (np.isfinite(prior_width) and prior_width > 0):
-        raise ValueError(f"prior_width must be positive, got {prior_width!r}")
+        raise OptionError(f"prior_width must be positive, got {prior_width!r}")
     if not 0.0 <= trim < 0.5:
-        raise ValueError(f"trim must lie in [0, 0.5), got {trim!r}")
+        raise OptionError(f"trim must lie in [0, 0.5), got {trim!r}")
     center = np.zeros(th.shape[1]) if prior_center is None else np.asarray(prior_center, dtype=np.float64).reshape(-1)
     prior = np.exp(-0.5 * ((th - center) ** 2).sum(1) / prior_width**2)
     per_event = prior @ (lr - lr_exact) ** 2 / prior.sum()  # (N,)

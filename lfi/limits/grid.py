@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lfi.errors import OptionError
+
 __all__ = ["parse_grid", "grid_axes", "grid_points"]
 
 GridSpec = str | Sequence[tuple[float, float, int]]
@@ -30,8 +32,8 @@ def parse_grid(spec: str) -> list[tuple[float, float, int]]:
 
     Raises
     ------
-    ValueError
-        For a malformed triple, low ≥ high or n < 2; the message quotes the offending part.
+    lfi.errors.OptionError
+        (a ValueError) For a malformed triple, low ≥ high or n < 2; the message quotes the offending part.
 
     Examples
     --------
@@ -39,7 +41,7 @@ def parse_grid(spec: str) -> list[tuple[float, float, int]]:
     [(-1.0, 1.0, 3), (0.0, 2.0, 5)]
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"grid spec must be a string like '-16.5:16.5:101,-16.5:16.5:101', got {spec!r}")
+        raise OptionError(f"grid spec must be a string like '-16.5:16.5:101,-16.5:16.5:101', got {spec!r}")
     out = []
     for part in spec.split(","):
         fields = part.strip().split(":")
@@ -48,11 +50,11 @@ def parse_grid(spec: str) -> list[tuple[float, float, int]]:
                 raise ValueError
             low, high, n_float = float(fields[0]), float(fields[1]), float(fields[2])
         except ValueError:
-            raise ValueError(f"grid spec part {part.strip()!r} is not 'low:high:n' (in {spec!r})") from None
+            raise OptionError(f"grid spec part {part.strip()!r} is not 'low:high:n' (in {spec!r})") from None
         if not (np.isfinite(low) and np.isfinite(high) and low < high):
-            raise ValueError(f"grid spec part {part.strip()!r} needs finite low < high")
-        if n_float != int(n_float) or n_float < 2:
-            raise ValueError(f"grid spec part {part.strip()!r} needs an integer number of points n ≥ 2")
+            raise OptionError(f"grid spec part {part.strip()!r} needs finite low < high")
+        if not np.isfinite(n_float) or n_float != int(n_float) or n_float < 2:
+            raise OptionError(f"grid spec part {part.strip()!r} needs an integer number of points n ≥ 2")
         out.append((low, high, int(n_float)))
     return out
 
@@ -74,10 +76,11 @@ def grid_axes(spec: GridSpec) -> list[np.ndarray]:
     axes = []
     for j, t in enumerate(triples):
         if len(t) != 3:
-            raise ValueError(f"grid axis {j} must be (low, high, n), got {t!r}")
+            raise OptionError(f"grid axis {j} must be (low, high, n), got {t!r}")
         low, high, n = float(t[0]), float(t[1]), t[2]
-        if not (np.isfinite(low) and np.isfinite(high) and low < high) or int(n) != n or n < 2:
-            raise ValueError(f"grid axis {j} must have finite low < high and integer n ≥ 2, got {t!r}")
+        if (not (np.isfinite(low) and np.isfinite(high) and low < high) or not np.isfinite(n) or int(n) != n
+                or n < 2):
+            raise OptionError(f"grid axis {j} must have finite low < high and integer n ≥ 2, got {t!r}")
         axes.append(np.linspace(low, high, int(n)))
     return axes
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lfi.errors import OptionError
 from lfi.limits.checks import as_columns, check_lumi
 
 __all__ = [
@@ -63,8 +64,8 @@ def reference_edges(names: Sequence[str] | str) -> list[np.ndarray]:
 
     Raises
     ------
-    ValueError
-        For a name without a reference binning; the message lists the known names.
+    lfi.errors.OptionError
+        (a ValueError) For a name without a reference binning; the message lists the known names.
 
     Examples
     --------
@@ -76,7 +77,7 @@ def reference_edges(names: Sequence[str] | str) -> list[np.ndarray]:
     out = []
     for name in names:
         if name not in REFERENCE_EDGES:
-            raise ValueError(
+            raise OptionError(
                 f"no reference binning for observable {name!r}; known: {sorted(REFERENCE_EDGES)} "
                 "(or use quantile binning)"
             )
@@ -142,7 +143,7 @@ def quantile_edges(
         n_bins = DEFAULT_N_BINS.get(k, 5)
     per_axis = [n_bins] * k if np.ndim(n_bins) == 0 else list(n_bins)
     if len(per_axis) != k or any(int(b) != b or b < 1 for b in per_axis):
-        raise ValueError(f"n_bins must be a positive integer or one per observable ({k}), got {n_bins!r}")
+        raise OptionError(f"n_bins must be a positive integer or one per observable ({k}), got {n_bins!r}")
     return [_quantile_edges_1d(x[:, j], w, int(per_axis[j])) for j in range(k)]
 
 
@@ -180,8 +181,8 @@ def bin_index(observables: np.ndarray, edges: Sequence[np.ndarray]) -> tuple[np.
             raise ValueError(f"edges[{j}] must be a strictly increasing 1-D array of ≥ 2 edges, got {e!r}")
         col = x[:, j]
         outside = (col < e[0]) | (col > e[-1])
-        if np.any(outside):
-            raise ValueError(
+        if np.any(outside):  # fixed edges a user chose that do not fit the data
+            raise OptionError(
                 f"observable {j}: {outside.mean():.1%} of the values lie outside the edges [{e[0]:g}, {e[-1]:g}] "
                 f"(range of the values [{col.min():g}, {col.max():g}]); widen the edges or transform the observable"
             )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.errors import OptionError
 from lfi.limits.checks import as_columns, check_lumi
 from lfi.limits.histogram import _quantile_edges_1d, _scale_to_sigma, bin_sums, binned_asimov_q
 
@@ -192,7 +193,7 @@ def sallino_q(
     if not w_true.sum() > 0.0:
         raise ValueError("weights_true must sum to a positive cross section")
     if int(n_bins) != n_bins or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+        raise OptionError(f"n_bins must be a positive integer, got {n_bins!r}")
     if (sigma is None) != (sigma_true is None):
         raise ValueError("give sigma and sigma_true together (or neither, when the weights sum to σ)")
     sig = None if sigma is None else np.asarray(sigma, dtype=np.float64)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.errors import OptionError
+
 __all__ = ["DEFAULT_CL", "q_threshold", "p_value"]
 
 #: The Gaussian 1σ, 2σ and 3σ coverage probabilities used for contours (docs/statistics.md §5).
@@ -43,8 +45,10 @@ def q_threshold(cl: float | np.ndarray, dof: int = 2) -> float | np.ndarray:
 
     Raises
     ------
+    lfi.errors.OptionError
+        (a ValueError) If ``cl`` is not strictly between 0 and 1.
     ValueError
-        If ``cl`` is not strictly between 0 and 1 or ``dof`` is not a positive integer.
+        If ``dof`` is not a positive integer.
 
     Examples
     --------
@@ -56,7 +60,7 @@ def q_threshold(cl: float | np.ndarray, dof: int = 2) -> float | np.ndarray:
     dof = _check_dof(dof)
     cl_arr = np.asarray(cl, dtype=np.float64)
     if not np.all((cl_arr > 0.0) & (cl_arr < 1.0)):
-        raise ValueError(f"cl must lie strictly between 0 and 1, got {cl!r}")
+        raise OptionError(f"cl must lie strictly between 0 and 1, got {cl!r}")
     q = 2.0 * gammaincinv(dof / 2.0, cl_arr)
     return float(q) if q.ndim == 0 else q
 
