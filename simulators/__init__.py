@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 
+from lfi.errors import UnknownNameError
+
 __all__ = ["get", "available"]
 
 _REGISTRY = {
@@ -24,13 +26,13 @@ def available() -> list[str]:
 def get(name: str):
     """The simulator module registered as ``name`` (it provides ``simulate(n_events, seed, **options)``)."""
     if name not in _REGISTRY:
-        raise KeyError(f"unknown simulator {name!r}; available: {', '.join(available())}")
+        raise UnknownNameError(f"unknown simulator {name!r}; available: {', '.join(available())}")
     try:
         return importlib.import_module(_REGISTRY[name])
     except ModuleNotFoundError as err:
         if err.name != _REGISTRY[name]:
             raise
-        raise KeyError(f"simulator {name!r} is registered but not built yet") from None
+        raise UnknownNameError(f"simulator {name!r} is registered but not built yet") from None
 
 
 def __dir__() -> list[str]:

@@ -10,8 +10,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from typing import Any, Callable, Iterator, Sequence
+
+from lfi.errors import OptionError
 
 __all__ = ["silenced", "make_pythia", "run_workers", "PythiaSettingsError", "WorkerError", "MAX_SEED"]
 
@@ -19,8 +24,9 @@ MAX_SEED = 900_000_000
 """Pythia accepts ``Random:seed`` in 0..900 000 000."""
 
 
-class PythiaSettingsError(ValueError):
-    """A Pythia setting was rejected or Pythia failed to initialise."""
+class PythiaSettingsError(OptionError):
+    """A Pythia setting was rejected or Pythia failed to initialise (an :class:`lfi.errors.OptionError`, so
+    also a ``ValueError``)."""
 
 
 class WorkerError(RuntimeError):
@@ -108,6 +114,11 @@ def run_workers(
     Each worker process builds its own Pythia (one instance per process; ``spawn`` so that no C++ state is
     forked). Results come back in task order.
 
+    Workers ignore SIGINT, so that Ctrl-C (which the terminal sends to the whole process group) reaches only
+    this process: a ``KeyboardInterrupt`` here, or any other exception, terminates every worker at once
+    (SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds) and is re-raised; the partial results are lost.
+    With ``workers=1`` the tasks run here and Ctrl-C takes effect when Pythia returns from its current batch.
+
     Parameters
     ----------
     function : callable
@@ -124,7 +135,7 @@ def run_workers(
         A task raised in a worker or a worker process died; the partial results are discarded.
     """
     if workers < 1:
-        raise ValueError(f"workers must be ≥ 1, got {workers}")
+        raise OptionError(f"workers must be ≥ 1, got {workers}")
     if workers == 1 or len(tasks) <= 1:
         results = []
         for i, task in enumerate(tasks):
@@ -136,19 +147,92 @@ def run_workers(
 
     context = multiprocessing.get_context("spawn")
     results: list[Any] = [None] * len(tasks)
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
-        futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
-        try:
-            for future in as_completed(futures):
-                i = futures[future]
-                try:
-                    results[i] = future.result()
-                except Exception as err:  # noqa: BLE001 - re-raised with context
-                    raise WorkerError(f"generation task {i} failed: {type(err).__name__}: {err}") from err
-                if progress is not None:
-                    progress(i)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context,
+                               initializer=_init_worker, initargs=(os.getpid(),))
+    try:
+        # The pool starts its processes while tasks are submitted. SIGINT stays blocked meanwhile so that the
+        # workers inherit a blocked SIGINT until their initializer ignores it: a Ctrl-C while they import
+        # would otherwise print a traceback from each one. A Ctrl-C in this window is delivered right after.
+        with _sigint_blocked():
+            futures = {pool.submit(function, task): i for i, task in enumerate(tasks)}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                results[i] = future.result()
+            except Exception as err:  # noqa: BLE001 - re-raised with context
+                raise WorkerError(f"generation task {i} failed: {type(err).__name__}: {err}") from err
+            if progress is not None:
+                progress(i)
+        pool.shutdown(wait=True)
+    except BaseException:
+        _stop_pool(pool)
+        raise
     return results
+
+
+STOP_GRACE = 1.0
+"""Seconds a worker gets to exit after SIGTERM before it is killed (SIGKILL)."""
+
+
+def _init_worker(parent: int) -> None:
+    """Worker initializer: ignore Ctrl-C (the parent stops the workers itself) and, on Linux, die with the
+    parent: after ``kill -9`` of the parent a worker would otherwise finish its chunk and then wait forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stop_pool(pool) -> None:
+    """Cancel what has not started and end every worker process now (the pool's own shutdown would wait for
+    the running tasks, minutes of Pythia)."""
+    if threading.current_thread() is threading.main_thread():  # a second Ctrl-C must not leave workers running
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            _end_processes(pool)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+    else:
+        _end_processes(pool)
+
+
+def _end_processes(pool) -> None:
+    from multiprocessing.connection import wait
+
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # private, but shutdown() forgets it
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + STOP_GRACE
+    pending = {p.sentinel: p for p in processes if p.exitcode is None}
+    while pending and time.monotonic() < deadline:
+        for sentinel in wait(list(pending), timeout=max(deadline - time.monotonic(), 0.0)):
+            pending.pop(sentinel, None)
+    for process in pending.values():
+        with contextlib.suppress(Exception):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=STOP_GRACE)

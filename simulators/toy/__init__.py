@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.errors import OptionError
 from lfi.events import EventSample
 from lfi.morphing import Morpher, monomial_components
 from simulators.toy.detector import OBSERVABLES, Detector
@@ -51,6 +52,7 @@ def simulate(
     Parameters
     ----------
     n_events : int
+        Any number ≥ 1; with fewer events than basis points some benchmarks draw none (the weights stay unbiased).
     seed : int
         Same seed, same sample.
     generate_at : {"basis", "sm"}
@@ -67,7 +69,7 @@ def simulate(
         Weights in pb at the benchmarks ``sm, morph_1 … morph_6``; each column sums to σ(θ_b).
     """
     if n_events < 1:
-        raise ValueError(f"--events must be a positive number, got {n_events}")
+        raise OptionError(f"--events must be a positive number, got {n_events}")
     model, detector = model or ToyModel(), detector or Detector()
     rng = np.random.default_rng(seed)
     morpher = morphing_basis()
@@ -81,7 +83,7 @@ def simulate(
     elif generate_at == "sm":
         gen_theta, gen_index = theta_bench[:1], np.array([0])
     else:
-        raise ValueError(f"generate_at must be 'basis' or 'sm', got {generate_at!r}")
+        raise OptionError(f"generate_at must be 'basis' or 'sm', got {generate_at!r}")
     shares = np.diff(np.round(np.linspace(0, n_events, len(gen_theta) + 1)).astype(int))
     z = np.concatenate([model.sample(t, k, rng) for t, k in zip(gen_theta, shares)])
     sampled_from = np.repeat(gen_index, shares)

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from lfi.errors import OptionError
+
 from .matrix_element import EWInputs
 
 __all__ = ["pythia_settings", "generate_chunk", "LEVELS"]
@@ -44,7 +46,7 @@ def pythia_settings(level: str = "parton", m_ll_min: float = 12.0, ew: EWInputs 
         Further settings appended last (they win).
     """
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        raise OptionError(f"level must be one of {LEVELS}, got {level!r}")
     ew = ew or EWInputs.madminer()
     settings = [
         "Beams:eCM = 13000.",

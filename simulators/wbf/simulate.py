@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from lfi.errors import OptionError
 from lfi.objects import JET, lepton_types, pt
 
 from .generate import LEVELS, generate_chunk, pythia_settings
@@ -33,7 +34,7 @@ def _benchmarks(theta_range, n_trials: int = 400):
 
     bounds = np.asarray(theta_range, dtype=float)
     if bounds.shape != (2, 2) or not np.all(np.isfinite(bounds)) or np.any(bounds[:, 1] <= bounds[:, 0]):
-        raise ValueError(
+        raise OptionError(
             f"theta_range must be ((f_W low, high), (f_WW low, high)) with low < high in TeV^-2, got {theta_range}: "
             "the morphing benchmarks would not be invertible"
         )
@@ -148,11 +149,11 @@ def simulate(
     from lfi.events import EventSample
 
     if int(n_events) < 1:
-        raise ValueError(f"n_events must be ≥ 1, got {n_events}")
+        raise OptionError(f"n_events must be ≥ 1, got {n_events}")
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        raise OptionError(f"level must be one of {LEVELS}, got {level!r}")
     if int(workers) < 1:
-        raise ValueError(f"workers must be ≥ 1, got {workers}")
+        raise OptionError(f"workers must be ≥ 1, got {workers}")
     components, morpher = _benchmarks(theta_range)
     ew = EWInputs.madminer()
     settings = pythia_settings(level, m_ll_min, ew, tuple(pythia_extra))
@@ -202,7 +203,8 @@ def simulate(
         momenta, types, globals_, observables, keep = detector_objects(data["objects"])
         keep &= generator_cut
     if not keep.any():
-        raise RuntimeError(f"no event of {n_generated} passed the {level}-level selection; generate more events")
+        raise OptionError(f"--events {int(n_events)}: no event of {n_generated} passed the {level}-level selection; "
+                          "generate more events")
     sample = EventSample(
         parameters=PARAMETERS,
         benchmark_names=["sm"] + [f"morphing_{i + 1}" for i in range(len(components))],
