@@ -224,13 +224,13 @@ def test_kill_9_leaves_no_output_and_no_worker_running(tmp_path):
         _assert_group_ends(process.pid, within=2)  # the workers die with their parent, not wait forever
     assert not out.exists()
     # the only residue a SIGKILL can leave is a temporary, never a file under the requested name
-    assert all(name.startswith((".wbf.", "..wbf.")) and name.endswith(".tmp.h5") for name in _leftovers(tmp_path))
+    assert all(name.startswith(".wbf.") and name.endswith(".tmp.h5") for name in _leftovers(tmp_path))
 
 
 def test_a_killed_runs_temporary_is_removed_by_the_next_run(tmp_path, capsys, fast_toy):
     out = tmp_path / "toy.h5"
     # the names atomic_write gave the temporaries of a run killed while saving
-    stale = [tmp_path / ".toy.k2x_9abc.tmp.h5", tmp_path / "..toy.k2x_9abc.tmp.0ab_cdef.tmp.h5"]
+    stale = [tmp_path / ".toy.k2x_9abc.tmp.h5", tmp_path / ".toy.0ab_cdef.tmp.h5"]
     fresh = tmp_path / ".toy.q1w2e3r4.tmp.h5"  # a run still writing the same name right now
     other = tmp_path / ".other.k2x_9abc.tmp.h5"  # another output's temporary
     for path in (*stale, fresh, other):
