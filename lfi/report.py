@@ -27,6 +27,7 @@ def plot_contours(
     theta_true: Sequence[float] | None = None,
     cl: Sequence[float] = (0.6827, 0.9545),
     title: str = "",
+    members: Mapping[str, Sequence[np.ndarray]] | None = None,
 ) -> Path:
     """Draw the CL contours of every q map on one plane and save the figure atomically.
 
@@ -41,6 +42,9 @@ def plot_contours(
     parameters, units : axis labels.
     theta_true : the true point, marked with a star.
     cl : confidence levels (solid line for the first, dashed for the second, dotted for a third).
+    members : dict of name → list of ndarray, optional
+        Ensemble members' maps of the map ``name``: their contours are drawn as thin, faint lines in the map's
+        colour, a band that shows the members' spread.
     """
     import matplotlib
 
@@ -56,7 +60,15 @@ def plot_contours(
         q = np.asarray(q, dtype=float).reshape(len(axes[0]), len(axes[1]))
         if np.nanmin(q) < max(levels):
             ax.contour(axes[0], axes[1], q.T, levels=levels, colors=colour, linestyles=styles, linewidths=1.4)
+        band = (members or {}).get(name, [])
+        for member in band:
+            member = np.asarray(member, dtype=float).reshape(q.shape)
+            if np.nanmin(member) < max(levels):
+                ax.contour(axes[0], axes[1], member.T, levels=levels, colors=colour, linestyles=styles,
+                           linewidths=0.6, alpha=0.35)
         ax.plot([], [], color=colour, label=name)
+        if band:
+            ax.plot([], [], color=colour, linewidth=0.6, alpha=0.35, label=f"{name}: {len(band)} members")
     for level_cl, style in zip(cl, styles):
         ax.plot([], [], color="grey", linestyle=style, label=f"{100 * level_cl:.2f} % CL")
     if theta_true is not None:

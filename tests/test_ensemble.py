@@ -89,3 +89,20 @@ def test_resume_retrains_only_the_interrupted_member(toy_file, tmp_path, monkeyp
     history = json.loads((out / "member_1" / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2]
     assert len(estimators.load(out)) == 2
+
+
+def test_limits_of_an_ensemble_report_the_members_spread(toy_file, tmp_path):
+    from lfi.workflows import expected_limits, write_limits
+
+    train_estimator(toy_file, "mlp", "alices", tmp_path / "e", config=_config(), options=OPTIONS, ensemble=2,
+                    progress=False)
+    result = expected_limits(toy_file, models=[tmp_path / "e"], lumi=20, grid="-1:1:11,-1:1:11")
+    entry = result.summary["maps"]["alices_e"]["members"]
+    assert entry["count"] == 2 and len(result.member_maps["alices_e"]) == 2
+    for level, areas in entry["areas"].items():
+        assert len(areas) == 2
+        if None not in areas:
+            assert entry["area_spread"][level] == pytest.approx(np.std(areas, ddof=1))
+    written = write_limits(result, tmp_path / "limits")
+    assert json.loads((tmp_path / "limits" / "limits.json").read_text())["maps"]["alices_e"]["members"]["count"] == 2
+    assert any(p.name == "contours.png" for p in written)

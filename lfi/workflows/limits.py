@@ -52,7 +52,10 @@ class LimitsResult:
     summary : dict
         JSON-able: data file, luminosity (pb⁻¹), θ*, grid, parameters, and per map the contour areas, open
         flags, best fit, (with a truth map) the comparison to the truth and (for a model whose directory tells)
-        ``training``: epochs run, the maximum and whether early stopping ended it.
+        ``training``: epochs run, the maximum and whether early stopping ended it; for an ensemble ``members``:
+        each member's contour areas and their spread (standard deviation) per CL.
+    member_maps : dict of str to list of ndarray, shape (T,)
+        For ensembles: every member's q(θ) (the map itself uses the members' mean log r̂).
     parameters : list of str
     units : str
     theta_true : ndarray, shape (D,)
@@ -67,6 +70,7 @@ class LimitsResult:
     lumi: float
     maps: dict[str, np.ndarray] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
+    member_maps: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -415,6 +419,10 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
     training = {}
     for name, estimator, directory in loaded:
         result.maps[name] = _model_map(estimator, directory, sample, points, theta_true, lumi, device, chunk)
+        members = getattr(estimator, "members", None)  # an ensemble: each member's map gives the spread
+        if members:
+            result.member_maps[name] = [_model_map(m, directory, sample, points, theta_true, lumi, device, chunk)
+                                        for m in members]
         record = training_record(directory, estimator.metadata)
         if record is not None:
             training[name] = record
@@ -427,8 +435,19 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
             entry["versus_truth"] = limits.map_difference(q, result.maps["truth"], axes)
         if name in training:
             entry["training"] = training[name]
+        if name in result.member_maps:
+            entry["members"] = _member_spread(result.member_maps[name], axes)
         result.summary["maps"][name] = entry
     return result
+
+
+def _member_spread(member_maps: list[np.ndarray], axes: list[np.ndarray]) -> dict:
+    """Contour areas of every ensemble member and their spread (standard deviation over members) per CL."""
+    areas = [limits.contour_summary(q, axes)["areas"] for q in member_maps]
+    by_level = {level: [a[level] for a in areas] for level in areas[0]}
+    spread = {level: (float(np.std([v for v in values if v is not None], ddof=1))
+                      if sum(v is not None for v in values) > 1 else None) for level, values in by_level.items()}
+    return {"count": len(member_maps), "areas": by_level, "area_spread": spread}
 
 
 def _model_map(estimator, directory: Path, sample: EventSample, points: np.ndarray, theta_true: np.ndarray,
@@ -472,7 +491,9 @@ def write_limits(result: LimitsResult, out: str | os.PathLike) -> list[Path]:
         written.append(plot_contours({k: v.reshape(result.shape) for k, v in result.maps.items()}, result.axes,
                                      out / "contours.png", parameters=result.parameters, units=result.units,
                                      theta_true=result.theta_true,
-                                     title=f"expected limits, L = {result.lumi:g} pb⁻¹"))
+                                     title=f"expected limits, L = {result.lumi:g} pb⁻¹",
+                                     members={k: [q.reshape(result.shape) for q in v]
+                                              for k, v in result.member_maps.items()}))
     return written
 
 
@@ -496,7 +517,8 @@ def format_table(summary: dict) -> str:
 
 
 def format_training(summary: dict) -> list[str]:
-    """One line per model whose training is known: epochs run, of how many, and whether early stopping ended it."""
+    """One line per model whose training is known (epochs run, of how many, whether early stopping ended it), and
+    one per ensemble (the spread of its members' contour areas)."""
     lines = []
     for name, entry in summary["maps"].items():
         record = entry.get("training")
@@ -512,4 +534,10 @@ def format_training(summary: dict) -> list[str]:
         else:
             lines.append(f"{name}: trained {record['epochs']} of {record['max_epochs']} epochs, the maximum "
                          "(not ended by early stopping)")
+    for name, entry in summary["maps"].items():
+        members = entry.get("members")
+        if members:
+            spread = ", ".join(f"{level} %: ±{value:.3g}" for level, value in members["area_spread"].items()
+                               if value is not None)
+            lines.append(f"{name}: ensemble of {members['count']} members, spread of the contour areas {spread}")
     return lines
