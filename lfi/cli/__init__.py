@@ -77,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     one line and returns 130; any other exception is a bug: its traceback is printed with a request to report
     it. ``-v`` or ``LFI_DEBUG=1`` prints tracebacks for every error.
     """
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports every command module: Ctrl-C may come here too
+    except KeyboardInterrupt:
+        print("lfi: interrupted; no output written", file=sys.stderr)
+        return 130
     args = parser.parse_args(_join_signed_values(list(sys.argv[1:] if argv is None else argv)))
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s")
     if not getattr(args, "func", None):
