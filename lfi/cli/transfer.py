@@ -10,6 +10,8 @@ import argparse
 import logging
 import time
 
+from lfi.errors import OptionError
+
 __all__ = ["add_commands"]
 
 log = logging.getLogger("lfi")
@@ -112,7 +114,7 @@ def _pairs(text: str, option: str) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep:
-            raise ValueError(f"{option}: expected KIND=VALUE[,KIND=VALUE...], got {item!r}")
+            raise OptionError(f"{option}: expected KIND=VALUE[,KIND=VALUE...], got {item!r}")
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from lfi.errors import EventFileError
+from lfi.errors import EventFileError, OptionError, UnknownNameError
 from lfi.events import hdf5
 from lfi.objects import OBJECT_TYPES
 
@@ -127,14 +127,14 @@ class EventSample:
         try:
             return self.benchmark_names.index(name)
         except ValueError:
-            raise KeyError(f"no benchmark {name!r}; benchmarks are {self.benchmark_names}") from None
+            raise UnknownNameError(f"no benchmark {name!r}; benchmarks are {self.benchmark_names}") from None
 
     def morpher(self):
         """The :class:`lfi.morphing.Morpher` of this sample (basis = its morphing benchmarks)."""
         from lfi.morphing import Morpher
 
         if not self.can_morph:
-            raise ValueError("this sample carries no /morphing group: its weights are known only at the benchmarks")
+            raise EventFileError("this sample carries no /morphing group: its weights are known only at the benchmarks")
         return Morpher(self.morphing_components, self.benchmark_theta[self.morphing_basis])
 
     def weights_at(self, theta: np.ndarray) -> np.ndarray:
@@ -237,7 +237,7 @@ class EventSample:
         """
         fractions = np.asarray(fractions, dtype=float)
         if np.any(fractions <= 0) or abs(fractions.sum() - 1) > 1e-9:
-            raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
+            raise OptionError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
         order = np.random.default_rng(seed).permutation(len(self))
         edges = np.round(np.cumsum(fractions) * len(self)).astype(int)
         parts = []
@@ -262,7 +262,7 @@ class EventSample:
         for i, other in enumerate(samples[1:], start=1):
             difference = _contract_difference(samples[0], other)
             if difference:
-                raise ValueError(f"cannot concatenate sample {i} with sample 0: {difference}")
+                raise EventFileError(f"cannot concatenate sample {i} with sample 0: {difference}")
         first = samples[0]
         processes = list(dict.fromkeys(name for s in samples for name in s.process_names))
         width = max(s.momenta.shape[1] for s in samples)

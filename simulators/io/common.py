@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from lfi.errors import EventFileError, OptionError, UnknownNameError
 from simulators.io.objects import OBSERVABLE_NAMES, scatter_objects, standard_observables
 
 __all__ = ["Benchmarks", "Chunk", "FilePart", "assemble", "parse_benchmark", "NOMINAL", "NO_OBJECT_SLOTS"]
@@ -39,7 +40,7 @@ def parse_benchmark(spec: str, n_parameters: int) -> tuple[str, tuple[float, ...
 
     Raises
     ------
-    ValueError
+    OptionError
         If the text is not of that form or has another number of values than parameters.
     """
     name, sep, values = spec.partition("=")
@@ -49,7 +50,7 @@ def parse_benchmark(spec: str, n_parameters: int) -> tuple[str, tuple[float, ...
     except ValueError:
         theta = ()
     if not name or not sep or len(theta) != n_parameters:
-        raise ValueError(
+        raise OptionError(
             f"benchmark {spec!r}: expected NAME=" + ",".join(["VALUE"] * n_parameters)
             + f" with {n_parameters} value(s), one per parameter"
         )
@@ -79,6 +80,14 @@ class Benchmarks:
         Store a morphing setup with all monomials of total degree ≤ this.
     morphing_basis : tuple of str, optional
         Benchmarks forming the morphing basis; default: the first C benchmarks.
+
+    Raises
+    ------
+    OptionError
+        Repeated names, a benchmark with the wrong number of values, a morphing degree the benchmarks
+        cannot carry (too few, or a singular basis).
+    UnknownNameError
+        ``sampled_from`` or a morphing basis name that is not a benchmark.
     """
 
     parameters: tuple[str, ...] = ("f_W", "f_WW")
@@ -92,15 +101,15 @@ class Benchmarks:
     def __post_init__(self) -> None:
         names = self.names
         if len(set(names)) != len(names):
-            raise ValueError(f"benchmark names must be unique, got {names}")
+            raise OptionError(f"benchmark names must be unique, got {names}")
         for name, theta in self.points:
             if len(theta) != len(self.parameters):
-                raise ValueError(f"benchmark {name!r} has {len(theta)} values for {len(self.parameters)} parameters")
+                raise OptionError(f"benchmark {name!r} has {len(theta)} values for {len(self.parameters)} parameters")
         if self.sampled_from is not None and self.sampled_from not in names:
-            raise ValueError(f"sampled-from benchmark {self.sampled_from!r} is not one of the benchmarks {names}")
+            raise UnknownNameError(f"sampled-from benchmark {self.sampled_from!r} is not one of the benchmarks {names}")
         for name in self.morphing_basis or ():
             if name not in names:
-                raise ValueError(f"morphing basis benchmark {name!r} is not one of the benchmarks {names}")
+                raise UnknownNameError(f"morphing basis benchmark {name!r} is not one of the benchmarks {names}")
         self.morphing()  # fail before reading any file
 
     @classmethod
@@ -163,23 +172,31 @@ class Benchmarks:
 
         Raises
         ------
-        ValueError
-            Too few benchmarks for the degree, or a singular basis.
+        OptionError
+            A negative degree, no parameters, too few benchmarks for the degree, or a singular basis.
         """
         if self.morphing_degree is None:
             return None, None
         from lfi.morphing import Morpher, monomial_components
 
+        if self.morphing_degree < 0 or not self.parameters:
+            raise OptionError(
+                f"morphing needs a degree of 0 or more and at least one parameter, got degree {self.morphing_degree} "
+                f"with {len(self.parameters)} parameters"
+            )
         components = monomial_components(len(self.parameters), self.morphing_degree)
         names = self.names
         basis_names = list(self.morphing_basis) if self.morphing_basis else names[: len(components)]
         if len(basis_names) != len(components):
-            raise ValueError(
+            raise OptionError(
                 f"morphing of degree {self.morphing_degree} in {len(self.parameters)} parameters needs "
                 f"{len(components)} basis benchmarks, got {len(basis_names)} ({', '.join(basis_names)})"
             )
         basis = np.array([names.index(b) for b in basis_names], dtype=np.int32)
-        Morpher(components, self.theta[basis])  # raises ValueError for a singular basis
+        try:
+            Morpher(components, self.theta[basis])
+        except ValueError as err:  # a singular basis: the message says so and what to do
+            raise OptionError(f"morphing basis {', '.join(basis_names)}: {err}") from None
         return components, basis
 
 
@@ -233,6 +250,7 @@ class FilePart:
             chunk.weights *= factor
 
 
+@np.errstate(all="ignore")  # extreme (but finite) momenta may overflow in derived observables: no warnings
 def assemble(
     parts: list[FilePart],
     benchmarks: Benchmarks,
@@ -295,24 +313,27 @@ def assemble(
         "objects": True,
         "files": [{"path": p.path, "process": p.process, **p.info} for p in parts],
     }
-    sample = EventSample(
-        parameters=list(benchmarks.parameters),
-        benchmark_names=benchmarks.names,
-        benchmark_theta=benchmarks.theta,
-        momenta=momenta,
-        types=types,
-        weights=weights,
-        globals_=globals_,
-        global_names=list(global_names),
-        observables=observables,
-        process=process,
-        process_names=processes,
-        sampled_from=np.full(n, benchmarks.sampled_index(), dtype=np.int16),
-        morphing_components=components,
-        morphing_basis=basis,
-        units=benchmarks.units,
-        metadata=metadata,
-    )
+    try:
+        sample = EventSample(
+            parameters=list(benchmarks.parameters),
+            benchmark_names=benchmarks.names,
+            benchmark_theta=benchmarks.theta,
+            momenta=momenta,
+            types=types,
+            weights=weights,
+            globals_=globals_,
+            global_names=list(global_names),
+            observables=observables,
+            process=process,
+            process_names=processes,
+            sampled_from=np.full(n, benchmarks.sampled_index(), dtype=np.int16),
+            morphing_components=components,
+            morphing_basis=basis,
+            units=benchmarks.units,
+            metadata=metadata,
+        )
+    except EventFileError as err:  # the readers check their files; this names them should anything slip through
+        raise EventFileError(str(err).replace("<memory>", ", ".join(p.path for p in parts), 1)) from None
     for name, xs in zip(processes, _cross_sections(sample, processes)):
         log.info("process %s: %d events, cross section %s pb", name, totals[name], _format_xs(xs, sample.benchmark_names))
     return sample

@@ -20,12 +20,14 @@ Shapes: N events, P object slots (E, px, py, pz in GeV), B benchmarks (weights i
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from lfi.events import EventFileError
+from lfi.errors import EventFileError, OptionError, UnknownNameError, first_line
+from lfi.events.hdf5 import reading
 from lfi.objects import ANTIMUON, BJET, ELECTRON, JET, MUON, PHOTON, POSITRON, four_momenta
 from simulators.io.common import Benchmarks, Chunk, FilePart, assemble
 from simulators.io.lhe import _per_file
@@ -49,6 +51,9 @@ DEFAULT_MAX_ETA = {"jet": 5.0, "electron": 2.5, "muon": 2.5, "photon": 2.5}
 
 _MASS = {"electron": 0.000511, "muon": 0.10566, "photon": 0.0}  # GeV
 _EVENT_WEIGHT, _WEIGHTS = "Event.Weight", "Weight.Weight"
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Packages whose exceptions, of any type, mean a damaged ROOT file (uproot decompresses with these).
+_ROOT_LIBRARIES = ("uproot", "awkward", "fsspec", "cramjam", "lz4", "zstandard", "xxhash", "isal", "deflate")
 
 
 def read_delphes(
@@ -103,19 +108,27 @@ def read_delphes(
 
     Raises
     ------
-    FileNotFoundError
-        An input file does not exist.
     EventFileError
-        One line naming the file and the missing tree or branches (with those available).
+        One line naming the file: missing, not ROOT, the missing tree or branches (with those
+        available), a non-finite weight or momentum, data that cannot be read (truncated or corrupted).
+    OptionError
+        An option value that cannot work (``max_objects``, ``weight_norm``, ``chunk_size``,
+        ``btag_bit``, ``cross_section``, weight ids that lack a benchmark).
+    UnknownNameError
+        An unknown collection name.
     """
     benchmarks = benchmarks or Benchmarks()
     if max_objects is not None and max_objects < 1:
-        raise ValueError(f"max_objects must be at least 1, got {max_objects}")
+        raise OptionError(f"max_objects must be at least 1, got {max_objects}")
     unknown = [c for c in collections if c not in COLLECTIONS]
     if unknown:
-        raise ValueError(f"unknown collection {unknown[0]!r}; choose from {', '.join(COLLECTIONS)}")
+        raise UnknownNameError(f"unknown collection {unknown[0]!r}; choose from {', '.join(COLLECTIONS)}")
     if weight_norm not in ("sum", "average"):
-        raise ValueError(f"weight_norm must be 'sum' or 'average', got {weight_norm!r}")
+        raise OptionError(f"weight_norm must be 'sum' or 'average', got {weight_norm!r}")
+    if chunk_size < 1:
+        raise OptionError(f"chunk_size must be at least 1, got {chunk_size}")
+    if btag_bit < 0:
+        raise OptionError(f"btag_bit must be 0 or more (bit 0 is Delphes' first b-tagging working point), got {btag_bit}")
     cuts = _cuts(min_pt, DEFAULT_MIN_PT, "min_pt"), _cuts(max_eta, DEFAULT_MAX_ETA, "max_eta")
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     reader = _Reader(benchmarks, weight_ids, tree, tuple(collections), cuts, btag_bit, max_objects, chunk_size)
@@ -148,19 +161,21 @@ def lhe_weight_ids(path: str | Path) -> list[str]:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        lhe = pylhe.LHEFile.fromfile(path)
-    except ValueError as err:
-        raise EventFileError(f"{path}: not a readable LHE file ({err})") from None
-    return lhe.header.initrwgt.list_weights_ids() if lhe.header is not None else []
+        raise EventFileError(f"{path}: " + ("not a file" if path.exists() else "no such file"))
+    with reading(path, lambda reason: f"not a readable LHE file ({reason})", libraries=("pylhe",)):
+        warnings.filterwarnings("error", message="Parse Error", category=RuntimeWarning)
+        try:
+            lhe = pylhe.LHEFile.fromfile(path)
+            return lhe.header.initrwgt.list_weights_ids() if lhe.header is not None else []
+        except RuntimeWarning as err:  # pylhe reports a broken XML stream as a warning
+            raise EventFileError(f"{path}: not a readable LHE file ({first_line(err)})") from None
 
 
 def _cuts(given: Mapping[str, float] | None, default: dict[str, float], what: str) -> dict[str, float]:
     cuts = dict(default)
     for name, value in (given or {}).items():
         if name not in default:
-            raise ValueError(f"{what}: unknown collection {name!r}; choose from {', '.join(default)}")
+            raise UnknownNameError(f"{what}: unknown collection {name!r}; choose from {', '.join(default)}")
         cuts[name] = float(value)
     return cuts
 
@@ -170,7 +185,9 @@ def _per_process(cross_section: float | Sequence[float] | None, processes: list[
         return []
     values = [float(cross_section)] if np.isscalar(cross_section) else [float(x) for x in cross_section]
     if len(values) != len(processes):
-        raise ValueError(f"give one cross section per process ({', '.join(processes)}), got {len(values)}")
+        raise OptionError(f"give one cross section per process ({', '.join(processes)}), got {len(values)}")
+    if not all(np.isfinite(v) and v > 0 for v in values):
+        raise OptionError(f"cross sections must be positive numbers of pb, got {values}")
     return values
 
 
@@ -199,27 +216,28 @@ class _Reader:
         import uproot
 
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
-        try:
+            raise EventFileError(f"{path}: " + ("not a file" if path.exists() else "no such file"))
+        part = FilePart(str(path), process)
+        dropped, stage = 0, "open"
+
+        def unreadable(reason: str) -> str:  # uproot raises many types for a non-ROOT or damaged file
+            if stage == "open":
+                return f"not a readable ROOT file ({reason})"
+            if stage == "directory":
+                return f"unreadable ROOT directory or tree header ({reason}); truncated or corrupted file?"
+            return f"cannot read tree {self.tree!r} after {part.n_events} events ({reason})"
+
+        with reading(path, unreadable, libraries=_ROOT_LIBRARIES):
             file = uproot.open(path)
-        except Exception as err:  # uproot raises several types for a non-ROOT or damaged file
-            raise EventFileError(f"{path}: not a readable ROOT file ({_short(err)})") from None
-        with file:
-            tree = self._tree(file, path)
-            columns, sources = self._columns(tree, path)
-            part = FilePart(str(path), process)
-            dropped = 0
-            try:
+            stage = "directory"
+            with file:
+                tree = self._tree(file, path)
+                columns, sources = self._columns(tree, path)
+                stage = "baskets"
                 for arrays in tree.iterate(columns, step_size=self.chunk_size, library="ak"):
                     chunk, n_dropped = self._chunk(arrays, sources, path, part.n_events)
                     part.chunks.append(chunk)
                     dropped += n_dropped
-            except EventFileError:
-                raise
-            except Exception as err:  # a damaged basket or truncated file
-                raise EventFileError(
-                    f"{path}: cannot read tree {self.tree!r} after {part.n_events} events ({_short(err)})"
-                ) from None
         if part.n_events == 0:
             raise EventFileError(f"{path}: tree {self.tree!r} holds no events")
         part.info = {"objects_dropped": dropped, "weight_sources": [s or _EVENT_WEIGHT for s in sources]}
@@ -267,7 +285,7 @@ class _Reader:
         try:
             by_id = self.benchmarks.weight_sources(ids)
         except KeyError as err:
-            raise ValueError(
+            raise OptionError(
                 f"no Weight.Weight entry with id {', '.join(map(repr, err.args[0]))}; weight ids are {ids}"
             ) from None
         return [None if s is None else ids.index(s) for s in by_id]
@@ -302,9 +320,13 @@ class _Reader:
             owners.append(np.repeat(np.arange(n), num))
         if p4:
             owner = np.concatenate(owners)
+            momenta = np.concatenate(p4)
+            bad = owner[~(np.abs(momenta) <= _FLOAT32_MAX).all(axis=1)]
+            if len(bad):
+                raise EventFileError(f"{path}: event {offset + bad.min()} has a non-finite momentum (or one beyond float32)")
             order = np.argsort(owner, kind="stable")  # group by event; order_objects sorts by pT within
             counts, momenta, types, dropped = order_objects(
-                counts, np.concatenate(p4)[order], np.concatenate(codes)[order], self.max_objects
+                counts, momenta[order], np.concatenate(codes)[order], self.max_objects
             )
         else:
             momenta, types, dropped = np.zeros((0, 4), np.float32), np.zeros(0, np.int8), 0
@@ -334,7 +356,3 @@ def _first(jagged, fill: float) -> np.ndarray:
 
     return ak.to_numpy(ak.fill_none(ak.firsts(jagged), fill)).astype(np.float64)
 
-
-def _short(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:160] if text else type(err).__name__

@@ -28,7 +28,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from lfi.events import EventFileError
+from lfi.errors import EventFileError, OptionError, first_line
+from lfi.events.hdf5 import reading
 from lfi.objects import BJET, JET, LEPTON_TYPE_BY_PDG, PHOTON
 from simulators.io.common import Benchmarks, Chunk, FilePart, assemble
 from simulators.io.objects import missing_et, order_objects
@@ -45,6 +46,7 @@ PARTICLE_TYPES = {
 """PDG id → object type code for final-state particles."""
 
 _NEUTRINOS = {12, 14, 16}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _DECLARED_EVENTS = re.compile(r"Number of Events\s*:\s*(\d+)")
 
 
@@ -83,17 +85,20 @@ def read_lhe(
 
     Raises
     ------
-    FileNotFoundError
-        An input file does not exist.
     EventFileError
-        A one-line message naming the file: truncated or malformed XML or gzip stream, no
-        ``<init>`` block, missing reweighting ids, fewer events than the header declares.
+        A one-line message naming the file: missing, truncated or malformed XML or gzip stream, no
+        ``<init>`` block, missing reweighting ids, fewer events than the header declares, a
+        non-finite weight or momentum (or one beyond float32).
+    OptionError
+        ``max_objects``, ``normalisation``, ``chunk_size`` or the process names do not work.
     """
     benchmarks = benchmarks or Benchmarks()
     if max_objects is not None and max_objects < 1:
-        raise ValueError(f"max_objects must be at least 1, got {max_objects}")
+        raise OptionError(f"max_objects must be at least 1, got {max_objects}")
     if normalisation not in ("init", "keep"):
-        raise ValueError(f"normalisation must be 'init' or 'keep', got {normalisation!r}")
+        raise OptionError(f"normalisation must be 'init' or 'keep', got {normalisation!r}")
+    if chunk_size < 1:
+        raise OptionError(f"chunk_size must be at least 1, got {chunk_size}")
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     processes = _per_file(process, len(paths))
     parts = [
@@ -111,7 +116,7 @@ def _per_file(process: str | Sequence[str], n_files: int) -> list[str]:
     if len(process) == 1:
         return process * n_files
     if len(process) != n_files:
-        raise ValueError(f"give one process name for all files or one per file: {len(process)} names, {n_files} files")
+        raise OptionError(f"give one process name for all files or one per file: {len(process)} names, {n_files} files")
     return process
 
 
@@ -121,29 +126,31 @@ def _read_file(
     import pylhe
 
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise EventFileError(f"{path}: " + ("not a file" if path.exists() else "no such file"))
     reader = _EventReader(path, benchmarks, max_objects, chunk_size)
-    try:
-        with warnings.catch_warnings():
-            # pylhe reports a broken XML stream as a warning and stops; make it an error.
-            warnings.filterwarnings("error", message="Parse Error", category=RuntimeWarning)
+
+    def unreadable(reason: str) -> str:
+        if reader.n_events == 0:
+            return f"not a readable LHE file ({reason})"
+        return f"unreadable event after {reader.n_events} complete events ({reason}); truncated or corrupted file?"
+
+    with reading(path, unreadable, libraries=("pylhe",)):
+        # pylhe reports a broken XML stream as a warning and stops; make it an error.
+        warnings.filterwarnings("error", message="Parse Error", category=RuntimeWarning)
+        try:
             lhe = pylhe.LHEFile.fromfile(path)
             reader.start(lhe)
             for event in lhe.events:
                 reader.add(event)
-    except RuntimeWarning as err:
-        raise EventFileError(
-            f"{path}: truncated or malformed LHE after {reader.n_events} complete events ({_short(err)})"
-        ) from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise EventFileError(
-            f"{path}: truncated or corrupt gzip stream after {reader.n_events} complete events ({_short(err)})"
-        ) from None
-    except (ValueError, AttributeError, IndexError) as err:
-        if isinstance(err, EventFileError):
-            raise
-        raise EventFileError(f"{path}: not a readable LHE file ({_short(err)})") from None
-    return reader.finish(process, normalisation)
+        except RuntimeWarning as err:
+            raise EventFileError(
+                f"{path}: truncated or malformed LHE after {reader.n_events} complete events ({first_line(err)})"
+            ) from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raise EventFileError(
+                f"{path}: truncated or corrupt gzip stream after {reader.n_events} complete events ({first_line(err)})"
+            ) from None
+        return reader.finish(process, normalisation)
 
 
 class _EventReader:
@@ -222,17 +229,27 @@ class _EventReader:
     def _flush(self) -> None:
         if not len(self.counts):
             return
-        counts, momenta, types, dropped = order_objects(
-            np.frombuffer(self.counts, dtype=np.int64),
-            np.frombuffer(self.p4, dtype=np.float64).reshape(-1, 4),
-            np.frombuffer(self.types, dtype=np.int8),
-            self.max_objects,
-        )
+        counts = np.frombuffer(self.counts, dtype=np.int64)
+        p4 = np.frombuffer(self.p4, dtype=np.float64).reshape(-1, 4)
         met = np.frombuffer(self.met, dtype=np.float64).reshape(-1, 2)
         weights = np.frombuffer(self.weights, dtype=np.float64).reshape(-1, len(self.sources)).copy()
+        self._check_finite(counts, p4, met, weights)
+        counts, momenta, types, dropped = order_objects(counts, p4, np.frombuffer(self.types, dtype=np.int8), self.max_objects)
         self.chunks.append(Chunk(counts, momenta, types, missing_et(met[:, 0], met[:, 1]), weights))
         self.n_dropped += dropped
         self._reset()
+
+    def _check_finite(self, counts: np.ndarray, p4: np.ndarray, met: np.ndarray, weights: np.ndarray) -> None:
+        """Weights must be finite, momenta finite within float32 (the event file's type)."""
+        first = self.n_events - len(counts) + 1  # number of the chunk's first event in the file
+        bad = np.flatnonzero(~np.isfinite(weights).all(axis=1))
+        if len(bad):
+            raise EventFileError(f"{self.path}: event {first + bad[0]} has a non-finite weight")
+        owner = np.repeat(np.arange(len(counts)), counts)
+        in_range = (np.abs(p4) <= _FLOAT32_MAX).all(axis=1)  # False for NaN too
+        bad = np.union1d(owner[~in_range], np.flatnonzero(~(np.abs(met) <= _FLOAT32_MAX).all(axis=1)))
+        if len(bad):
+            raise EventFileError(f"{self.path}: event {first + bad[0]} has a non-finite momentum (or one beyond float32)")
 
     def finish(self, process: str, normalisation: str) -> FilePart:
         self._flush()
@@ -265,7 +282,3 @@ class _EventReader:
         }
         return part
 
-
-def _short(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:160] if text else type(err).__name__

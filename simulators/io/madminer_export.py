@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from lfi.errors import EventFileError, first_line
 from lfi.files import atomic_write
 from simulators.io.madminer_layout import BLOCK_EVENTS, FOUR_MOMENTUM_NAMES, morphing_matrix
 
@@ -33,6 +34,12 @@ def write_madminer(sample, path: str | os.PathLike, *, objects: bool = True) -> 
     Returns
     -------
     Path
+
+    Raises
+    ------
+    EventFileError
+        A name MadMiner cannot store (not ASCII, longer than 256 characters), or the file cannot be
+        written (no permission, no space left); nothing is left at ``path`` then.
     """
     import h5py
 
@@ -40,15 +47,18 @@ def write_madminer(sample, path: str | os.PathLike, *, objects: bool = True) -> 
     columns = _export_columns(sample, objects)
     for text in [*sample.parameters, *sample.benchmark_names, *(c[0] for c in columns), *(c[1] for c in columns)]:
         _check_ascii(text, path)
-    with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-        _write_settings(f, sample)
-        _write_samples(f, sample, columns, path)
+    try:
+        with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
+            _write_settings(f, sample)
+            _write_samples(f, sample, columns, path)
+    except OSError as err:  # no permission, no space left, a folder in the way
+        raise EventFileError(f"{path}: cannot write the MadMiner file ({first_line(err)})") from err
     return path
 
 
 def _check_ascii(text: str, path: Path) -> None:
     if not text.isascii() or len(text) > 256:
-        raise ValueError(f"{path}: MadMiner stores names as ASCII of at most 256 characters; cannot store {text!r}")
+        raise EventFileError(f"{path}: MadMiner stores names as ASCII of at most 256 characters; cannot store {text!r}")
 
 
 def _export_columns(sample, objects: bool) -> list[tuple[str, str, Any]]:

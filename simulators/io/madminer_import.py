@@ -12,7 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from lfi.errors import first_line
 from lfi.events import EventFileError, open_hdf5
+from lfi.events.hdf5 import reading
+from lfi.objects import OBJECT_TYPES
 from simulators.io.common import NO_OBJECT_SLOTS
 from simulators.io.madminer_layout import BLOCK_EVENTS, FOUR_MOMENTUM_NAMES, morphing_matrix
 
@@ -34,46 +37,76 @@ def read_madminer(path: str | os.PathLike) -> "EventSample":  # noqa: F821
     Raises
     ------
     EventFileError
-        One line naming the file: missing or not HDF5, a dataset that is missing or has an unexpected
-        shape, or a morphing matrix that does not match the components and benchmarks.
+        One line naming the file: missing or not HDF5, a dataset that is missing, has an unexpected
+        shape or non-finite values, a morphing matrix that does not match the components and
+        benchmarks, or data that cannot be read (truncated or corrupted).
     """
     path = Path(path)
-    with open_hdf5(path) as f:
-        return _Importer(f, path).sample()
+    importer = _Importer(path)
+    with reading(path, importer.unreadable), open_hdf5(path) as f:
+        importer.f = f
+        sample = importer.sample()
+    if "dropped_nuisance_benchmarks" in sample.metadata:
+        log.warning("%s: left out %d nuisance benchmarks", path, len(sample.metadata["dropped_nuisance_benchmarks"]))
+    return sample
 
 
 class _Importer:
-    def __init__(self, f, path: Path):
-        self.f, self.path = f, path
+    """Reads one open MadMiner file; ``where`` is the dataset being read, named if HDF5 fails inside it."""
+
+    def __init__(self, path: Path):
+        self.f, self.path = None, path
+        self.where = ""
+
+    def unreadable(self, reason: str) -> str:
+        where = f"dataset /{self.where}: " if self.where else "HDF5 structure "
+        return f"{where}unreadable ({reason}); truncated or corrupted file?"
 
     def fail(self, dataset: str, why: str):
         raise EventFileError(f"{self.path}: dataset /{dataset}: {why}")
 
-    def read(self, name: str, kinds: str, ndim: int, required: bool = True):
+    def read(self, name: str, kinds: str, ndim: int | None, required: bool = True):
+        import h5py
+
+        self.where = name
         if name not in self.f:
             if not required:
                 return None
             top = ", ".join(sorted(self.f.keys())) or "none"
             self.fail(name, f"missing: not a MadMiner v0.9 file with events (top-level groups: {top})")
         node = self.f[name]
-        if not hasattr(node, "dtype"):
-            self.fail(name, "is a group, expected a dataset")
-        if node.dtype.kind not in kinds or node.ndim != ndim:
+        if not isinstance(node, h5py.Dataset):
+            self.fail(name, f"is a {'group' if isinstance(node, h5py.Group) else type(node).__name__}, expected a dataset")
+        if node.dtype.kind not in kinds or (ndim is not None and node.ndim != ndim):
             self.fail(name, f"dtype {node.dtype} with {node.ndim} dimension(s), expected kind {kinds!r} with {ndim}")
         return node
+
+    def data(self, node, selection=()) -> np.ndarray:
+        """Read ``node`` (``selection`` of it), naming it if HDF5 fails."""
+        name = node.name
+        self.where = (name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name).lstrip("/")
+        return node[selection]
+
+    def finite(self, name: str, values: np.ndarray) -> np.ndarray:
+        """``values`` of dataset ``name``, which must all be finite."""
+        bad = np.argwhere(~np.isfinite(values))
+        if len(bad):
+            where = f"event {bad[0][0]}" if name.startswith("samples/") else f"entry {tuple(bad[0].tolist())}"
+            self.fail(name, f"non-finite value {values[tuple(bad[0])]} in {where}")
+        return values
 
     def strings(self, name: str, required: bool = True) -> list[str] | None:
         node = self.read(name, "SOU", 1, required)
         if node is None:
             return None
-        return [v.decode("ascii", "replace") if isinstance(v, bytes) else str(v) for v in node[()]]
+        return [v.decode("ascii", "replace") if isinstance(v, bytes) else str(v) for v in self.data(node)]
 
     def sample(self):
         from lfi.events import EventSample
 
         parameters = self.strings("parameters/names")
         names = self.strings("benchmarks/names")
-        values = self.read("benchmarks/values", "fiu", 2)[()].astype(np.float64)
+        values = self.finite("benchmarks/values", self.data(self.read("benchmarks/values", "fiu", 2)).astype(np.float64))
         d, b_all = len(parameters), len(names)
         if values.shape != (b_all, d):
             self.fail("benchmarks/values", f"shape {values.shape}, expected ({b_all}, {d}) for {b_all} names and {d} parameters")
@@ -82,7 +115,7 @@ class _Importer:
         reference = [n for n, r in zip(names, self._flags("benchmarks/is_reference", b_all)) if r]
         weights_node = self.read("samples/weights", "f", 2)
         obs_node = self.read("samples/observations", "fiu", 2)
-        sampling = self.read("samples/sampling_benchmarks", "iu", 1)[()].astype(np.int64)
+        sampling = self.data(self.read("samples/sampling_benchmarks", "iu", 1)).astype(np.int64)
         n = len(sampling)
         if weights_node.shape != (n, b_all):
             self.fail("samples/weights", f"shape {weights_node.shape}, expected ({n}, {b_all}): one weight per event and benchmark")
@@ -99,20 +132,25 @@ class _Importer:
         sampled_from = new_index[sampling]  # index -1 maps to the trailing -1
         components, basis = self._morphing(values[physics], d, len(physics), int(nuisance.sum()))
         factors = self._sample_factors(sampling, b_all)
-        weights = weights_node[()][:, physics] if len(physics) < b_all else weights_node[()]
+        weights = self.finite("samples/weights", self.data(weights_node).astype(np.float64))
+        weights = weights[:, physics] if len(physics) < b_all else weights
         if factors is not None:
             weights *= factors[sampling][:, None]
         layout = _Columns(obs_names, definitions)
-        observables, globals_, momenta, types = layout.read(obs_node, n)
+        observables, globals_, momenta, types = layout.read(obs_node, n, self)
         info = self._info()
         order = info.get("morphing_basis")
         if basis is not None and order is not None and sorted(order) == basis.tolist():
             basis = np.asarray(order, dtype=np.int32)  # lfi's order of the basis points, kept through MadMiner
         kept = self._per_event("lfi/sampled_from", n)
         if kept is not None:
+            if n and (kept.min() < -1 or kept.max() >= len(physics)):
+                self.fail("lfi/sampled_from", f"values must lie in -1..{len(physics) - 1}")
             sampled_from = kept
         metadata = dict(info.get("metadata", {}))
         process = self._per_event("lfi/process", n)
+        if process is not None and n and process.min() < 0:
+            self.fail("lfi/process", "process ids must not be negative")
         process_names = list(info.get("process_names") or [])
         if process is None or len(process_names) <= (process.max() if n else -1):
             process_names, process = self._default_process(sampled_from)
@@ -128,7 +166,6 @@ class _Importer:
             metadata["madminer_sample_factors"] = {names[i]: float(factors[i]) for i in np.unique(sampling[sampling >= 0])}
         if nuisance.any():
             metadata["dropped_nuisance_benchmarks"] = [names[i] for i in np.flatnonzero(nuisance)]
-            log.warning("%s: left out %d nuisance benchmarks", self.path, int(nuisance.sum()))
         try:
             return EventSample(
                 parameters=parameters,
@@ -157,42 +194,63 @@ class _Importer:
             return np.zeros(b, dtype=bool)
         if node.shape != (b,):
             self.fail(name, f"shape {node.shape}, expected ({b},)")
-        return node[()].astype(bool)
+        return self.data(node).astype(bool)
 
     def _morphing(self, theta: np.ndarray, d: int, b: int, n_nuisance: int):
         comp_node = self.read("morphing/components", "iuf", 2, required=False)
         matrix_node = self.read("morphing/morphing_matrix", "f", 2, required=comp_node is not None)
         if comp_node is None:
             return None, None
-        components = comp_node[()]
+        components = self.data(comp_node)
         if components.shape[1:] != (d,) or not np.array_equal(components, np.round(components)):
             self.fail("morphing/components", f"shape {components.shape} or non-integer powers, expected (C, {d}) integers")
         components = components.astype(np.int32)
         c = len(components)
-        matrix = matrix_node[()]
+        matrix = self.data(matrix_node)
         if matrix.shape[0] != c or matrix.shape[1] > b + n_nuisance:
             self.fail("morphing/morphing_matrix", f"shape {matrix.shape}, expected ({c}, B) with B ≤ {b} benchmarks")
-        matrix = matrix[:, :b]
+        matrix = self.finite("morphing/morphing_matrix", matrix[:, :b])
         basis = np.flatnonzero(np.abs(matrix).max(axis=0) > 0).astype(np.int32)
         if len(basis) != c:
             self.fail(
                 "morphing/morphing_matrix",
                 f"{len(basis)} benchmarks carry morphing weight, lfi needs one basis of {c} (MadMiner n_bases > 1 is not supported)",
             )
-        expected = morphing_matrix(components, theta[basis], basis, b)
+        try:
+            expected = morphing_matrix(components, theta[basis], basis, b)
+        except (ValueError, np.linalg.LinAlgError) as err:  # a singular basis
+            self.fail("benchmarks/values", f"the morphing basis benchmarks cannot morph ({first_line(err)})")
         scale = np.abs(expected).max()
         if not np.allclose(matrix, expected, rtol=1e-6, atol=1e-9 * scale):
             self.fail("morphing/morphing_matrix", "does not match the components and benchmark values (w_b = Σ_c M[c,b] Π θ^comp)")
         return components, basis
 
     def _info(self) -> dict:
-        if "lfi/info" not in self.f:
+        node = self.read("lfi/info", "SO", None, required=False)
+        if node is None:
             return {}
         try:
-            raw = self.f["lfi/info"][()]
-            return json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+            raw = self.data(node)
+            info = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
         except (ValueError, TypeError):
             self.fail("lfi/info", "not valid JSON")
+        expected = {
+            "units": (str, "text"),
+            "process_names": (list, "a list of names"),
+            "morphing_basis": (list, "a list of benchmark indices"),
+            "metadata": (dict, "an object"),
+        }
+        if not isinstance(info, dict):
+            self.fail("lfi/info", f"a JSON {type(info).__name__}, expected an object")
+        for key, (kind, what) in expected.items():
+            value = info.get(key)
+            if value is not None and not isinstance(value, kind):
+                self.fail("lfi/info", f"{key} is a JSON {type(value).__name__}, expected {what}")
+        if not all(isinstance(v, str) for v in info.get("process_names") or []):
+            self.fail("lfi/info", "process_names must be names")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in info.get("morphing_basis") or []):
+            self.fail("lfi/info", "morphing_basis must be benchmark indices")
+        return info
 
     def _per_event(self, name: str, n: int) -> np.ndarray | None:
         """An lfi per-event dataset of shape (n,) written by :func:`write_madminer`, if present."""
@@ -201,7 +259,10 @@ class _Importer:
             return None
         if node.shape != (n,):
             self.fail(name, f"shape {node.shape}, expected ({n},)")
-        return node[()].astype(np.int16)
+        values = self.data(node)
+        if n and (values.min() < np.iinfo(np.int16).min or values.max() > np.iinfo(np.int16).max):
+            self.fail(name, "values outside the range of int16")
+        return values.astype(np.int16)
 
     def _sample_factors(self, sampling: np.ndarray, b: int) -> np.ndarray | None:
         """MadMiner's factors N_b / N_signal per sampling benchmark (last entry: background, 1), or None if all 1."""
@@ -209,8 +270,8 @@ class _Importer:
         summary = self.read("sample_summary/signal_events", "iuf", 1, required=False)
         events = counts
         if summary is not None and summary.shape == (b,):
-            declared = summary[()].astype(np.float64)
-            if (declared[counts > 0] > 0).all():
+            declared = self.data(summary).astype(np.float64)
+            if np.isfinite(declared).all() and (declared >= 0).all() and (declared[counts > 0] > 0).all():
                 events = declared
         if (counts > 0).sum() <= 1 and np.array_equal(events > 0, counts > 0):
             return None
@@ -233,8 +294,9 @@ class _Importer:
             if values is not None:
                 out[key] = values
         for key in ("lha_ids", "max_power", "val_ranges"):
-            if f"parameters/{key}" in self.f:
-                out[key] = np.asarray(self.f[f"parameters/{key}"][()]).tolist()
+            node = self.read(f"parameters/{key}", "iuf", None, required=False)
+            if node is not None:
+                out[key] = np.asarray(self.data(node)).tolist()
         return out
 
 
@@ -278,8 +340,12 @@ class _Columns:
     def global_names(self) -> list[str]:
         return [name for _, name in self.globals_]
 
-    def read(self, node, n: int):
-        """Read the observations block by block into (observables, globals, momenta, types)."""
+    def read(self, node, n: int, importer: _Importer):
+        """Read the observations block by block into (observables, globals, momenta, types).
+
+        Object columns must hold finite momenta (within float32) and type codes; ``importer`` names the
+        column and event that do not.
+        """
         width = self.width if self.has_objects else NO_OBJECT_SLOTS
         observables = {name: np.zeros(n, dtype=np.float32) for _, name in self.observables}
         globals_ = np.zeros((n, len(self.globals_)), dtype=np.float32)
@@ -287,15 +353,23 @@ class _Columns:
         types = np.zeros((n, width), dtype=np.int8)
         for lo in range(0, n, BLOCK_EVENTS):
             hi = min(lo + BLOCK_EVENTS, n)
-            block = node[lo:hi]
+            block = importer.data(node, slice(lo, hi))
             for j, name in self.observables:
                 observables[name][lo:hi] = block[:, j]
             for g, (j, _) in enumerate(self.globals_):
                 globals_[lo:hi, g] = block[:, j]
             if self.has_objects:
                 for (slot, comp), j in self.objects.items():
+                    column = block[:, j].astype(np.float32 if comp != "type" else np.float64)
+                    wrong = ~np.isfinite(column)
                     if comp == "type":
-                        types[lo:hi, slot] = block[:, j]
+                        wrong |= (column != np.round(column)) | (column < 0) | (column >= len(OBJECT_TYPES))
+                    if wrong.any():
+                        what = "an object type code" if comp == "type" else "a finite float32 momentum"
+                        importer.fail("samples/observations", f"column {self.names[j]!r} holds {block[np.argmax(wrong), j]} "
+                                      f"in event {lo + int(np.argmax(wrong))}, expected {what}")
+                    if comp == "type":
+                        types[lo:hi, slot] = column
                     else:
-                        momenta[lo:hi, slot, FOUR_MOMENTUM_NAMES.index(comp)] = block[:, j]
+                        momenta[lo:hi, slot, FOUR_MOMENTUM_NAMES.index(comp)] = column
         return observables, globals_, momenta, types
