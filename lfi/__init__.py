@@ -10,6 +10,7 @@ augment                       priors, joint ratio r(x,z) and score t(x,z), on-th
 truth                         exact log p(x|θ) for samples that carry it (the toy)
 objects                       object type codes and NumPy kinematics
 files                         atomic file output (``atomic_write``)
+reading                       reading damaged input files: one error line, no warnings
 protocols                     what the core asks of an estimator (RatioEstimator, ScoreEstimator)
 train                         methods, losses, settings of a run, the trainer (torch loads on first use)
 limits                        Asimov q on a θ grid, Wilks thresholds, contours (pure functions)
@@ -36,7 +37,7 @@ _LAZY = {
     "Morpher": "lfi.morphing",
     "monomial_components": "lfi.morphing",
 }
-_SUBMODULES = ("errors", "files", "objects", "events", "morphing", "augment", "truth", "protocols", "train", "limits",
+_SUBMODULES = ("errors", "files", "reading", "objects", "events", "morphing", "augment", "truth", "protocols", "train", "limits",
                "metrics", "evaluate", "report", "allocator", "workflows", "cli")
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]

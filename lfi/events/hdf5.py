@@ -26,94 +26,23 @@ This module knows the file, not the sample: :func:`write` takes any object with 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import struct
-import warnings
-import zlib
 from pathlib import Path
-from typing import Any, Callable, Iterator
-from xml.etree.ElementTree import ParseError
+from typing import Any
 
 import numpy as np
 
-from lfi.errors import EventFileError, LfiError, first_line
+from lfi.errors import EventFileError, first_line
 from lfi.files import atomic_write
+from lfi.reading import error_reason, is_read_error, reading
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "open_hdf5", "write", "read_fields", "read_info", "reading", "is_read_error"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "open_hdf5", "write", "read_fields", "read_info"]
 
 FORMAT_NAME = "lfi-events"
 FORMAT_VERSION = 1
 _CHUNK_EVENTS = 4096
 _INFO_BLOCK = 1 << 16  # events per block when summarising a file
-
-# What a damaged file makes a reading library raise, whatever the library (HDF5, ROOT, gzip, XML).
-_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, RuntimeError, OverflowError, zlib.error,
-                struct.error, ParseError)
-
-
-def is_read_error(err: BaseException, libraries: tuple[str, ...] = ("h5py",)) -> bool:
-    """Whether ``err``, raised while reading an input file, says that the file is damaged (not that lfi has a bug).
-
-    True for the exception types a damaged file makes reading libraries raise (``OSError``, ``ValueError``,
-    ``KeyError``, ``IndexError``, ``RuntimeError``, ``EOFError``, zlib, struct and XML errors), and for any other
-    exception (``TypeError``, ``AttributeError``, a library's own class) raised inside one of ``libraries``
-    (top-level package names, e.g. ``("uproot", "awkward")``). Never for ``MemoryError``, a ``KeyboardInterrupt``
-    or an :class:`~lfi.errors.LfiError` (which already is the one line).
-    """
-    if isinstance(err, (LfiError, MemoryError)) or not isinstance(err, Exception):
-        return False
-    if isinstance(err, _READ_ERRORS) or type(err).__module__.split(".")[0] in libraries:
-        return True
-    tb = err.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    return tb is not None and str(tb.tb_frame.f_globals.get("__name__", "")).split(".")[0] in libraries
-
-
-def _reason(err: BaseException) -> str:
-    """One line saying what a reading library found wrong."""
-    if isinstance(err, KeyError) and err.args and isinstance(err.args[0], str):  # KeyError would quote its message
-        key = err.args[0]
-        err = Exception(key if " " in key.strip() else f"missing key {key!r}")
-    elif isinstance(getattr(err, "message", None), str) and err.message.strip():  # uproot: "while reading ..." first
-        err = Exception(err.message)
-    return first_line(err)
-
-
-@contextlib.contextmanager
-def reading(
-    path: str | os.PathLike, message: Callable[[str], str] | None = None, libraries: tuple[str, ...] = ("h5py",)
-) -> Iterator[None]:
-    """Read one input file inside this block: a damaged file gives one error line and nothing else.
-
-    Inside the block warnings are not shown (NumPy's overflow or invalid value in a cast, a library's own
-    warnings about the bytes it decodes: a damaged file must not print them before its error line), and an
-    exception that :func:`is_read_error` blames on the file becomes one :class:`EventFileError` line
-    ``"<path>: <message(reason)>"``; the default message is ``"unreadable (<reason>); truncated or corrupted
-    file?"``. An :class:`~lfi.errors.LfiError` and any other exception (a bug) pass through unchanged.
-
-    Parameters
-    ----------
-    path : path-like
-        The file being read (named in the message).
-    message : callable, optional
-        Text after the path, given the library's reason; may say where reading stopped (dataset, event).
-    libraries : tuple of str
-        Packages whose exceptions of any type mean a damaged file (see :func:`is_read_error`).
-    """
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        try:
-            yield
-        except Exception as err:
-            if not is_read_error(err, libraries):
-                raise
-            reason = _reason(err)
-            text = message(reason) if message is not None else f"unreadable ({reason}); truncated or corrupted file?"
-            raise EventFileError(f"{path}: {text}") from err
-
 
 def open_hdf5(path: str | os.PathLike):
     """Open an HDF5 file for reading; a missing or unreadable file is one :class:`EventFileError` line.
@@ -130,7 +59,7 @@ def open_hdf5(path: str | os.PathLike):
     try:
         f = h5py.File(path, "r")
     except (OSError, RuntimeError, ValueError) as err:
-        raise EventFileError(f"{path}: not a readable HDF5 file ({_reason(err)}); truncated or corrupted?") from None
+        raise EventFileError(f"{path}: not a readable HDF5 file ({error_reason(err)}); truncated or corrupted?") from None
     try:
         _check_global_heaps(f, path)
     except BaseException:
@@ -205,7 +134,7 @@ def _raw_data_extents(f, path: Path) -> list[tuple[int, int]]:
     except Exception as err:
         if not is_read_error(err):
             raise
-        raise EventFileError(f"{path}: object {where}: unreadable ({_reason(err)}); truncated or corrupted file?") from err
+        raise EventFileError(f"{path}: object {where}: unreadable ({error_reason(err)}); truncated or corrupted file?") from err
     return extents
 
 
@@ -253,7 +182,7 @@ def write(sample, path: str | os.PathLike, compression: str | None = None) -> Pa
         with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
             _write_groups(f, sample, compression)
     except OSError as err:  # no permission, no space left, a folder in the way
-        raise EventFileError(f"{path}: cannot write the event file ({_reason(err)})") from err
+        raise EventFileError(f"{path}: cannot write the event file ({error_reason(err)})") from err
     return path
 
 

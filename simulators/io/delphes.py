@@ -27,7 +27,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from lfi.errors import EventFileError, OptionError, UnknownNameError, first_line
-from lfi.events.hdf5 import reading
+from lfi.reading import reading
 from lfi.objects import ANTIMUON, BJET, ELECTRON, JET, MUON, PHOTON, POSITRON, four_momenta
 from simulators.io.common import Benchmarks, Chunk, FilePart, assemble
 from simulators.io.lhe import _per_file

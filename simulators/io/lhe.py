@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from lfi.errors import EventFileError, OptionError, first_line
-from lfi.events.hdf5 import reading
+from lfi.reading import reading
 from lfi.objects import BJET, JET, LEPTON_TYPE_BY_PDG, PHOTON
 from simulators.io.common import Benchmarks, Chunk, FilePart, assemble
 from simulators.io.objects import missing_et, order_objects

@@ -14,7 +14,7 @@ import numpy as np
 
 from lfi.errors import first_line
 from lfi.events import EventFileError, open_hdf5
-from lfi.events.hdf5 import reading
+from lfi.reading import reading
 from lfi.objects import OBJECT_TYPES
 from simulators.io.common import NO_OBJECT_SLOTS
 from simulators.io.madminer_layout import BLOCK_EVENTS, FOUR_MOMENTUM_NAMES, morphing_matrix
