@@ -1,13 +1,21 @@
-"""Calibration against the exact truth: the toy (default) or parton-level WBF (``--simulator wbf``).
+"""Learned EFT limits against the exact truth: the toy (default) or parton-level WBF (``--simulator wbf``).
 
-Simulates a training sample (default 200 k events) and an independent test sample, trains RASCAL and
-ALICES with the default MLP, and compares their expected −2Δlog L maps with the exact map and with
-1-D and 2-D histogram baselines: contour areas at 68.27/95.45/99.73 % CL, area ratios to the truth, the
-mean squared difference to the exact map over its 95 % region and the prior-weighted MSE(log r).
-Prints a table and writes JSON.
+Simulates a training sample and an independent test sample, trains every estimator × method row at one stated
+budget (the same epochs and events per epoch for every row), and compares each expected −2Δlog L map with the
+exact one and with 1-D and 2-D histogram baselines: contour areas at 68.27/95.45/99.73 % CL, area ratios to the
+truth, the mean squared difference to the exact map over its 95 % region and the prior-weighted MSE(log r)
+(ratio estimators). Score methods (sally, sallino) are evaluated with their own statistics.
+
+Resumable: every finished row is a JSON file under ``OUT/rows/`` and is skipped on a rerun (an interrupted
+training resumes from its checkpoint). Prints a table and writes ``OUT/calibration.json`` and ``OUT/table.md``.
 
     python bench/calibration.py [--train-events 200000] [--epochs 60] [--out bench/results/calibration]
     python bench/calibration.py --simulator wbf --out bench/results/calibration_wbf   # L: 36 SM events
+    python bench/calibration.py --simulator wbf --estimators mlp,part_sm,mixer --methods alices,rascal,sally \\
+        --events-per-epoch 200000 --epochs 30 --out results/eft_accuracy
+
+Estimator names are registry names, plus ``part_sm`` = ``part`` with ``pair=mass,delta_r`` and
+``interaction=sm_running`` (the ParT with the SM interaction bias).
 """
 
 from __future__ import annotations
@@ -19,15 +27,20 @@ import platform
 import time
 from pathlib import Path
 
-
 import numpy as np
 import torch
 
 import simulators
 from lfi import limits
-from lfi.evaluate import histogram_map, ratio_map, truth_map
+from lfi.evaluate import estimator_map, histogram_map, truth_map
+from lfi.files import atomic_write_text
 from lfi.train import TrainConfig
 from lfi.workflows import train_estimator
+
+#: Named encoder set-ups beyond the registry names.
+PRESETS = {"part_sm": ("part", {"pair": "mass,delta_r", "interaction": "sm_running"})}
+HISTOGRAMS = (["pt_j1"], ["delta_phi_jj"], ["pt_j1", "delta_phi_jj"], ["pt_j1", "delta_eta_jj"],
+              ["delta_phi_jj", "delta_eta_jj"])
 
 
 def main() -> None:
@@ -36,8 +49,9 @@ def main() -> None:
     parser.add_argument("--test-events", type=int, default=100_000)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--patience", type=int, default=10)
+    parser.add_argument("--events-per-epoch", type=int, default=None, help="default: the training split's size")
     parser.add_argument("--methods", default="rascal,alices")
-    parser.add_argument("--estimator", default="mlp")
+    parser.add_argument("--estimators", "--estimator", default="mlp", help="comma-separated, e.g. mlp,part_sm")
     parser.add_argument("--simulator", choices=["toy", "wbf"], default="toy")
     parser.add_argument("--lumi", type=float, default=None,
                         help="pb^-1 (default: 20 for the toy, σ_SM = 1.05 pb; 36 expected SM events for wbf)")
@@ -47,8 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(torch.get_num_threads(), 1))
+    (out / "rows").mkdir(parents=True, exist_ok=True)
 
     train_path, test_path = out / "train.h5", out / "test.h5"
     if not train_path.exists():
@@ -67,52 +80,89 @@ def main() -> None:
     points = limits.grid_points(axes)
     theta_true = np.zeros(2)
 
-    maps, timings, log_r_mse = {}, {}, {}
     start = time.perf_counter()
-    maps["truth"] = truth_map(test, points, theta_true, args.lumi)
-    timings["truth"] = time.perf_counter() - start
-    for observables in (["pt_j1"], ["delta_phi_jj"], ["pt_j1", "delta_phi_jj"], ["pt_j1", "delta_eta_jj"],
-                        ["delta_phi_jj", "delta_eta_jj"]):
-        maps["histogram_" + "_".join(observables)] = histogram_map(test, observables, points, theta_true, args.lumi)
+    truth = truth_map(test, points, theta_true, args.lumi)
+    entries = {"truth": {**_entry(truth, truth, axes), "seconds": time.perf_counter() - start}}
+    for observables in HISTOGRAMS:
+        name = "histogram_" + "_".join(observables)
+        entries[name] = _entry(histogram_map(test, observables, points, theta_true, args.lumi), truth, axes)
 
     from lfi.cli.train import parse_options
 
-    for method in args.methods.split(","):
-        model_dir = out / f"{args.estimator}_{method}"
-        start = time.perf_counter()
-        model = train_estimator(train_path, args.estimator, method, model_dir,
-                                config=TrainConfig(epochs=args.epochs, patience=args.patience),
-                                options=parse_options(args.option), resume=(model_dir / "checkpoint.pt").exists(),
-                                progress=False)
-        timings[f"train_{method}"] = time.perf_counter() - start
-        start = time.perf_counter()
-        maps[method] = ratio_map(model, test, points, theta_true, args.lumi)
-        timings[f"map_{method}"] = time.perf_counter() - start
-        log_r_mse[method] = _log_r_mse(model, test, scale)
+    for estimator in args.estimators.split(","):
+        for method in args.methods.split(","):
+            entries[f"{estimator}_{method}"] = _row(estimator, method, args, train_path, test, points, truth, axes,
+                                                    scale, parse_options(args.option))
+    machine = f"{_cpu_name()}, {torch.get_num_threads()} threads, no GPU"
+    result = {"machine": machine, "args": vars(args), "train_events": args.train_events,
+              "test_events": len(test), "maps": entries}
+    atomic_write_text(out / "calibration.json", json.dumps(result, indent=2))
+    table = _table(entries)
+    atomic_write_text(out / "table.md", f"Machine: {machine}; {args.train_events} training and {len(test)} test "
+                      f"events; {args.epochs} epochs (patience {args.patience}) of "
+                      f"{args.events_per_epoch or 'all'} events; L = {args.lumi:.4g} pb⁻¹.\n\n{table}\n")
+    print("\n" + table)
+    print(f"\nwrote {out / 'calibration.json'} and {out / 'table.md'}")
 
-    rows, result = [], {"machine": f"{platform.machine()}, {torch.get_num_threads()} threads, CPU", "args": vars(args),
-                        "timings_s": timings, "maps": {}}
-    for name, q in maps.items():
-        summary = limits.contour_summary(q, axes)
-        entry = {"areas": summary["areas"], "best_fit": summary["best_fit"]}
-        if name != "truth":
-            diff = limits.map_difference(q, maps["truth"], axes)
-            entry.update(area_ratio=diff["area_ratio"], mse_in_95=diff["mse"])
-        if name in log_r_mse:
-            entry["log_r_mse"] = log_r_mse[name]
-        result["maps"][name] = entry
-        rows.append((name, entry))
-        np.save(out / f"q_{name}.npy", q.reshape([len(a) for a in axes]))
-    print(f"\n{'map':<36}{'A68':>10}{'A95':>10}{'A68/true':>10}{'A95/true':>10}{'MSE(q) 95%':>12}{'MSE(log r)':>12}"
-          f"{'trimmed':>10}")
-    for name, e in rows:
+
+def _entry(q: np.ndarray, truth: np.ndarray, axes) -> dict:
+    summary = limits.contour_summary(q, axes)
+    entry = {"areas": summary["areas"], "best_fit": summary["best_fit"]}
+    if q is not truth:
+        diff = limits.map_difference(q, truth, axes)
+        entry.update(area_ratio=diff["area_ratio"], mse_in_95=diff["mse"])
+    return entry
+
+
+def _row(estimator: str, method: str, args, train_path: Path, test, points, truth, axes, scale: float,
+         options: dict) -> dict:
+    """Train (or resume) one estimator × method and evaluate it; cached in OUT/rows/<name>.json."""
+    name = f"{estimator}_{method}"
+    done = Path(args.out) / "rows" / f"{name}.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    encoder, preset = PRESETS.get(estimator, (estimator, {}))
+    options = {**preset, **options}
+    if args.events_per_epoch:
+        options["events_per_epoch"] = str(args.events_per_epoch)
+    model_dir = Path(args.out) / "models" / name
+    start = time.perf_counter()
+    model = train_estimator(train_path, encoder, method, model_dir,
+                            config=TrainConfig(epochs=args.epochs, patience=args.patience), options=options,
+                            resume=(model_dir / "checkpoint.pt").exists(), progress=False)
+    trained = time.perf_counter() - start
+    start = time.perf_counter()
+    q = estimator_map(model, test, points, np.zeros(2), args.lumi)
+    entry = {**_entry(q, truth, axes), "train_seconds": trained, "map_seconds": time.perf_counter() - start,
+             "parameters": sum(p.numel() for p in model.parameters()) if hasattr(model, "parameters") else None}
+    if model.kind == "ratio":
+        entry["log_r_mse"] = _log_r_mse(model, test, scale)
+    atomic_write_text(done, json.dumps(entry, indent=2))
+    return entry
+
+
+def _table(entries: dict) -> str:
+    lines = ["| map | area 68 % | area 95 % | 68 % / truth | 95 % / truth | MSE(q) in 95 % | MSE(log r) | trimmed |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, e in entries.items():
         ratio = e.get("area_ratio", {"68.27": 1.0, "95.45": 1.0})
-        mse = e.get("mse_in_95", 0.0)
-        lr = e.get("log_r_mse", {"mse": float("nan"), "mse_trimmed": float("nan")})
-        print(f"{name:<36}{e['areas']['68.27']:>10.4g}{e['areas']['95.45']:>10.4g}{ratio['68.27']:>10.3f}"
-              f"{ratio['95.45']:>10.3f}{mse:>12.4g}{lr['mse']:>12.4g}{lr['mse_trimmed']:>10.4g}")
-    (out / "calibration.json").write_text(json.dumps(result, indent=2))
-    print(f"\nwrote {out / 'calibration.json'}")
+        lr = e.get("log_r_mse", {})
+        cells = [_fmt(e["areas"]["68.27"]), _fmt(e["areas"]["95.45"]), _fmt(ratio["68.27"], ".3f"),
+                 _fmt(ratio["95.45"], ".3f"), _fmt(e.get("mse_in_95")), _fmt(lr.get("mse")), _fmt(lr.get("mse_trimmed"))]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cpu_name() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
+def _fmt(value, spec: str = ".4g") -> str:
+    return "–" if value is None else format(value, spec)
 
 
 def _simulate(name: str, n_events: int, seed: int):
