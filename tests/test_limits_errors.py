@@ -226,3 +226,19 @@ def test_core_modules_raise_lfi_errors(toy_sample, small_sample):
     with pytest.raises(EventFileError):
         truth_map(small_sample, points, np.zeros(2), 10.0)
     assert issubclass(OptionError, ValueError) and issubclass(OptionError, LfiError)
+
+
+def test_without_grid_the_benchmarks_range_is_used_and_said(files, tmp_path, caplog):
+    from lfi.events import EventSample
+    from lfi.workflows.limits import DEFAULT_GRID_POINTS, default_grid
+
+    sample = EventSample.load(files["test"])
+    expected = default_grid(sample)
+    axes = [spec.split(":") for spec in expected.split(",")]
+    for j, (low, high, n) in enumerate(axes):  # covers every benchmark and the SM point
+        assert float(low) <= min(sample.benchmark_theta[:, j].min(), 0) and float(high) >= sample.benchmark_theta[:, j].max()
+        assert int(n) == DEFAULT_GRID_POINTS
+    with caplog.at_level("INFO", logger="lfi.limits"):
+        assert main(["limits", "--data", str(files["test"]), "--truth", "--lumi", "20", "--out", str(tmp_path)]) == 0
+    assert f"grid: {expected}" in caplog.text
+    assert json.loads((tmp_path / "limits.json").read_text())["grid"] == expected

@@ -25,7 +25,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="histogram bins: weighted quantiles, or the reference binning of docs/statistics.md §4")
     p.add_argument("--truth", action="store_true", help="add the exact likelihood (needs a sample that carries it)")
     p.add_argument("--lumi", type=float, required=True, metavar="L", help="integrated luminosity in pb^-1")
-    p.add_argument("--grid", required=True, metavar="SPEC", help='"low:high:n,low:high:n" per parameter')
+    p.add_argument("--grid", default=None, metavar="SPEC",
+                   help='"low:high:n,low:high:n" per parameter (default: 41 points per parameter over the range the '
+                   "sample's benchmarks span, printed)")
     p.add_argument("--true", default=None, metavar="V1,V2", help="true point θ* (default: the SM, all zeros)")
     p.add_argument("--device", default="cpu", help="where networks run: cpu (default), cuda, cuda:N or auto")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")

@@ -26,7 +26,7 @@ from lfi.files import atomic_write, atomic_write_text
 from lfi.limits.checks import check_lumi
 
 __all__ = ["LimitsResult", "expected_limits", "write_limits", "format_table", "format_training", "check_out_dir",
-           "memory_estimate", "available_memory", "training_record"]
+           "default_grid", "DEFAULT_GRID_POINTS", "memory_estimate", "available_memory", "training_record"]
 
 log = logging.getLogger("lfi.limits")
 
@@ -92,6 +92,20 @@ def check_out_dir(out: str | os.PathLike) -> Path:
     if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
         raise OptionError(f"--out {out}: cannot write in {parent} (permission denied)")
     return out
+
+
+#: Points per parameter of the default grid.
+DEFAULT_GRID_POINTS = 41
+
+
+def default_grid(sample: EventSample, n_points: int = DEFAULT_GRID_POINTS) -> str:
+    """``"low:high:n,..."`` over the range the sample's benchmarks span in each parameter (which includes the
+    morphing basis), widened to include the SM point 0."""
+    low = np.minimum(sample.benchmark_theta.min(axis=0), 0.0)
+    high = np.maximum(sample.benchmark_theta.max(axis=0), 0.0)
+    if np.any(high <= low):
+        raise OptionError(f"the benchmarks of {sample.parameters} span no range in every parameter: give --grid")
+    return ",".join(f"{a:.6g}:{b:.6g}:{n_points}" for a, b in zip(low, high))
 
 
 def _grid_axes(grid: str | Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -336,7 +350,7 @@ def _device(device: str) -> str:
 
 def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLike] = (),
                     histograms: Sequence[Sequence[str]] = (), truth: bool = False, lumi: float,
-                    grid: str | Sequence[np.ndarray], theta_true: Sequence[float] | None = None,
+                    grid: str | Sequence[np.ndarray] | None = None, theta_true: Sequence[float] | None = None,
                     binning: str = "auto", device: str = "cpu") -> LimitsResult:
     """Expected (Asimov) likelihood maps of estimators, histograms and the truth on a θ grid.
 
@@ -354,8 +368,10 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         Add the exact likelihood (needs a sample that carries it).
     lumi : float
         Integrated luminosity in pb⁻¹.
-    grid : str or sequence of ndarray
-        ``"low:high:n,low:high:n"`` or the axes themselves, one per parameter.
+    grid : str or sequence of ndarray, optional
+        ``"low:high:n,low:high:n"`` or the axes themselves, one per parameter. Default: :data:`DEFAULT_GRID_POINTS`
+        points per parameter over the range the sample's benchmarks span (:func:`default_grid`); the summary's
+        ``grid`` says which grid was used.
     theta_true : sequence of float, optional
         The true point θ* (default: the SM, all zeros); it must lie on the grid's range.
     binning : {"auto", "reference"}
@@ -381,11 +397,15 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
             raise OptionError("--histogram needs one or two observable names, e.g. pt_j1 or pt_j1,delta_phi_jj")
         if binning == "reference":
             limits.reference_edges(names)
+    data = Path(data)
+    sample = EventSample.load(data)
+    if grid is None:
+        grid = default_grid(sample)
+        log.info("grid: %s (%d points per parameter over the benchmarks' range; set --grid to choose)",
+                 grid, DEFAULT_GRID_POINTS)
     axes = _grid_axes(grid)
     if len(axes) not in (1, 2):
         raise OptionError(f"--grid has {len(axes)} axes: contours need a grid over 1 or 2 parameters")
-    data = Path(data)
-    sample = EventSample.load(data)
     if len(axes) != sample.n_parameters:
         raise OptionError(f"the grid has {len(axes)} axes but the sample has {sample.n_parameters} parameters")
     if not sample.can_morph:
