@@ -32,7 +32,7 @@ from lfi.files import atomic_write_text
 from lfi.train.progress import require_finished
 from lfi.objects import N_TYPES
 
-__all__ = ["BDTEstimator", "parse_bdt_options", "MODEL_FILE", "PAIRS"]
+__all__ = ["BDTEstimator", "bdt_options", "parse_bdt_options", "MODEL_FILE", "PAIRS"]
 
 log = logging.getLogger("estimators.bdt")
 
@@ -408,15 +408,20 @@ def _options() -> dict[str, Any]:
     return {k: p.default for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
+def bdt_options() -> dict[str, Any]:
+    """The ``--option`` keys the bdt takes, with their defaults."""
+    return {k: v for k, v in _options().items() if k not in ("n_objects", "n_globals", "n_parameters", "metadata")}
+
+
 def parse_bdt_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Typed bdt hyper-parameters from command-line values (by the types of the defaults).
 
     Raises
     ------
-    TypeError
+    UnknownOptionError
         Unknown option (lists the accepted ones with their defaults).
     """
-    accepted = {k: v for k, v in _options().items() if k not in ("n_objects", "n_globals", "n_parameters", "metadata")}
+    accepted = bdt_options()
     out = {}
     for key, value in options.items():
         if key not in accepted:

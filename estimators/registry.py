@@ -12,14 +12,16 @@ import json
 import os
 from pathlib import Path
 
-from estimators.encoders import ENCODERS
+from estimators.encoders import ENCODERS, encoder_options
 from lfi.errors import ModelError, UnknownNameError, first_line
 from lfi.train.progress import require_finished
 
-__all__ = ["FAMILIES", "estimator_class", "estimator_names", "load", "train"]
+__all__ = ["FAMILIES", "estimator_class", "estimator_names", "estimator_options", "load", "train"]
 
 #: Estimator names that are not networks, with the class that implements them.
 FAMILIES = {"bdt": "estimators.bdt:BDTEstimator"}
+#: For each family, the function that lists its ``--option`` keys with their defaults.
+_FAMILY_OPTIONS = {"bdt": "estimators.bdt:bdt_options"}
 _NETWORK = "estimators.estimator:Estimator"
 #: Ensembles wrap members of any family; their config.json says ``"family": "ensemble"``.
 _ENSEMBLE = "estimators.ensemble:Ensemble"
@@ -29,6 +31,15 @@ CONFIG_FILE = "config.json"
 def estimator_names() -> list[str]:
     """Every valid ``--estimator`` name: the encoders and the other families."""
     return sorted([*ENCODERS, *FAMILIES])
+
+
+def estimator_options(name: str) -> dict:
+    """The ``--option`` keys estimator ``name`` takes as hyper-parameters, with their defaults
+    (``inspect.Parameter.empty`` for a required one); the sample fixes ``n_objects`` and ``n_globals``."""
+    estimator_class(name)  # an unknown name lists the valid ones
+    if name in _FAMILY_OPTIONS:
+        return _class(_FAMILY_OPTIONS[name])()
+    return {k: v for k, v in encoder_options(name).items() if k not in ("n_objects", "n_globals")}
 
 
 def estimator_class(name: str) -> type:

@@ -40,6 +40,37 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", action="store_true", help="each ensemble member trains on a bootstrap resample")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+    _list_estimators_in_help(p)
+
+
+def _list_estimators_in_help(parser: argparse.ArgumentParser) -> None:
+    """``lfi train --help`` ends with every estimator and the ``--option`` keys it takes (torch loads only then)."""
+    format_help = parser.format_help
+
+    def with_estimators() -> str:
+        import inspect
+
+        from estimators.registry import estimator_names, estimator_options
+
+        lines = ["estimators and their --option keys (defaults); data, head and method options apply to all:",
+                 "  data: prior, reference, theta1, events_per_epoch, validation_fraction",
+                 "  head: head, head_hidden, head_dropout    method: alpha, focal_alpha, focal_gamma"]
+        for name in estimator_names():
+            options = ", ".join(k if v is inspect.Parameter.empty else f"{k}={_text(v)}"
+                                for k, v in estimator_options(name).items())
+            lines.append(f"  {name}: {options}")
+        parser.epilog = "\n".join(lines)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        return format_help()
+
+    parser.format_help = with_estimators
+
+
+def _text(value) -> str:
+    """An option default as it is typed on the command line (``128,128`` for a tuple)."""
+    if isinstance(value, (tuple, list)):
+        return (";" if value and isinstance(value[0], (tuple, list)) else ",").join(_text(v) for v in value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def parse_options(pairs: list[str]) -> dict[str, str]:
