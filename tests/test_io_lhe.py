@@ -270,3 +270,13 @@ def test_adapters_load_pylhe_and_uproot_only_when_called():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == ""
+
+
+def test_import_without_benchmarks_says_which_reweighting_weights_it_leaves_out(tmp_path, events, capsys, caplog):
+    path = write_lhe(tmp_path / "ev.lhe", events, xs=0.8)
+    with caplog.at_level("WARNING", logger="lfi"):
+        assert main(["import", "lhe", str(path), "--out", str(tmp_path / "nominal.h5"), "--quiet"]) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and f"declares {len(THETA) + 1} reweighting weights" in warnings[0]
+    assert all(name in warnings[0] for name in list(THETA)[:3]) and "--benchmarks" in warnings[0]
+    assert EventSample.load(tmp_path / "nominal.h5").benchmark_names == ["nominal"]

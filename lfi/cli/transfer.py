@@ -131,9 +131,16 @@ def _save(sample, args: argparse.Namespace, start: float) -> int:
 
 
 def run_import_lhe(args: argparse.Namespace) -> int:
+    from simulators.io import lhe_weight_ids
     from simulators.io.lhe import read_lhe
 
     start = time.perf_counter()
+    if not args.benchmarks:
+        ids = lhe_weight_ids(args.inputs[0])
+        if ids:
+            shown = ", ".join(ids[:8]) + (", ..." if len(ids) > 8 else "")
+            log.warning("warning: %s declares %d reweighting weights in <initrwgt> (%s) that are not imported; "
+                        "give --benchmarks ID=V1,V2 ... to use them as benchmarks", args.inputs[0], len(ids), shown)
     sample = read_lhe(
         args.inputs,
         _benchmarks(args),
