@@ -71,6 +71,7 @@ def main() -> None:
     from lfi.events import EventSample
 
     test = EventSample.load(test_path)
+    n_train = EventSample.read_info(train_path)["events"]  # selected events: fewer than generated for wbf
     scale = 1.0 if args.simulator == "toy" else 16.5  # θ = 1 of 1805.00020 is 16.5 TeV⁻²
     if args.grid is None:
         args.grid = "-1:1:81,-1:1:81" if args.simulator == "toy" else "-16.5:16.5:67,-16.5:16.5:67"
@@ -89,20 +90,27 @@ def main() -> None:
 
     from lfi.cli.train import parse_options
 
-    for estimator in args.estimators.split(","):
-        for method in args.methods.split(","):
-            entries[f"{estimator}_{method}"] = _row(estimator, method, args, train_path, test, points, truth, axes,
-                                                    scale, parse_options(args.option))
-    machine = f"{_cpu_name()}, {torch.get_num_threads()} threads, no GPU"
-    result = {"machine": machine, "args": vars(args), "train_events": args.train_events,
-              "test_events": len(test), "maps": entries}
-    atomic_write_text(out / "calibration.json", json.dumps(result, indent=2))
-    table = _table(entries)
-    atomic_write_text(out / "table.md", f"Machine: {machine}; {args.train_events} training and {len(test)} test "
-                      f"events; {args.epochs} epochs (patience {args.patience}) of "
-                      f"{args.events_per_epoch or 'all'} events; L = {args.lumi:.4g} pb⁻¹.\n\n{table}\n")
+    rows = [(e, m) for e in args.estimators.split(",") for m in args.methods.split(",")]
+    for done, (estimator, method) in enumerate(rows, start=1):
+        entries[f"{estimator}_{method}"] = _row(estimator, method, args, train_path, test, points, truth, axes,
+                                                scale, parse_options(args.option))
+        table = _write(out, args, n_train, len(test), entries, pending=len(rows) - done)  # a partial table each row
     print("\n" + table)
     print(f"\nwrote {out / 'calibration.json'} and {out / 'table.md'}")
+
+
+def _write(out: Path, args, n_train: int, n_test: int, entries: dict, pending: int) -> str:
+    """calibration.json and table.md with the machine, the sizes and how many rows are still to come."""
+    machine = f"{_cpu_name()}, {torch.get_num_threads()} threads, no GPU"
+    result = {"machine": machine, "args": vars(args), "train_events": n_train, "test_events": n_test,
+              "rows_pending": pending, "maps": entries}
+    atomic_write_text(out / "calibration.json", json.dumps(result, indent=2))
+    table = _table(entries)
+    status = f" {pending} row(s) still to run." if pending else ""
+    atomic_write_text(out / "table.md", f"Machine: {machine}; {n_train} training and {n_test} test "
+                      f"events; {args.epochs} epochs (patience {args.patience}) of "
+                      f"{args.events_per_epoch or 'all'} events; L = {args.lumi:.4g} pb⁻¹.{status}\n\n{table}\n")
+    return table
 
 
 def _entry(q: np.ndarray, truth: np.ndarray, axes) -> dict:
