@@ -43,7 +43,7 @@ def test_failed_write_leaves_neither_output_nor_temporary(small_sample, tmp_path
         f.create_dataset("events/weights", data=np.zeros(3))
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(hdf5, "_write_groups", explode)
+    monkeypatch.setattr(hdf5.writer, "_write_groups", explode)
     with pytest.raises(RuntimeError):
         small_sample.save(target)
     assert target.read_bytes() == b"previous content"

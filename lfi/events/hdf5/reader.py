@@ -1,27 +1,7 @@
-"""The ``lfi-events`` HDF5 format (version 1): writing, reading and summarising one file.
+"""Reading an ``lfi-events`` HDF5 file: the sample's fields, or a summary that reads only the weights.
 
-Every failure to read is one :class:`~lfi.errors.EventFileError` line naming the file and the HDF5 dataset.
-The layout is described in ``docs/event-format.md`` §3; shapes use N events, P object slots, B benchmarks,
-D parameters, C morphing components and G event-level globals.
-
-=============================  ===================  ===============================================
-path                           shape, dtype         meaning
-=============================  ===================  ===============================================
-/benchmarks/names, /theta      (B,) str, (B, D) f8  parameter points with stored weights
-/morphing/components, /basis   (C, D) i4, (C,) i4   monomial exponents; benchmark indices of the basis
-/events/momenta                (N, P, 4) f4         (E, px, py, pz) in GeV, zero-padded, pT-ordered
-/events/types                  (N, P) i1            0 pad, 1 jet, 2 b-jet, 3 e-, 4 e+, 5 mu-, 6 mu+, 7 photon
-/events/globals                (N, G) f4            event-level inputs, names in attribute ``names``
-/events/observables/<name>     (N,) f4              high-level observables
-/events/weights                (N, B) f8            weight in pb at every benchmark
-/events/process                (N,) i2              index into /processes/names
-/events/sampled_from           (N,) i2              generation benchmark, -1 if not applicable
-/truth/events/<name>           (N, ...)             optional per-event truth (sliced with the events)
-/truth/<name>                  any                  optional sample-level truth
-=============================  ===================  ===============================================
-
-This module knows the file, not the sample: :func:`write` takes any object with the fields of
-:class:`lfi.events.EventSample`, and :func:`read_fields` returns the keyword arguments that rebuild one.
+Every failure is one :class:`~lfi.errors.EventFileError` line naming the file and the dataset; the arrays come
+back in the sample's dtypes, so building the sample converts nothing and warns about nothing.
 """
 
 from __future__ import annotations
@@ -34,203 +14,13 @@ from typing import Any
 import numpy as np
 
 from lfi.errors import EventFileError, first_line
-from lfi.files import atomic_write
-from lfi.reading import error_reason, is_read_error, reading
+from lfi.events.hdf5.layout import FORMAT_NAME, FORMAT_VERSION, INFO_BLOCK
+from lfi.events.hdf5.opening import open_hdf5, printable_name
+from lfi.reading import reading
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "open_hdf5", "write", "read_fields", "read_info"]
-
-FORMAT_NAME = "lfi-events"
-FORMAT_VERSION = 1
-_CHUNK_EVENTS = 4096
-_INFO_BLOCK = 1 << 16  # events per block when summarising a file
-
-def open_hdf5(path: str | os.PathLike):
-    """Open an HDF5 file for reading; a missing or unreadable file is one :class:`EventFileError` line.
-
-    Before returning, every object is opened once (a damaged object header or B-tree is an error naming the
-    object) and the global heap collections that hold variable-length strings are checked (see
-    :func:`_check_global_heaps`: the HDF5 library would loop forever on a damaged one).
-    """
-    import h5py
-
-    path = Path(path)
-    if not path.is_file():
-        raise EventFileError(f"{path}: " + ("not a file" if path.exists() else "no such file"))
-    try:
-        f = h5py.File(path, "r")
-    except (OSError, RuntimeError, ValueError) as err:
-        raise EventFileError(f"{path}: not a readable HDF5 file ({error_reason(err)}); truncated or corrupted?") from None
-    try:
-        _check_global_heaps(f, path)
-    except BaseException:
-        f.close()
-        raise
-    return f
+__all__ = ["read_fields", "read_info"]
 
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_SCAN_BLOCK = 1 << 24
-
-
-def _check_global_heaps(f, path: Path) -> None:
-    """Refuse a file with a damaged global heap collection before HDF5 reads a string from it.
-
-    Variable-length strings (names, attributes) live in global heap collections. The HDF5 library (2.0.0,
-    in h5py 3.16) loops forever loading a collection whose object list is damaged, e.g. by a zeroed object
-    header: the free-space object then has size 0 and its parser never moves on. So every collection is
-    walked here as the library walks it, and one whose objects do not tile it exactly is an error. Only the
-    bytes outside the datasets' raw data are searched for collections (object headers, B-trees and heaps: a
-    small part of a file), so this costs little next to reading the events.
-    """
-    with open(path, "rb") as raw:
-        head = raw.read(16)
-        if not head.startswith(_HDF5_SIGNATURE) or len(head) < 16:
-            return  # a user block before the superblock: not written by lfi, not checked
-        lengths = head[14] if head[8] in (0, 1) else head[10]
-        if lengths != 8:
-            return
-        size = os.fstat(raw.fileno()).st_size
-        extents = _raw_data_extents(f, path)
-        start = 0
-        for lo, hi in sorted(extents) + [(size, size)]:
-            for block in range(start, min(lo, size), _SCAN_BLOCK):  # a gap between raw data: metadata
-                raw.seek(block)
-                data = raw.read(min(_SCAN_BLOCK + 3, lo - block))
-                at = data.find(b"GCOL")
-                while at >= 0:
-                    _check_collection(raw, path, block + at, size)
-                    at = data.find(b"GCOL", at + 1)
-            start = max(start, hi)
-
-
-def _raw_data_extents(f, path: Path) -> list[tuple[int, int]]:
-    """(start, stop) byte ranges of every dataset's raw data; a damaged object is an error naming it."""
-    import h5py
-
-    extents: list[tuple[int, int]] = []
-    seen = {hash(f.id)}
-    where = "/"
-
-    def walk(group) -> None:
-        nonlocal where
-        for name in group:  # h5py gives bytes for a name that is not UTF-8
-            where = f"{_printable(group.name).rstrip('/')}/{_printable(name)}"
-            node = group.get(name)  # None for a dangling soft link
-            if node is None or hash(node.id) in seen:  # hard links may form cycles
-                continue
-            seen.add(hash(node.id))
-            if isinstance(node, h5py.Group):
-                walk(node)
-            elif isinstance(node, h5py.Dataset):
-                offset = node.id.get_offset()
-                if offset is not None:
-                    extents.append((offset, offset + node.id.get_storage_size()))
-                elif node.chunks is not None:
-                    node.id.chunk_iter(lambda chunk: extents.append((chunk.byte_offset, chunk.byte_offset + chunk.size)))
-            where = _printable(group.name)
-
-    try:
-        walk(f)
-    except Exception as err:
-        if not is_read_error(err):
-            raise
-        raise EventFileError(f"{path}: object {where}: unreadable ({error_reason(err)}); truncated or corrupted file?") from err
-    return extents
-
-
-def _check_collection(raw, path: Path, at: int, file_size: int) -> None:
-    """Walk the global heap collection at byte ``at`` as HDF5 does; raise unless its objects tile it exactly."""
-    raw.seek(at)
-    header = raw.read(16)
-    if len(header) < 16 or header[4] != 1 or header[5:8] != b"\0\0\0":
-        return  # the four letters, not a collection header
-    size = int.from_bytes(header[8:16], "little")
-    if size < 16 or at + size > file_size:
-        raise EventFileError(
-            f"{path}: global heap collection at byte {at} has size {size}, beyond the file; truncated or corrupted file?"
-        )
-    data = header + raw.read(size - 16)
-    position = 16
-    while position + 16 <= size:  # the library takes a tail too small for an object header as free space
-        index = int.from_bytes(data[position : position + 2], "little")
-        length = int.from_bytes(data[position + 8 : position + 16], "little")
-        step = 16 + (length + 7) // 8 * 8 if index > 0 else length
-        if step <= 0 or position + step > size:
-            raise EventFileError(
-                f"{path}: global heap collection at byte {at} is damaged (object at byte {at + position}); "
-                "truncated or corrupted file?"
-            )
-        position += step
-
-
-# ---------------------------------------------------------------------------------------------------- writing
-def write(sample, path: str | os.PathLike, compression: str | None = None) -> Path:
-    """Write ``sample`` (an :class:`lfi.events.EventSample`) to ``path`` atomically.
-
-    Parameters
-    ----------
-    sample : EventSample
-    path : path-like
-        Destination ``.h5`` file; an existing file is replaced only once writing succeeded.
-    compression : {None, "lzf", "gzip"}
-        HDF5 filter for the per-event datasets.
-    """
-    import h5py
-
-    path = Path(path)
-    try:
-        with atomic_write(path) as tmp, h5py.File(tmp, "w") as f:
-            _write_groups(f, sample, compression)
-    except OSError as err:  # no permission, no space left, a folder in the way
-        raise EventFileError(f"{path}: cannot write the event file ({error_reason(err)})") from err
-    return path
-
-
-def _write_groups(f, sample, compression: str | None) -> None:
-    import h5py
-
-    text = h5py.string_dtype("utf-8")
-    f.attrs["format"] = FORMAT_NAME
-    f.attrs["version"] = FORMAT_VERSION
-    f.attrs["metadata"] = json.dumps(sample.metadata)
-    n = len(sample)
-
-    def put(name: str, data: np.ndarray, per_event: bool = True) -> None:
-        data = np.asarray(data)
-        kwargs = {}
-        if per_event and data.ndim >= 1 and data.size > 0:
-            kwargs["chunks"] = (min(n, _CHUNK_EVENTS),) + data.shape[1:]
-            kwargs["compression"] = compression
-        f.create_dataset(name, data=data, **kwargs)
-
-    bench = f.create_group("benchmarks")
-    bench.create_dataset("names", data=np.array(sample.benchmark_names, dtype=object), dtype=text)
-    bench.create_dataset("theta", data=sample.benchmark_theta)
-    bench.attrs.create("parameters", data=sample.parameters, shape=(len(sample.parameters),), dtype=text)
-    bench.attrs["units"] = sample.units
-    if sample.can_morph:
-        f.create_dataset("morphing/components", data=sample.morphing_components)
-        f.create_dataset("morphing/basis", data=sample.morphing_basis)
-    f.create_dataset("processes/names", data=np.array(sample.process_names, dtype=object), dtype=text)
-    put("events/momenta", sample.momenta)
-    put("events/types", sample.types)
-    put("events/globals", sample.globals_)
-    f["events/globals"].attrs.create("names", data=sample.global_names, shape=(len(sample.global_names),), dtype=text)
-    f.require_group("events/observables")
-    for name, values in sample.observables.items():
-        put(f"events/observables/{name}", values)
-    put("events/weights", sample.weights)
-    put("events/process", sample.process)
-    put("events/sampled_from", sample.sampled_from)
-    if sample.truth_events or sample.truth:
-        f.require_group("truth/events")
-        for name, values in sample.truth_events.items():
-            put(f"truth/events/{name}", values)
-        for name, values in sample.truth.items():
-            put(f"truth/{name}", values, per_event=False)
-
-
-# ---------------------------------------------------------------------------------------------------- reading
 def read_fields(path: str | os.PathLike, events: slice | None = None) -> dict[str, Any]:
     """The keyword arguments of :class:`lfi.events.EventSample` stored in ``path`` (optionally only ``events``).
 
@@ -268,10 +58,6 @@ def read_info(path: str | os.PathLike) -> dict[str, Any]:
     reader = _Reader(path, None)
     with reading(path, reader.unreadable), open_hdf5(path) as f:
         return reader.info(f)
-
-
-def _printable(name: str | bytes) -> str:
-    return name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
 
 
 def _text(value) -> str:
@@ -348,17 +134,17 @@ class _Reader:
         for member in names:
             if not isinstance(member, str):  # h5py gives bytes for a name that is not UTF-8
                 raise EventFileError(
-                    f"{self.path}: group /{name}: member name {_printable(member)!r} is not UTF-8; corrupted file?"
+                    f"{self.path}: group /{name}: member name {printable_name(member)!r} is not UTF-8; corrupted file?"
                 )
         return names
 
     def slice_of(self, node, selection, dtype=None):
-        self.where = f"dataset {_printable(node.name)}"
+        self.where = f"dataset {printable_name(node.name)}"
         data = node[selection]
         if dtype is not None:
             cast = _cast(np.asarray(data), dtype)
             if cast is None:
-                self.fail(_printable(node.name), f"values outside the range of {np.dtype(dtype)}")
+                self.fail(printable_name(node.name), f"values outside the range of {np.dtype(dtype)}")
             data = cast
         return data
 
@@ -504,8 +290,8 @@ class _Reader:
             self.fail("/events/momenta", f"shape {momenta_node.shape}, expected ({n}, P, 4)")
         by_process = np.zeros((len(processes), len(names)))
         negative = 0
-        for start in range(0, n, _INFO_BLOCK):
-            block = slice(start, start + _INFO_BLOCK)
+        for start in range(0, n, INFO_BLOCK):
+            block = slice(start, start + INFO_BLOCK)
             w, proc = self.slice_of(weights_node, block, np.float64), self.slice_of(process_node, block)
             bad = np.argwhere(~np.isfinite(w))
             if len(bad):
