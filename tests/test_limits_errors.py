@@ -68,21 +68,22 @@ def test_grid_too_large_for_memory_is_one_line(files, tmp_path, capsys):
 
 
 def test_grid_is_refused_when_memory_is_short(files, tmp_path, capsys, monkeypatch):
-    import lfi.workflows.limits as workflow
+    from lfi.workflows import limits_checks
 
-    monkeypatch.setattr(workflow, "available_memory", lambda: 20 * 2**20)
+    monkeypatch.setattr(limits_checks, "available_memory", lambda: 20 * 2**20)
     assert main(limits_args(files["test"], tmp_path / "out", "--truth", grid="-1:1:401,-1:1:401")) == 1
     one_line_error(capsys, "160,801 grid points", "20.0 MiB are available", "fewer points per axis")
-    monkeypatch.setattr(workflow, "available_memory", lambda: None)  # unknown: nothing is refused
+    monkeypatch.setattr(limits_checks, "available_memory", lambda: None)  # unknown: nothing is refused
     assert main(limits_args(files["test"], tmp_path / "out", "--truth", grid="-1:1:5,-1:1:5")) == 0
 
 
 def test_small_chunks_give_the_same_maps(files, monkeypatch):
     import lfi.workflows.limits as workflow
+    from lfi.workflows import limits_checks
 
     kwargs = dict(models=[files["model"]], histograms=[["pt_j1"]], truth=True, lumi=10.0, grid="-1:1:9,-1:1:9")
     default = workflow.expected_limits(files["test"], **kwargs)
-    monkeypatch.setattr(workflow, "CHUNK_BUDGET", 1)  # one grid point per chunk
+    monkeypatch.setattr(limits_checks, "CHUNK_BUDGET", 1)  # one grid point per chunk
     small = workflow.expected_limits(files["test"], **kwargs)
     assert set(default.maps) == set(small.maps) == {"truth", "histogram_pt_j1", "alices_model"}
     for name in default.maps:

@@ -14,29 +14,25 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from lfi import limits
-from lfi.errors import EventFileError, LfiError, ModelError, ModelNotFoundError, OptionError, UnknownNameError
-from lfi.evaluate import DEFAULT_CHUNK, estimator_map, histogram_map, truth_map
+from lfi.errors import EventFileError, OptionError, UnknownNameError
+from lfi.evaluate import estimator_map, histogram_map, truth_map
 from lfi.events import EventSample
 from lfi.files import atomic_write, atomic_write_text
 from lfi.limits.checks import check_lumi
+from lfi.workflows.limits_checks import (DEFAULT_GRID_POINTS, available_memory, check_out_dir,
+                                         chunk_for_memory, default_grid, memory_estimate, resolve_grid,
+                                         resolve_theta_true)
+from lfi.workflows.limits_models import load_models, resolve_model_device, training_record
 
 __all__ = ["LimitsResult", "expected_limits", "write_limits", "format_table", "format_training", "check_out_dir",
            "default_grid", "DEFAULT_GRID_POINTS", "memory_estimate", "available_memory", "training_record"]
 
 log = logging.getLogger("lfi.limits")
-
-#: Bytes per grid point besides the maps themselves: the points and their meshgrid, the contour summary, the
-#: Wilks p-values and the figure (measured with tracemalloc on 2-D grids, rounded up).
-BYTES_PER_POINT = 160
-#: Bytes per (test event × grid point of one chunk): log p̂ or morphed weights in float64, their copies and sorts.
-BYTES_PER_EVENT_POINT = 48
-#: Memory that one chunk of grid points may take; larger samples get smaller chunks.
-CHUNK_BUDGET = 512 * 2**20
 
 
 @dataclass
@@ -77,276 +73,6 @@ class LimitsResult:
         return tuple(len(a) for a in self.axes)
 
 
-# ----------------------------------------------------------------------------------------------------- checks
-
-def check_out_dir(out: str | os.PathLike) -> Path:
-    """The output directory ``out`` if it is one or can be made; else one :class:`OptionError` line naming --out."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OptionError(f"--out {out}: exists and is not a directory (give a directory for the maps and limits.json)")
-    parent = out
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if parent.exists() and not parent.is_dir():
-        raise OptionError(f"--out {out}: {parent} is a file, not a directory")
-    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        raise OptionError(f"--out {out}: cannot write in {parent} (permission denied)")
-    return out
-
-
-#: Points per parameter of the default grid.
-DEFAULT_GRID_POINTS = 41
-
-
-def default_grid(sample: EventSample, n_points: int = DEFAULT_GRID_POINTS) -> str:
-    """``"low:high:n,..."`` over the range the sample's benchmarks span in each parameter (which includes the
-    morphing basis), widened to include the SM point 0."""
-    low = np.minimum(sample.benchmark_theta.min(axis=0), 0.0)
-    high = np.maximum(sample.benchmark_theta.max(axis=0), 0.0)
-    if np.any(high <= low):
-        raise OptionError(f"the benchmarks of {sample.parameters} span no range in every parameter: give --grid")
-    return ",".join(f"{a:.6g}:{b:.6g}:{n_points}" for a, b in zip(low, high))
-
-
-def _grid_axes(grid: str | Sequence[np.ndarray]) -> list[np.ndarray]:
-    if isinstance(grid, str):
-        return limits.grid_axes(grid)
-    axes = [np.asarray(a, float) for a in grid]
-    for j, a in enumerate(axes):
-        if a.ndim != 1 or len(a) < 2 or not np.all(np.isfinite(a)) or np.any(np.diff(a) <= 0):
-            raise OptionError(f"grid axis {j} must be a strictly increasing 1-D array of ≥ 2 finite values")
-    return axes
-
-
-def _grid_text(axes: Sequence[np.ndarray], parameters: Sequence[str]) -> str:
-    return ", ".join(f"{name} ∈ [{a[0]:g}, {a[-1]:g}]" for name, a in zip(parameters, axes))
-
-
-def _theta_true(theta_true: Sequence[float] | None, axes: list[np.ndarray], parameters: list[str]) -> np.ndarray:
-    """θ* as an array; refuses a wrong length, a non-finite value or a point outside the grid."""
-    if theta_true is None:
-        theta = np.zeros(len(parameters))
-    else:
-        try:
-            theta = np.asarray(theta_true, dtype=float).reshape(-1)
-        except (TypeError, ValueError):
-            raise OptionError(f"--true {theta_true!r}: not a list of numbers") from None
-    if len(theta) != len(parameters) or not np.all(np.isfinite(theta)):
-        raise OptionError(f"--true {','.join(f'{v:g}' for v in theta)}: needs {len(parameters)} finite values, "
-                          f"one per parameter ({', '.join(parameters)})")
-    outside = [name for name, v, a in zip(parameters, theta, axes)
-               if not (a[0] - 1e-9 * (a[-1] - a[0]) <= v <= a[-1] + 1e-9 * (a[-1] - a[0]))]
-    if outside:
-        where = "θ* = the SM (all zeros, the default of --true)" if theta_true is None else \
-            f"--true {','.join(f'{v:g}' for v in theta)}"
-        raise OptionError(f"{where} lies outside the grid ({_grid_text(axes, parameters)}; off in "
-                          f"{', '.join(outside)}): the best fit and the contours would be cut off at the grid "
-                          "edge; widen --grid or move --true")
-    return theta
-
-
-def available_memory() -> int | None:
-    """Bytes this process can still allocate: the least of free memory (MemAvailable), the cgroup limit and
-    ``ulimit -v``; ``None`` where none of them can be read (then nothing is refused for memory)."""
-    bounds: list[int] = []
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                bounds.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError, IndexError):
-        pass
-    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
-        try:
-            limit_text = Path(limit_file).read_text().strip()
-            if limit_text != "max" and int(limit_text) < 2**60:
-                bounds.append(int(limit_text) - int(Path(usage_file).read_text().strip()))
-            break
-        except (OSError, ValueError):
-            continue
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            used = 0
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmSize:"):
-                    used = int(line.split()[1]) * 1024
-            bounds.append(soft - used)
-    except (ImportError, OSError, ValueError, AttributeError):
-        pass
-    return max(min(bounds), 0) if bounds else None
-
-
-def memory_estimate(n_points: int, n_events: int, n_parameters: int, n_maps: int, chunk: int) -> int:
-    """Bytes that computing and writing ``n_maps`` maps on ``n_points`` grid points takes at its peak.
-
-    The whole grid costs a few numbers per point (points, the q maps, contour summary, p-values, figure); every
-    array that grows with the test events is made one chunk of ``chunk`` grid points at a time.
-    """
-    per_point = 32 * n_parameters + 16 * max(n_maps, 1) + BYTES_PER_POINT
-    return int(n_points) * per_point + int(n_events) * int(chunk) * BYTES_PER_EVENT_POINT
-
-
-def _chunk_and_memory(grid_spec: str, n_points: int, n_events: int, n_parameters: int, n_maps: int) -> int:
-    """The number of grid points per chunk; refuses a grid whose maps do not fit in the available memory."""
-    chunk = int(np.clip(CHUNK_BUDGET // max(n_events * BYTES_PER_EVENT_POINT, 1), 1, DEFAULT_CHUNK))
-    need = memory_estimate(n_points, n_events, n_parameters, n_maps, chunk)
-    free = available_memory()
-    if free is not None and need > 0.8 * free:
-        per_axis = max(int((0.5 * free / memory_estimate(1, 0, n_parameters, n_maps, 0)) ** (1 / n_parameters)), 2)
-        raise OptionError(
-            f"--grid {grid_spec}: {n_points:,} grid points × {n_events:,} test events for {n_maps} map(s) need about "
-            f"{_gib(need)} of memory, {_gib(free)} are available; use fewer points per axis (at most about "
-            f"{per_axis:,}) or a smaller test file")
-    return chunk
-
-
-def _gib(n_bytes: float) -> str:
-    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
-        if n_bytes >= size:
-            return f"{n_bytes / size:,.1f} {unit}"
-    return f"{n_bytes / 2**20:.2f} MiB"
-
-
-# ------------------------------------------------------------------------------------------------------ models
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def training_record(directory: str | os.PathLike, metadata: dict | None = None) -> dict | None:
-    """How long a saved model trained, where its directory tells; ``None`` where it does not.
-
-    Networks: ``{"epochs": n, "max_epochs": m, "early_stopped": n < m}`` from ``history.json`` (one entry per
-    epoch) and ``train_options.json`` (``config.epochs``), or from ``progress.json``; ``max_epochs`` and
-    ``early_stopped`` are ``None`` when the maximum is not recorded. The BDT: ``{"rounds": n, "best_round": k}``.
-    """
-    directory, metadata = Path(directory), metadata or {}
-    if "epochs" in metadata:
-        epochs, max_epochs = int(metadata["epochs"]), metadata.get("max_epochs")
-    else:
-        history = _read_json(directory / "history.json")
-        if not isinstance(history, list):
-            history = None
-        if history and all(isinstance(h, dict) and "round" in h for h in history):
-            config = _read_json(directory / "config.json") or {}
-            best = config.get("best_iteration") if isinstance(config, dict) else None
-            return {"rounds": len(history), "best_round": int(best) if best else None}
-        progress = _read_json(directory / "progress.json")
-        progress = progress if isinstance(progress, dict) else {}
-        if history is not None:
-            epochs = len(history)
-        elif isinstance(progress.get("epoch"), int):
-            epochs = progress["epoch"]
-        else:
-            return None
-        options = _read_json(directory / "train_options.json")
-        config = options.get("config") if isinstance(options, dict) else None
-        max_epochs = config.get("epochs") if isinstance(config, dict) else None
-        if max_epochs is None:
-            max_epochs = progress.get("max_epochs")
-    if not isinstance(max_epochs, int) or isinstance(max_epochs, bool):
-        return {"epochs": epochs, "max_epochs": None, "early_stopped": None}
-    return {"epochs": epochs, "max_epochs": max_epochs, "early_stopped": epochs < max_epochs}
-
-
-def _training_files(directory: Path, metadata: dict) -> list[Path]:
-    """Where the model's training file may be: ``metadata["train_file"]`` (as typed, so a relative path is
-    tried from here and from the model's parent directory) and ``train_options.json`` (resolved)."""
-    names = []
-    if metadata.get("train_file"):
-        names.append(str(metadata["train_file"]))
-    options = _read_json(directory / "train_options.json")
-    data = options.get("data") if isinstance(options, dict) else None
-    if isinstance(data, dict) and data.get("file"):
-        names.append(str(data["file"]))
-    out: list[Path] = []
-    for name in names:
-        path = Path(name).expanduser()
-        for candidate in ([path] if path.is_absolute() else [Path.cwd() / path, directory.resolve().parent / path]):
-            if candidate not in out:
-                out.append(candidate)
-    return out
-
-
-def _warn_if_training_file(data: Path, directory: Path, metadata: dict) -> None:
-    """A warning when the test file is the model's training file (same file, or a copy with the same size and
-    modification time, or, for files up to 256 MiB, the same SHA-256 as recorded at training)."""
-    try:
-        stat = data.stat()
-    except OSError:
-        return
-    why = None
-    for candidate in _training_files(directory, metadata):
-        try:
-            if os.path.samefile(candidate, data):
-                why = "the same file"
-                break
-            other = candidate.stat()
-            if other.st_size == stat.st_size and other.st_mtime_ns == stat.st_mtime_ns:
-                why = f"a copy of {candidate}: same size and modification time"
-        except OSError:
-            continue
-    if why is None and stat.st_size <= 256 * 2**20:
-        options = _read_json(directory / "train_options.json")
-        recorded = (options.get("data") or {}).get("sha256") if isinstance(options, dict) else None
-        if isinstance(recorded, str) and recorded:
-            from lfi.train.setup import file_sha256
-
-            if file_sha256(data) == recorded:
-                why = "the same content: SHA-256 as recorded at training"
-    if why:
-        log.warning("warning: --model %s was trained on --data %s (%s): its limits are biased (too tight); use an "
-                    "independent test file", directory, data, why)
-
-
-def _load_models(models: Sequence[str | os.PathLike], sample: EventSample, data: Path) -> list[tuple[str, Any, Path]]:
-    """Load every model before any map is computed; refuse what cannot give a map on this sample."""
-    import estimators
-
-    loaded, names = [], {}
-    for directory in models:
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise ModelNotFoundError(f"--model {directory}: no such directory")
-        try:
-            estimator = estimators.load(directory)
-        except LfiError:
-            raise
-        except FileNotFoundError as err:
-            raise ModelNotFoundError(f"--model {directory}: {err}") from None
-        kind = getattr(estimator, "kind", None)
-        if kind not in ("ratio", "score"):
-            raise OptionError(f"--model {directory}: a {kind} estimator gives no likelihood map "
-                              "(train a ratio or score method)")
-        trained_for = estimator.metadata.get("parameters")
-        if trained_for is not None and list(trained_for) != list(sample.parameters):
-            raise ModelError(f"--model {directory}: trained for parameters {', '.join(trained_for)}, but {data} has "
-                             f"{', '.join(sample.parameters)}")
-        name = f"{estimator.metadata.get('method', 'model')}_{directory.name}"
-        if name in names:
-            raise OptionError(f"--model {directory} and {names[name]} give the same map name {name!r}; "
-                              "give each model once, in directories of different names")
-        names[name] = directory
-        _warn_if_training_file(data, directory, estimator.metadata)
-        loaded.append((name, estimator, directory))
-    return loaded
-
-
-def _device(device: str) -> str:
-    """``device`` checked before any work: one OptionError line for a name torch does not know or a missing GPU."""
-    from lfi.train.trainer import resolve_device
-
-    return str(resolve_device(device))
-
-
-# -------------------------------------------------------------------------------------------------- the job
 
 def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLike] = (),
                     histograms: Sequence[Sequence[str]] = (), truth: bool = False, lumi: float,
@@ -403,7 +129,7 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         grid = default_grid(sample)
         log.info("grid: %s (%d points per parameter over the benchmarks' range; set --grid to choose)",
                  grid, DEFAULT_GRID_POINTS)
-    axes = _grid_axes(grid)
+    axes = resolve_grid(grid)
     if len(axes) not in (1, 2):
         raise OptionError(f"--grid has {len(axes)} axes: contours need a grid over 1 or 2 parameters")
     if len(axes) != sample.n_parameters:
@@ -411,7 +137,7 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
     if not sample.can_morph:
         raise EventFileError(f"{data}: carries no /morphing group: its weights are known only at the benchmarks, "
                              "and a likelihood map needs them at every θ of the grid")
-    theta_true = _theta_true(theta_true, axes, sample.parameters)
+    theta_true = resolve_theta_true(theta_true, axes, sample.parameters)
     for names in histograms:
         missing = [name for name in names if name not in sample.observables]
         if missing:
@@ -425,10 +151,10 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
                                  "density_coefficients and /truth/sigma_coefficients; the toy has them)")
     n_points = int(np.prod([len(a) for a in axes]))
     grid_spec = grid if isinstance(grid, str) else ",".join(f"{a[0]:g}:{a[-1]:g}:{len(a)}" for a in axes)
-    chunk = _chunk_and_memory(grid_spec, n_points, len(sample), len(axes), len(models) + len(histograms) + truth)
-    loaded = _load_models(models, sample, data)
+    chunk = chunk_for_memory(grid_spec, n_points, len(sample), len(axes), len(models) + len(histograms) + truth)
+    loaded = load_models(models, sample, data)
     if loaded:
-        device = _device(device)
+        device = resolve_model_device(device)
     points = limits.grid_points(axes)
     result = LimitsResult(axes, sample.parameters, sample.units, theta_true, lumi)
     if truth:
