@@ -1,5 +1,6 @@
 """Simulators and adapters that produce EventSamples: ``toy`` (exact likelihood), ``wbf`` (Pythia 8 + EFT
-matrix element), and readers for LHE, Delphes ROOT and MadMiner files.
+matrix element), the SM processes ``ggf``, ``zz``, ``tth``, ``ttbar`` (:mod:`simulators.processes`), and readers
+for LHE, Delphes ROOT and MadMiner files.
 
 Each simulator is looked up by name with :func:`get`, so importing this package loads none of them.
 """
@@ -15,6 +16,10 @@ __all__ = ["get", "available"]
 _REGISTRY = {
     "toy": "simulators.toy",
     "wbf": "simulators.wbf",
+    "ggf": "simulators.processes.ggf",
+    "zz": "simulators.processes.zz",
+    "tth": "simulators.processes.tth",
+    "ttbar": "simulators.processes.ttbar",
 }
 
 

@@ -295,7 +295,7 @@ def test_simulator_errors_are_lfi_errors():
     from lfi.cli.simulate import _parse_range
     from simulators.pythia.runner import PythiaSettingsError, run_workers
 
-    with pytest.raises(UnknownNameError, match="available: toy, wbf"):
+    with pytest.raises(UnknownNameError, match="available: ggf, toy, ttbar, tth, wbf, zz"):
         simulators.get("moon")
     with pytest.raises(OptionError, match="--events"):
         toy.simulate(0)

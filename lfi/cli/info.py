@@ -35,12 +35,13 @@ def format_info(info: dict) -> str:
     lines = [
         f"file         {info['file']}",
         f"events       {info['events']:,} ({info['object_slots']} object slots)",
-        f"parameters   {', '.join(info['parameters'])}{units}",
+        f"parameters   {', '.join(info['parameters']) or '- (weights at the SM only)'}{units}",
         f"processes    {', '.join(info['cross_section_pb_by_process'])}",
         f"observables  {', '.join(info['observables']) or '-'}",
         f"globals      {', '.join(info['globals']) or '-'}",
         f"truth        {', '.join(info['truth']) or '-'}",
     ]
+    lines += _generation_lines(info.get("metadata") or {})
     if info["morphing_basis"]:
         lines.append(f"morphing     {len(info['morphing_basis'])} components, basis {', '.join(info['morphing_basis'])}")
     else:
@@ -54,3 +55,26 @@ def format_info(info: dict) -> str:
         values = "  ".join(f"{v:>9.4g}" for v in theta)
         lines.append(f"{name:<{name_width}}  {values}  {info['cross_section_pb'][name]:>12.6g}")
     return "\n".join(lines)
+
+
+def _generation_lines(metadata: dict) -> list[str]:
+    """Process, σ, selection efficiency and event counts of an embedded-generator file (empty for other files)."""
+    if not isinstance(metadata, dict) or "n_generated" not in metadata:
+        return []
+
+    def number(key: str) -> float | None:
+        value = metadata.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    lines = []
+    if isinstance(metadata.get("description"), str):
+        lines.append(f"process      {metadata.get('process', '?')}: {metadata['description']}")
+    sigma, error = number("sigma_pb"), number("sigma_err_pb")
+    if sigma is not None:
+        lines.append(f"sigma gen    {sigma:.6g} ± {error or 0:.2g} pb (x BR of the forced decays, before selection)")
+    if isinstance(metadata.get("selection"), str):
+        lines.append(f"selection    {metadata['selection']}")
+    efficiency, generated, selected = number("selection_efficiency"), number("n_generated"), number("n_selected")
+    counts = f"{int(generated):,} generated" + (f", {int(selected):,} selected" if selected is not None else "")
+    lines.append(f"generated    {counts}" + (f"; efficiency {efficiency:.4f} (weighted)" if efficiency is not None else ""))
+    return lines

@@ -18,7 +18,10 @@ from typing import Any, Callable, Iterator, Sequence
 
 from lfi.errors import OptionError
 
-__all__ = ["silenced", "make_pythia", "run_workers", "PythiaSettingsError", "WorkerError", "MAX_SEED"]
+__all__ = [
+    "silenced", "make_pythia", "run_workers", "chunk_seeds", "chunk_sizes", "progress_bar", "PythiaSettingsError",
+    "WorkerError", "MAX_SEED",
+]
 
 MAX_SEED = 900_000_000
 """Pythia accepts ``Random:seed`` in 0..900 000 000."""
@@ -101,6 +104,34 @@ def make_pythia(settings: Sequence[str], seed: int, verbose: bool = False):
         if not pythia.init():
             raise PythiaSettingsError("Pythia failed to initialise (run with verbose=True to see its messages)")
     return pythia
+
+
+def chunk_seeds(seed: int, n_chunks: int) -> list[int]:
+    """Independent Pythia seeds (1..MAX_SEED) for ``n_chunks`` chunks, derived from one master ``seed``: the same
+    seed gives the same chunks whatever the number of workers."""
+    import numpy as np
+
+    states = np.random.SeedSequence(int(seed)).generate_state(n_chunks, dtype=np.uint64)
+    return [int(s % MAX_SEED) + 1 for s in states]
+
+
+def chunk_sizes(n_events: int, chunk: int) -> list[int]:
+    """``n_events`` split into chunks of ``chunk`` events (the last one smaller)."""
+    n_events = int(n_events)
+    return [chunk] * (n_events // chunk) + ([n_events % chunk] if n_events % chunk else [])
+
+
+def progress_bar(enabled: bool | None, total: int, sizes: Sequence[int], label: str):
+    """A tqdm bar over ``total`` events (on stderr; ``enabled=None``: when stderr is a terminal) and the callback
+    that :func:`run_workers` calls with the index of each finished chunk; ``(None, None)`` when disabled."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None, None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=int(total), unit="ev", desc=label, leave=False)
+    return bar, (lambda i: bar.update(sizes[i]))
 
 
 def run_workers(

@@ -43,22 +43,6 @@ def _benchmarks(theta_range, n_trials: int = 400):
     return components, morpher
 
 
-def _seeds(seed: int, n_tasks: int) -> list[int]:
-    from simulators.pythia.runner import MAX_SEED
-
-    states = np.random.SeedSequence(int(seed)).generate_state(n_tasks, dtype=np.uint64)
-    return [int(s % MAX_SEED) + 1 for s in states]
-
-
-def _progress_bar(enabled: bool, total: int, sizes: list[int]):
-    if not enabled:
-        return None, None
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, unit="ev", desc="wbf", leave=False)
-    return bar, (lambda i: bar.update(sizes[i]))
-
-
 def _merge(chunks: list[dict[str, Any]]) -> dict[str, Any]:
     merged = {k: np.concatenate([c[k] for c in chunks]) for k, v in chunks[0].items() if isinstance(v, np.ndarray)}
     if "objects" in chunks[0]:
@@ -157,19 +141,14 @@ def simulate(
     components, morpher = _benchmarks(theta_range)
     ew = EWInputs.madminer()
     settings = pythia_settings(level, m_ll_min, ew, tuple(pythia_extra))
-    size = CHUNK_EVENTS[level]
-    sizes = [size] * (int(n_events) // size) + ([int(n_events) % size] if int(n_events) % size else [])
+    from simulators.pythia.runner import chunk_seeds, chunk_sizes, progress_bar, run_workers
+
+    sizes = chunk_sizes(n_events, CHUNK_EVENTS[level])
     tasks = [
         {"n": k, "seed": s, "level": level, "settings": settings, "verbose": verbose, "detector": detector or {}}
-        for k, s in zip(sizes, _seeds(seed, len(sizes)))
+        for k, s in zip(sizes, chunk_seeds(seed, len(sizes)))
     ]
-    from simulators.pythia.runner import run_workers
-
-    if progress is None:
-        import sys
-
-        progress = sys.stderr.isatty()
-    bar, advance = _progress_bar(progress, int(n_events), sizes)
+    bar, advance = progress_bar(progress, int(n_events), sizes, "wbf")
     try:
         chunks = run_workers(generate_chunk, tasks, int(workers), advance)
     finally:
