@@ -172,9 +172,12 @@ class BDTEstimator:
             types = torch.cat([types, types.new_zeros(n, self.n_objects - p)], dim=1)
         return momenta, types
 
-    def _rows(self, batches: Iterable[Mapping], label_key: str, with_theta: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        xs, ys, theta1 = [], [], []
+    def _rows(self, batches: Iterable[Mapping], label_key: str, with_theta: bool):
+        """Feature rows, labels, θ1 (with ``with_theta``) and weights (when the batches carry ``weight``)."""
+        xs, ys, theta1, weights = [], [], [], []
         for batch in batches:
+            if "weight" in batch:
+                weights.append(np.asarray(batch["weight"], np.float64))
             x = self.columns(batch["momenta"], batch["types"], batch["globals"])
             if with_theta:
                 x = np.concatenate([x, np.asarray(batch["theta0"], np.float32)], axis=1)
@@ -183,7 +186,10 @@ class BDTEstimator:
             ys.append(np.asarray(batch[label_key]))
         if not xs:
             raise ValueError("bdt: no training batches")
-        return np.concatenate(xs), np.concatenate(ys), np.concatenate(theta1) if with_theta else None
+        if weights and len(weights) != len(xs):
+            raise ValueError("bdt: some batches carry weights and some do not")
+        return (np.concatenate(xs), np.concatenate(ys), np.concatenate(theta1) if with_theta else None,
+                np.concatenate(weights) if weights else None)
 
     # ------------------------------------------------------------------ training
     def _params(self, objective: str, **extra) -> dict:
@@ -191,11 +197,11 @@ class BDTEstimator:
                 "min_data_in_leaf": self.min_data_in_leaf, "feature_fraction": self.feature_fraction,
                 "num_threads": self.num_threads, "seed": self.seed, "deterministic": True, "verbosity": -1, **extra}
 
-    def _train(self, params: dict, x, y, xv, yv, metric: str) -> "BDTEstimator":
+    def _train(self, params: dict, x, y, xv, yv, metric: str, w=None, wv=None) -> "BDTEstimator":
         import lightgbm as lgb
 
-        train_set = lgb.Dataset(x, label=y, free_raw_data=True)
-        val_set = lgb.Dataset(xv, label=yv, reference=train_set)
+        train_set = lgb.Dataset(x, label=y, weight=w, free_raw_data=True)
+        val_set = lgb.Dataset(xv, label=yv, weight=wv, reference=train_set)
         record: dict = {}
         callbacks = [lgb.record_evaluation(record)]
         if self.early_stopping_rounds > 0:
@@ -222,8 +228,8 @@ class BDTEstimator:
         BDTEstimator
             ``self``, with ``history`` = per-round binary log-loss on both sets (the best iteration is used).
         """
-        x, y, t1 = self._rows(train_batches, "y", True)
-        xv, yv, t1v = self._rows(val_batches, "y", True)
+        x, y, t1, _ = self._rows(train_batches, "y", True)
+        xv, yv, t1v, _ = self._rows(val_batches, "y", True)
         reference = t1[0]
         if not (np.allclose(t1, reference) and np.allclose(t1v, reference)):
             raise OptionError("bdt CARL needs θ1 fixed at one reference point (theta1=reference)")
@@ -239,18 +245,19 @@ class BDTEstimator:
         Parameters
         ----------
         train_batches, val_batches : iterable of dict
-            ``momenta`` (B, P, 4), ``types`` (B, P), ``globals`` (B, G) and ``label_key`` (B,) integer labels.
+            ``momenta`` (B, P, 4), ``types`` (B, P), ``globals`` (B, G) and ``label_key`` (B,) integer labels;
+            optional ``weight`` (B,) event weights (every batch or none).
         """
-        x, y, _ = self._rows(train_batches, label_key, False)
-        xv, yv, _ = self._rows(val_batches, label_key, False)
+        x, y, _, w = self._rows(train_batches, label_key, False)
+        xv, yv, _, wv = self._rows(val_batches, label_key, False)
         y, yv = y.astype(np.int64), yv.astype(np.int64)
         n_classes = int(max(y.max(), yv.max())) + 1
         if n_classes < 2 or y.min() < 0:
             raise ValueError(f"bdt classifier needs labels 0..K-1 with K >= 2, got {sorted(set(y.tolist()))[:5]}")
         self.n_parameters, self.task = 0, "classifier"
         if n_classes == 2:
-            return self._train(self._params("binary"), x, y, xv, yv, "binary_logloss")
-        return self._train(self._params("multiclass", num_class=n_classes), x, y, xv, yv, "multi_logloss")
+            return self._train(self._params("binary"), x, y, xv, yv, "binary_logloss", w, wv)
+        return self._train(self._params("multiclass", num_class=n_classes), x, y, xv, yv, "multi_logloss", w, wv)
 
     # ------------------------------------------------------------------ prediction
     def _require(self, task: str) -> None:
@@ -288,6 +295,24 @@ class BDTEstimator:
         self._require("classifier")
         p = self.booster.predict(self.columns(momenta, types, globals_), num_iteration=self.booster.best_iteration or None)
         return np.column_stack([1 - p, p]) if p.ndim == 1 else p
+
+    def signal_score(self, momenta, types, globals_) -> np.ndarray:
+        """Signal log-odds (raw margin) of a two-class classifier fit for every event, shape (N,), float64."""
+        self._require("classifier")
+        raw = self.booster.predict(self.columns(momenta, types, globals_), raw_score=True,
+                                   num_iteration=self.booster.best_iteration or None)
+        if np.ndim(raw) != 1:
+            raise ValueError("signal_score needs a two-class classifier fit")
+        return np.asarray(raw, np.float64)
+
+    @property
+    def size(self) -> dict[str, int]:
+        """``{"trees": trees used, "leaves": their leaves}`` of a fitted model."""
+        if self.booster is None:
+            return {}
+        used = self.booster.best_iteration or self.booster.num_trees()
+        dump = self.booster.dump_model(num_iteration=used)["tree_info"]
+        return {"trees": len(dump), "leaves": int(sum(t["num_leaves"] for t in dump))}
 
     # ------------------------------------------------------------------ the estimator protocol (lfi.protocols)
     @property
@@ -400,6 +425,27 @@ class BDTEstimator:
         atomic_write_text(setup.out / "history.json", json.dumps(model.history, indent=2))
         atomic_write_text(setup.out / "train_options.json", json.dumps(setup.record(), indent=2, default=str))
         log.info("bdt: %d rounds, best %d", len(model.history), model.booster.best_iteration)
+        return model
+
+
+    @classmethod
+    def trained_classifier(cls, setup) -> "BDTEstimator":
+        """A two-class LightGBM classifier from a :class:`lfi.train.classifier_setup.ClassifierSetup`, with the
+        class-balanced weights; stops early on the validation log-loss (the epoch settings do not apply; only
+        the cross-entropy loss)."""
+        from lfi.train.class_batches import ClassBatches
+
+        if setup.loss != "ce":
+            raise OptionError(f"--loss {setup.loss}: the bdt trains with cross-entropy only")
+        events = setup.events
+        model = cls(n_objects=events.momenta.shape[1], n_globals=events.globals_.shape[1],
+                    metadata=setup.metadata(), **{"seed": setup.config.seed, **parse_bdt_options(setup.options)})
+        batch = 8192
+        model.fit_classifier(ClassBatches(events, setup.train, setup.train_weights, batch_size=batch, shuffle=False),
+                             ClassBatches(events, setup.validation, setup.validation_weights, batch_size=batch,
+                                          shuffle=False), label_key="label")
+        model.save(setup.out)
+        atomic_write_text(setup.out / "history.json", json.dumps(model.history, indent=2))
         return model
 
 

@@ -127,6 +127,36 @@ class Estimator(nn.Module):
         with torch.no_grad():
             return self.head(self.embed_sample(sample, device=device)).double().cpu().numpy()
 
+    def signal_score(self, momenta: np.ndarray, types: np.ndarray, globals_: np.ndarray, *, batch_size: int = 4096,
+                     device: str = "cpu") -> np.ndarray:
+        """Signal logit log(p̂_S/p̂_B) of a two-class classifier for every event, shape (N,), float64.
+
+        Parameters
+        ----------
+        momenta : ndarray, shape (N, P, 4)
+            GeV.
+        types : ndarray, shape (N, P)
+        globals_ : ndarray, shape (N, G)
+        """
+        self._require("classifier")
+        if self.head.n_classes != 2:
+            raise OptionError(f"signal_score needs a two-class classifier, this one has {self.head.n_classes} classes")
+        self.to(device).eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(momenta), batch_size):
+                sl = slice(start, start + batch_size)
+                logits = self(torch.from_numpy(np.ascontiguousarray(momenta[sl])).to(device),
+                              torch.from_numpy(types[sl].astype(np.int64)).to(device),
+                              torch.from_numpy(np.ascontiguousarray(globals_[sl])).to(device))
+                out.append(logits[:, 0].double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    @property
+    def size(self) -> dict[str, int]:
+        """``{"parameters": number of trainable parameters}``."""
+        return {"parameters": sum(p.numel() for p in self.parameters() if p.requires_grad)}
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``weights.pt`` into ``directory`` (each atomically)."""
         directory = Path(directory)
@@ -172,6 +202,14 @@ class Estimator(nn.Module):
         from estimators.network_training import train_network
 
         return train_network(cls, setup)
+
+
+    @classmethod
+    def trained_classifier(cls, setup) -> "Estimator":
+        """Train a two-class event classifier; see :mod:`estimators.classifier_training`."""
+        from estimators.classifier_training import train_classifier_network
+
+        return train_classifier_network(cls, setup)
 
 
 def build(encoder: str, head: str, *, encoder_config: dict, head_config: dict, metadata: dict | None = None) -> Estimator:

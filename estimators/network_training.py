@@ -19,7 +19,7 @@ from lfi.train.methods import method_kind
 from lfi.train.setup import TrainingSetup
 from lfi.train.trainer import CHECKPOINT_FILE, fit, resolve_device
 
-__all__ = ["train_network", "head_config", "default_head", "RECORD_FILE"]
+__all__ = ["train_network", "head_config", "default_head", "options_as_text", "RECORD_FILE"]
 
 #: The run's settings, written when training starts and compared on ``--resume``.
 RECORD_FILE = "train_options.json"
@@ -75,7 +75,7 @@ def train_network(cls, setup: TrainingSetup):
                               "or pick another --out")
         head = setup.options.head.name or default_head(setup.method)
         encoder_config = {"n_objects": setup.sample.momenta.shape[1], "n_globals": len(setup.sample.global_names),
-                          **parse_options(setup.estimator, _as_text(setup.options.encoder))}
+                          **parse_options(setup.estimator, options_as_text(setup.options.encoder))}
         torch.manual_seed(config.seed)  # reproducible initial weights
         model = cls(setup.estimator, encoder_config, head, head_config(setup, head), setup.metadata())
         train = setup.train
@@ -111,6 +111,6 @@ def _read_json(path) -> dict:
                          "start a new run in another --out") from None
 
 
-def _as_text(options) -> dict:
+def options_as_text(options) -> dict:
     """Encoder options as the registry parses them: text, or lists for layer widths."""
     return {k: v if isinstance(v, (list, tuple)) else str(v).strip() for k, v in options.items()}

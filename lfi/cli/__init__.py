@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "lfi.cli.transfer",
     "lfi.cli.train",
     "lfi.cli.limits",
+    "lfi.cli.classify",
     "lfi.cli.planned",
 )
 

@@ -1,0 +1,68 @@
+"""Batches of labelled events for classifier training (``lfi classify``): shuffled each epoch, with
+class-balanced training weights (:func:`lfi.events.labelled.balanced_weights`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset
+
+from lfi.errors import OptionError
+
+__all__ = ["ClassBatches"]
+
+
+class ClassBatches(IterableDataset):
+    """Iterable of classifier batches over a subset of :class:`lfi.events.labelled.LabelledEvents`.
+
+    Parameters
+    ----------
+    events : LabelledEvents
+    index : ndarray of int
+        The events of this split.
+    weights : ndarray, shape (len(index),)
+        Training weight of each of them.
+    batch_size : int
+    shuffle : bool
+        A new order every epoch (``default_rng([seed, epoch])``); validation batches keep the given order.
+    seed : int
+
+    Yields
+    ------
+    dict
+        ``momenta`` (B, P, 4) float32, ``types`` (B, P) int64, ``globals`` (B, G) float32, ``label`` (B,) int64,
+        ``weight`` (B,) float32.
+    """
+
+    def __init__(self, events, index: np.ndarray, weights: np.ndarray, *, batch_size: int = 256, shuffle: bool = True,
+                 seed: int = 0):
+        super().__init__()
+        if batch_size < 1:
+            raise OptionError(f"batch_size must be ≥ 1, got {batch_size}")
+        if len(index) != len(weights):
+            raise ValueError(f"{len(index)} events but {len(weights)} weights")
+        self.events, self.index, self.weights = events, np.asarray(index), np.asarray(weights, np.float32)
+        self.batch_size, self.shuffle, self.seed, self.epoch = int(batch_size), shuffle, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose order the next iteration yields."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-len(self.index) // self.batch_size)
+
+    def __iter__(self):
+        order = np.arange(len(self.index))
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
+        e = self.events
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            events = self.index[rows]
+            yield {
+                "momenta": torch.from_numpy(e.momenta[events]),
+                "types": torch.from_numpy(e.types[events].astype(np.int64)),
+                "globals": torch.from_numpy(e.globals_[events]),
+                "label": torch.from_numpy(e.labels[events]),
+                "weight": torch.from_numpy(self.weights[rows]),
+            }
