@@ -9,7 +9,8 @@ and Mixer, each trained with ``lfi classify`` for K seeds on one fixed split.
 Each row trains in ``OUT/rows/<slug>/`` and is skipped when it has finished (per seed, so an interrupted run
 continues where it stopped); after every row ``table.md``, ``table.json`` and ``roc.png`` (mean ROC per row,
 ratio panel to ParticleNet) are rewritten. ``--learning-curve`` trains the named rows on growing training sets
-(``OUT/learning/<slug>_<n>/``) and draws AUC against training events. ``--rows`` picks a subset by label.
+(``OUT/learning/<slug>_<n>/``) and draws AUC against training events; ``--cka`` compares the layers of trained
+rows (linear CKA, :mod:`lfi.interpret`). ``--rows`` picks a subset by label.
 """
 
 from __future__ import annotations
@@ -222,6 +223,35 @@ def run_learning_curve(args) -> None:
                            title="Do the models saturate?")
 
 
+def run_cka(args) -> None:
+    """Linear CKA between the layers of a trained row's seed-0 model, and between seed 0 and seed 1."""
+    from estimators.registry import load
+    from estimators.interpret import layer_representations
+    from lfi.events.labelled import combine_for_classification
+    from lfi.interpret import cka_matrix, plot_cka
+
+    out = Path(args.out)
+    events = combine_for_classification(args.data)
+    for label in [s.strip() for s in args.cka.split(",")]:
+        folder = out / "rows" / slug(label)
+        test = np.load(folder / "scores.npz")["index"][: args.cka_events]
+        inputs = (events.momenta[test], events.types[test], events.globals_[test])
+        reps = [layer_representations(load(folder / f"seed_{k}"), *inputs) for k in (0, 1)
+                if (folder / f"seed_{k}").is_dir()]
+        names = list(reps[0])
+        within = cka_matrix(list(reps[0].values()))
+        result = {"label": label, "events": int(len(test)), "layers": names, "within_seed_0": within.tolist()}
+        plot_cka(within, out / f"cka_{slug(label)}.png", row_labels=names,
+                 title=f"{label}: linear CKA between layers (seed 0, {len(test)} test events)")
+        if len(reps) > 1:
+            across = cka_matrix(list(reps[0].values()), list(reps[1].values()))
+            result["seed_0_vs_seed_1"] = across.tolist()
+            plot_cka(across, out / f"cka_{slug(label)}_seeds.png", row_labels=names, column_labels=list(reps[1]),
+                     ylabel="seed 0 layer", xlabel="seed 1 layer", title=f"{label}: seed 0 against seed 1")
+        (out / f"cka_{slug(label)}.json").write_text(json.dumps(result, indent=2))
+        print(f"{label}: CKA between layers\n{np.round(within, 3)}", flush=True)
+
+
 def main(argv=None) -> None:
     import sys
 
@@ -242,9 +272,14 @@ def main(argv=None) -> None:
     parser.add_argument("--learning-curve", default=None, metavar="LABELS",
                         help="comma-separated row labels to train on growing training sets")
     parser.add_argument("--sizes", default="1000,3000,10000", help="training-set sizes of the learning curve")
+    parser.add_argument("--cka", default=None, metavar="LABELS",
+                        help="comma-separated trained row labels: linear CKA between their layers")
+    parser.add_argument("--cka-events", type=int, default=4000, help="test events for --cka")
     args = parser.parse_args(argv)
     args.command = "python bench/classification.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    if args.learning_curve:
+    if args.cka:
+        run_cka(args)
+    elif args.learning_curve:
         run_learning_curve(args)
     else:
         run_table(args)
