@@ -175,7 +175,7 @@ def run_table(args) -> None:
     context = None
     for row in wanted:
         print(f"== {row[0]}", flush=True)
-        metrics = train_row(row, args, out / "rows" / slug(row[0]))
+        metrics = train_row(row, args, out / "rows" / slug(row[0]), max_train_events=args.train_events)
         results.append(row_summary(metrics))
         (out / "rows" / slug(row[0]) / "row.json").write_text(json.dumps(results[-1], indent=2))
         background = " + ".join(p for p in metrics["processes"] if p != metrics["signal"])
@@ -261,6 +261,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", type=lambda s: [x.strip() for x in s.split(";")], default=None,
                         help="labels separated by ';' (default: all rows)")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--train-events", type=int, default=None, help="cap on training events per row")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--patience", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=256)
