@@ -1,8 +1,9 @@
 """Estimator families by name: which class trains and loads a given ``--estimator`` name.
 
 Every encoder name (``mlp``, ``part``, ...) is a network (:class:`estimators.estimator.Estimator`); a few names
-are families of their own (``bdt``: LightGBM). Ensembles (:class:`estimators.ensemble.Ensemble`) wrap any of them. A family class implements the protocols of :mod:`lfi.protocols`
-plus ``trained(setup)`` and ``load(directory)``; registering it here is all it takes to plug a new one in.
+are families of their own (``bdt``: LightGBM). Ensembles (:class:`estimators.ensemble.Ensemble`) wrap any of them. A family class implements the protocols of
+:mod:`lfi.protocols` plus ``trained(setup)`` (and ``trained_classifier(setup)`` for event classifiers) and
+``load(directory)``; registering it here is all it takes to plug a new one in.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["RatioEstimator", "ScoreEstimator", "SavedEstimator"]
+__all__ = ["RatioEstimator", "ScoreEstimator", "EventClassifier", "SavedEstimator"]
 
 
 @runtime_checkable
@@ -59,3 +59,17 @@ class ScoreEstimator(SavedEstimator, Protocol):
 
     def score(self, sample, *, device: str = "cpu") -> np.ndarray:
         """t̂(x) of every event, shape (N, D), float64."""
+
+
+@runtime_checkable
+class EventClassifier(SavedEstimator, Protocol):
+    """A trained two-class event classifier (``kind == "classifier"``), as ``lfi classify`` uses it."""
+
+    def signal_score(self, momenta: np.ndarray, types: np.ndarray, globals_: np.ndarray) -> np.ndarray:
+        """A score per event, larger = more signal-like (the log-odds), shape (N,)."""
+        ...
+
+    @property
+    def size(self) -> dict[str, int]:
+        """The model's size for tables: ``{"parameters": n}`` or ``{"trees": n, "leaves": m}``."""
+        ...

@@ -167,3 +167,19 @@ def test_auc_and_roc_agree_with_scikit_learn():
     fpr, tpr, _ = sklearn_metrics.roc_curve(labels, scores, sample_weight=weights, drop_intermediate=False)
     eps_b, eps_s, _ = roc_curve(scores, labels, weights)
     assert np.interp(0.5, tpr, fpr) == pytest.approx(np.interp(0.5, eps_s, eps_b), abs=1e-9)
+
+
+def test_trained_classifiers_implement_the_protocol(files, tmp_path):
+    from estimators.registry import load
+    from lfi.protocols import EventClassifier
+
+    config = TrainConfig(epochs=1, batch_size=64, device="cpu")
+    for name in ("mlp", "bdt"):
+        classify([files["sig"], files["bkg_a"]], name, tmp_path / name, config=config, progress=False, figure=False)
+        model = load(tmp_path / name / "seed_0")
+        assert isinstance(model, EventClassifier) and model.kind == "classifier"
+        events = combine_for_classification([files["sig"], files["bkg_a"]])
+        stored = np.load(tmp_path / name / "seed_0" / "scores.npy")
+        test = np.load(tmp_path / name / "scores.npz")["index"]
+        again = model.signal_score(events.momenta[test], events.types[test], events.globals_[test])
+        assert np.allclose(again, stored, rtol=1e-5, atol=1e-6)  # the saved model reproduces its test scores
