@@ -71,7 +71,7 @@ def machine() -> dict:
 
 def train_row(row, args, out: Path, max_train_events: int | None = None) -> dict:
     from lfi.train import TrainConfig
-    from lfi.workflows.classify import classify
+    from lfi.workflows.classification import classify
 
     label, estimator, options, loss = row
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,

@@ -13,7 +13,7 @@ from lfi.events import EventSample
 from lfi.events.labelled import balanced_weights, combine_for_classification, split_events, yield_weights
 from lfi.objects import BJET, JET, MUON, ANTIMUON, four_momenta
 from lfi.train import TrainConfig
-from lfi.workflows.classify import classify
+from lfi.workflows.classification import classify
 
 ESTIMATORS = ["mlp", "cnn1d", "mixer", "particlenet", "part", "sett", "iaformer", "bdt"]
 

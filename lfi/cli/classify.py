@@ -41,7 +41,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from lfi.cli.train import parse_options
     from lfi.train import TrainConfig
-    from lfi.workflows.classify import classify
+    from lfi.workflows.classification import classify
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                          patience=args.patience, device=args.device, amp=args.amp)

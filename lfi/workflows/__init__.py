@@ -8,7 +8,7 @@ Public API
 train_estimator, training_setup      event file → trained, saved estimator (``lfi.workflows.train``)
 expected_limits, write_limits,       test file + estimators → likelihood maps, contours, files
 LimitsResult, format_table           (``lfi.workflows.limits``)
-classify, ClassifyResult             event files → K trained classifiers, test metrics, ROC (``lfi.workflows.classify``)
+classify, ClassifyResult             event files → K trained classifiers, test metrics, ROC (``lfi.workflows.classification``)
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ _LAZY = {
     "write_limits": "lfi.workflows.limits",
     "LimitsResult": "lfi.workflows.limits",
     "format_table": "lfi.workflows.limits",
-    "classify": "lfi.workflows.classify",
-    "ClassifyResult": "lfi.workflows.classify",
+    "classify": "lfi.workflows.classification",
+    "ClassifyResult": "lfi.workflows.classification",
 }
 
 __all__ = sorted(_LAZY)
