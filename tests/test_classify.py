@@ -183,3 +183,10 @@ def test_trained_classifiers_implement_the_protocol(files, tmp_path):
         test = np.load(tmp_path / name / "scores.npz")["index"]
         again = model.signal_score(events.momenta[test], events.types[test], events.globals_[test])
         assert np.allclose(again, stored, rtol=1e-5, atol=1e-6)  # the saved model reproduces its test scores
+
+
+def test_public_name_is_the_function():
+    """``lfi.workflows.classify`` is the function, not a module of the same name (which a lazy table would shadow)."""
+    import lfi.workflows
+
+    assert lfi.workflows.classify is classify and callable(lfi.workflows.classify)
