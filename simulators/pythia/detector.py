@@ -141,7 +141,8 @@ def visible_final(flat: dict) -> np.ndarray:
 
 def _last_b_hadrons(flat: dict, min_pt: float) -> np.ndarray:
     """Global indices of the B hadrons above ``min_pt`` (GeV) without a B-hadron daughter."""
-    b_idx = np.flatnonzero(_is_b_hadron(flat["id"]) & (pt(flat["p"]) > min_pt))
+    b_idx = np.flatnonzero(_is_b_hadron(flat["id"]))
+    b_idx = b_idx[pt(flat["p"][b_idx]) > min_pt]
     if len(b_idx) == 0:
         return b_idx
     d1, d2 = flat["d1"][b_idx], flat["d2"][b_idx]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lfi.objects import delta_r, eta, pt
+from lfi.objects import delta_phi, eta, phi, pt
 
 from .detector import (cluster_jets, flatten_record, lepton_acceptance, missing_momentum, pairs_within_events, smear,
                        visible_final)
@@ -40,11 +40,14 @@ def _isolated(flat: dict, candidates: np.ndarray, visible: np.ndarray) -> np.nda
     start = np.searchsorted(member_event, np.arange(flat["n"]))
     count = np.bincount(member_event, minlength=flat["n"])
     item, member = pairs_within_events(flat["event"][candidates], start, count)
-    other = members[member]
-    p = flat["p"]
-    inside = (delta_r(p[candidates[item]], p[other]) < ISOLATION["radius"]) & (other != candidates[item])
-    cone = np.bincount(item, weights=np.where(inside, pt(p[other]), 0.0), minlength=len(candidates))
-    return cone < ISOLATION["max_fraction"] * pt(p[candidates])
+    p_member, p_candidate = flat["p"][members], flat["p"][candidates]
+    member_eta, candidate_eta = eta(p_member), eta(p_candidate)  # once per particle, not per pair
+    member_phi, candidate_phi = phi(p_member), phi(p_candidate)
+    d_eta = member_eta[member] - candidate_eta[item]
+    d_phi = delta_phi(member_phi[member], candidate_phi[item])
+    inside = (d_eta**2 + d_phi**2 < ISOLATION["radius"] ** 2) & (members[member] != candidates[item])
+    cone = np.bincount(item, weights=np.where(inside, pt(p_member)[member], 0.0), minlength=len(candidates))
+    return cone < ISOLATION["max_fraction"] * pt(p_candidate)
 
 
 def _pad_per_event(event: np.ndarray, values: np.ndarray, order_key: np.ndarray, n: int, slots: int):
@@ -83,12 +86,14 @@ def reconstruct_isolated(prt, rng: np.random.Generator, max_jets: int = 12, max_
     flat = flatten_record(prt)
     n, p, ids = flat["n"], flat["p"], flat["id"]
     visible = visible_final(flat)
-    momentum_pt, abs_eta = pt(p), np.abs(eta(p))
-    lepton_like = visible & np.isin(np.abs(ids), (11, 13)) & (momentum_pt > ISOLATION["lepton_min_pt"])
-    lepton_like &= lepton_acceptance(p, ids)
-    photon_like = visible & (ids == 22) & (momentum_pt > ISOLATION["photon_min_pt"])
-    photon_like &= abs_eta < ISOLATION["photon_eta"]
-    candidates = np.flatnonzero(lepton_like | photon_like)
+    # candidates among the visible e, μ and photons only (kinematics of a few per event, not of the record)
+    kinds = np.flatnonzero(visible & np.isin(np.abs(ids), (11, 13, 22)))
+    kind_pt, is_gamma = pt(p[kinds]), ids[kinds] == 22
+    lepton_like = ~is_gamma & (kind_pt > ISOLATION["lepton_min_pt"])
+    lepton_like[lepton_like] = lepton_acceptance(p[kinds[lepton_like]], ids[kinds[lepton_like]])
+    photon_like = is_gamma & (kind_pt > ISOLATION["photon_min_pt"])
+    photon_like[photon_like] = np.abs(eta(p[kinds[photon_like]])) < ISOLATION["photon_eta"]
+    candidates = kinds[lepton_like | photon_like]
     isolated = candidates[_isolated(flat, candidates, visible)]
     is_photon = ids[isolated] == 22
     kind = np.where(is_photon | (np.abs(ids[isolated]) == 11), "electron", "muon")

@@ -24,7 +24,7 @@ __all__ = ["simulate", "DEFAULT_RANGE", "CHUNK_EVENTS"]
 
 DEFAULT_RANGE = ((-16.5, 16.5), (-16.5, 16.5))
 """f_W, f_WW ranges in TeV⁻² (θ ∈ [−1, 1]² of arXiv:1805.00020 in units of v²/Λ²)."""
-CHUNK_EVENTS = {"parton": 25_000, "detector": 1_000}
+CHUNK_EVENTS = {"parton": 25_000, "detector": 2_000}
 """Events per Pythia run; fixed (not tied to the worker count) so that a seed gives the same sample for any K."""
 PARAMETERS = ["f_W", "f_WW"]
 
