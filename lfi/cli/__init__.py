@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "lfi.cli.train",
     "lfi.cli.limits",
     "lfi.cli.classify",
+    "lfi.cli.report",
     "lfi.cli.planned",
 )
 

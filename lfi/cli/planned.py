@@ -10,7 +10,6 @@ _PLANNED = {
     "export": "write an event file in the MadMiner HDF5 layout",
     "train": "train an estimator (ratio, score or classifier) on an event file",
     "limits": "expected (Asimov) likelihood maps and CL contours on a parameter grid",
-    "report": "draw contours beside ROC curves and write the classification tables",
     "run": "run a TOML pipeline or parameter scan",
     "demo": "run the whole embedded default at small scale (generate, train, limits, report)",
 }

@@ -11,6 +11,8 @@ Pure functions of arrays: no I/O, no torch, no global state. One module per job:
 - :mod:`~lfi.limits.grid` — ``parse_grid``, ``grid_axes``, ``grid_points`` (C order, last parameter fastest).
 - :mod:`~lfi.limits.contours` — ``contour_areas``, ``contour_is_open``, ``best_fit``, ``contour_summary``.
 - :mod:`~lfi.limits.compare` — ``map_difference`` (area ratios, MSE over the 95 % region), ``log_r_mse``.
+- :mod:`~lfi.limits.intervals` — ``profile``, ``profile_intervals`` (1-D intervals, others profiled),
+  ``contour_lines``, ``hepdata_table`` (exports).
 
 Units throughout: cross sections and event weights in pb, luminosity in pb⁻¹ (1 fb⁻¹ = 1000 pb⁻¹).
 """
@@ -21,6 +23,7 @@ from lfi.limits.asimov import asimov_q, expected_log_r, extended_asimov_q, truth
 from lfi.limits.compare import log_r_mse, map_difference
 from lfi.limits.contours import best_fit, contour_areas, contour_is_open, contour_summary
 from lfi.limits.grid import grid_axes, grid_points, parse_grid
+from lfi.limits.intervals import contour_lines, hepdata_table, profile, profile_intervals
 from lfi.limits.histogram import (
     DEFAULT_N_BINS,
     REFERENCE_EDGES,
@@ -57,6 +60,11 @@ __all__ = [
     "fisher_information",
     "sally_q",
     "sallino_q",
+    # intervals and exports
+    "profile",
+    "profile_intervals",
+    "contour_lines",
+    "hepdata_table",
     # grid and contours
     "parse_grid",
     "grid_axes",

@@ -9,6 +9,7 @@ train_estimator, training_setup      event file → trained, saved estimator (``
 expected_limits, write_limits,       test file + estimators → likelihood maps, contours, files
 LimitsResult, format_table           (``lfi.workflows.limits``)
 classify, ClassifyResult             event files → K trained classifiers, test metrics, ROC (``lfi.workflows.classification``)
+make_report                          result directories → contours beside ROC, report.md, exports (``lfi.workflows.report``)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _LAZY = {
     "format_table": "lfi.workflows.limits",
     "classify": "lfi.workflows.classification",
     "ClassifyResult": "lfi.workflows.classification",
+    "make_report": "lfi.workflows.report",
 }
 
 __all__ = sorted(_LAZY)

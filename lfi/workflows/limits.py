@@ -159,9 +159,11 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
     result = LimitsResult(axes, sample.parameters, sample.units, theta_true, lumi)
     if truth:
         result.maps["truth"] = truth_map(sample, points, theta_true, lumi, chunk=chunk)
+    described: dict[str, dict] = {}
     for names in histograms:
         result.maps["histogram_" + "_".join(names)] = histogram_map(sample, names, points, theta_true, lumi,
                                                                     binning=binning, chunk=chunk)
+        described["histogram_" + "_".join(names)] = {"observables": list(names)}
     training = {}
     for name, estimator, directory in loaded:
         result.maps[name] = _model_map(estimator, directory, sample, points, theta_true, lumi, device, chunk)
@@ -169,14 +171,16 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         if members:
             result.member_maps[name] = [_model_map(m, directory, sample, points, theta_true, lumi, device, chunk)
                                         for m in members]
+        described[name] = {"model": {"estimator": _estimator_name(estimator), "method": estimator.metadata.get("method"),
+                                     "directory": str(directory), **({"members": len(members)} if members else {})}}
         record = training_record(directory, estimator.metadata)
         if record is not None:
             training[name] = record
     result.summary = {"data": str(data), "lumi_pb": float(lumi), "theta_true": theta_true.tolist(),
                       "grid": grid if isinstance(grid, str) else [[float(a[0]), float(a[-1]), len(a)] for a in axes],
-                      "parameters": sample.parameters, "maps": {}}
+                      "parameters": sample.parameters, "units": sample.units, "events": len(sample), "maps": {}}
     for name, q in result.maps.items():
-        entry = limits.contour_summary(q, axes)
+        entry = {**limits.contour_summary(q, axes), **described.get(name, {})}
         if "truth" in result.maps and name != "truth":
             entry["versus_truth"] = limits.map_difference(q, result.maps["truth"], axes)
         if name in training:
@@ -185,6 +189,14 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
             entry["members"] = _member_spread(result.member_maps[name], axes)
         result.summary["maps"][name] = entry
     return result
+
+
+def _estimator_name(estimator) -> str | None:
+    """``mlp``, ``part``, ``bdt``, …; for an ensemble the name of its members' estimator."""
+    members = getattr(estimator, "members", None)
+    if members:
+        return _estimator_name(members[0])
+    return getattr(estimator, "encoder_name", None)
 
 
 def _member_spread(member_maps: list[np.ndarray], axes: list[np.ndarray]) -> dict:
@@ -234,10 +246,13 @@ def write_limits(result: LimitsResult, out: str | os.PathLike) -> list[Path]:
     if len(result.axes) == 2:
         from lfi.report import plot_contours
 
+        from lfi.report import map_label
+
+        labels = {k: map_label(k, result.summary.get("maps", {}).get(k)) for k in result.maps}
         written.append(plot_contours({k: v.reshape(result.shape) for k, v in result.maps.items()}, result.axes,
                                      out / "contours.png", parameters=result.parameters, units=result.units,
-                                     theta_true=result.theta_true,
-                                     title=f"expected limits, L = {result.lumi:g} pb⁻¹",
+                                     theta_true=result.theta_true, labels=labels,
+                                     title=f"expected limits (Asimov), L = {result.lumi:g} pb⁻¹",
                                      members={k: [q.reshape(result.shape) for q in v]
                                               for k, v in result.member_maps.items()}))
     return written
