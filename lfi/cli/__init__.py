@@ -27,7 +27,7 @@ _COMMAND_MODULES = (
     "lfi.cli.limits",
     "lfi.cli.classify",
     "lfi.cli.report",
-    "lfi.cli.planned",
+    "lfi.cli.run",
 )
 
 

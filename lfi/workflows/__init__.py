@@ -10,6 +10,7 @@ expected_limits, write_limits,       test file + estimators → likelihood maps,
 LimitsResult, format_table           (``lfi.workflows.limits``)
 classify, ClassifyResult             event files → K trained classifiers, test metrics, ROC (``lfi.workflows.classification``)
 make_report                          result directories → contours beside ROC, report.md, exports (``lfi.workflows.report``)
+run_pipeline, read_config            a TOML pipeline or scan, unchanged steps reused (``lfi.workflows.pipeline``)
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _LAZY = {
     "classify": "lfi.workflows.classification",
     "ClassifyResult": "lfi.workflows.classification",
     "make_report": "lfi.workflows.report",
+    "run_pipeline": "lfi.workflows.pipeline",
+    "read_config": "lfi.workflows.run_config",
 }
 
 __all__ = sorted(_LAZY)

@@ -67,7 +67,8 @@ def training_setup(data: str | os.PathLike, estimator: str, method: str, out: st
         raise OptionError(f"--out {out}: is a file; an estimator is saved as a directory")
     sample = EventSample.load(data)
     if kind == "classifier":
-        raise OptionError("classifier training (ce, focal) runs through `lfi classify`, which is not built yet")
+        raise OptionError(f"--method {method}: classifiers train with `lfi classify --data SIGNAL BACKGROUND... "
+                          f"--estimator NAME --loss {method}`")
     if not sample.can_morph:
         raise OptionError(f"{data}: {method} needs weights that morph (a /morphing group); this file has none")
     if sample.momenta.shape[1] == 0:
