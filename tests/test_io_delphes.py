@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lfi.objects import PHOTON
+
 from lfi.cli import main
 from lfi.events import EventFileError, EventSample
 from simulators.io.common import Benchmarks
@@ -177,9 +179,33 @@ def test_root_file_without_delphes_branches(tmp_path, capsys):
     arrays = {"px": ak.Array([[1.0, 2.0], [3.0]]), "Event.Weight": ak.Array([[1.0], [1.0]])}
     path = write_root(tmp_path / "other.root", arrays)
     err = _cli_error(tmp_path, capsys, str(path))
-    assert str(path) in err and "Jet.PT" in err and "MissingET.MET" in err and "Event.Weight" not in err.split(";")[0]
+    # jets are required; the optional collections (leptons, photons, MET) would be read as empty
+    assert str(path) in err and "Jet.PT" in err and "Event.Weight" not in err.split(";")[0]
+    assert "MissingET" not in err.split(";")[0] and "Photon" not in err.split(";")[0]
     with pytest.raises(EventFileError, match="lacks Delphes branch"):
         read_delphes(path)
+
+
+def test_missing_optional_collection_is_empty_with_one_warning(tmp_path, caplog):
+    """A card without photons (no Photon branches) is read; its events have no photons, the rest is unchanged."""
+    arrays = make_arrays(40, seed=3)
+    full = read_delphes(write_root(tmp_path / "full.root", arrays))
+    without = {k: v for k, v in arrays.items() if not k.startswith("Photon.")}
+    with caplog.at_level("WARNING", logger="simulators.io.delphes"):
+        sample = read_delphes(write_root(tmp_path / "nophoton.root", without))
+    warnings = [r.getMessage() for r in caplog.records if "Photon" in r.getMessage()]
+    assert len(warnings) == 1 and "nophoton.root" in warnings[0] and "read as empty" in warnings[0]
+    assert not (sample.types == PHOTON).any() and (full.types == PHOTON).any()
+    kept = full.types != PHOTON
+    assert np.array_equal(np.sort(np.where(kept, full.types, 0), axis=1)[:, ::-1][:, : sample.types.shape[1]],
+                          np.sort(sample.types, axis=1)[:, ::-1][:, : sample.types.shape[1]])
+    assert np.array_equal(sample.globals_, full.globals_)
+
+
+def test_partly_missing_collection_is_refused(tmp_path):
+    arrays = {k: v for k, v in make_arrays(10, seed=4).items() if k != "Electron.Charge"}
+    with pytest.raises(EventFileError, match="lacks Delphes branch.*Electron.Charge"):
+        read_delphes(write_root(tmp_path / "partial.root", arrays))
 
 
 def test_root_file_without_the_tree(tmp_path, capsys):

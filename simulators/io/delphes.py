@@ -20,6 +20,8 @@ Shapes: N events, P object slots (E, px, py, pz in GeV), B benchmarks (weights i
 
 from __future__ import annotations
 
+import logging
+
 import warnings
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -33,7 +35,9 @@ from simulators.io.common import Benchmarks, Chunk, FilePart, assemble
 from simulators.io.lhe import _per_file
 from simulators.io.objects import missing_et, order_objects
 
-__all__ = ["read_delphes", "lhe_weight_ids", "COLLECTIONS", "DEFAULT_MIN_PT", "DEFAULT_MAX_ETA"]
+__all__ = ["read_delphes", "lhe_weight_ids", "COLLECTIONS", "REQUIRED", "DEFAULT_MIN_PT", "DEFAULT_MAX_ETA"]
+
+log = logging.getLogger("simulators.io.delphes")
 
 COLLECTIONS = {
     "jet": ("Jet.PT", "Jet.Eta", "Jet.Phi", "Jet.Mass", "Jet.BTag"),
@@ -43,6 +47,9 @@ COLLECTIONS = {
     "met": ("MissingET.MET", "MissingET.Phi"),
 }
 """Delphes branches read for each collection."""
+REQUIRED = ("jet",)
+"""Collections a file must have; any other requested collection whose branches are all absent (a card without
+photons, say) is read as empty, with one warning per file."""
 
 DEFAULT_MIN_PT = {"jet": 20.0, "electron": 10.0, "muon": 10.0, "photon": 10.0}
 """Default object selection: minimal pT in GeV."""
@@ -210,6 +217,7 @@ class _Reader:
     def __init__(self, benchmarks, weight_ids, tree, collections, cuts, btag_bit, max_objects, chunk_size):
         self.benchmarks, self.weight_ids, self.tree = benchmarks, weight_ids, tree
         self.collections, (self.min_pt, self.max_eta) = collections, cuts
+        self.absent: set[str] = set()  # requested collections the current file lacks (read as empty)
         self.btag_bit, self.max_objects, self.chunk_size = btag_bit, max_objects, chunk_size
 
     def read(self, path: Path, process: str) -> FilePart:
@@ -258,7 +266,12 @@ class _Reader:
     def _columns(self, tree, path: Path) -> tuple[list[str], list[str | int | None]]:
         """Branches to read, and for each benchmark where its weight is (None: Event.Weight, int: Weight.Weight index)."""
         names = {key.split("/")[-1] for key in tree.keys(recursive=True)}
-        needed = [b for c in self.collections for b in COLLECTIONS[c]]
+        self.absent = {c for c in self.collections
+                       if c not in REQUIRED and not any(b in names for b in COLLECTIONS[c])}
+        for collection in sorted(self.absent):
+            log.warning("%s: tree %r has no %s branches; the %s collection is read as empty", path, self.tree,
+                        COLLECTIONS[collection][0].split(".")[0], collection)
+        needed = [b for c in self.collections if c not in self.absent for b in COLLECTIONS[c]]
         has_event, has_weights = _EVENT_WEIGHT in names, _WEIGHTS in names
         sources = self._weight_sources()
         if not has_event and sources == [None]:  # nominal only: fall back to the first stored weight
@@ -297,7 +310,7 @@ class _Reader:
         counts = np.zeros(n, dtype=np.int64)
         p4, codes, owners = [], [], []
         for name in ("jet", "electron", "muon", "photon"):
-            if name not in self.collections:
+            if name not in self.collections or name in self.absent:
                 continue
             prefix = COLLECTIONS[name][0].split(".")[0]
             pt, eta, phi = (arrays[f"{prefix}.{v}"] for v in ("PT", "Eta", "Phi"))
@@ -331,7 +344,9 @@ class _Reader:
         else:
             momenta, types, dropped = np.zeros((0, 4), np.float32), np.zeros(0, np.int8), 0
         globals_ = np.zeros((n, 0))
-        if "met" in self.collections:
+        if "met" in self.collections and "met" in self.absent:
+            globals_ = missing_et(np.zeros(n), np.zeros(n))
+        elif "met" in self.collections:
             met = _first(arrays["MissingET.MET"], 0.0)
             phi = _first(arrays["MissingET.Phi"], 0.0)
             globals_ = missing_et(met * np.cos(phi), met * np.sin(phi))
