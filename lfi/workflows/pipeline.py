@@ -256,13 +256,15 @@ def run_pipeline(path: str | os.PathLike, *, out: str | os.PathLike | None = Non
     if scan is None:
         return _run_steps(config, config.out, config.out, progress, say)
     base = {k: v for k, v in config.data.items() if k != "scan"}
-    rows = []
+    rows, result = [], PipelineResult(config.out)
     for k, value in enumerate(scan["values"]):
         point = checked_config(config.path, config.text, set_dotted(base, scan["setting"], value))
         point.out = config.out
         say(f"scan {scan['setting']} = {value!r} ({k + 1}/{len(scan['values'])})")
         done = _run_steps(point, config.out / "scan" / f"{k:02d}_{_slug(value)}", config.out, progress, say)
         rows.append(_scan_row(value, done.outputs))
+        result.ran += [f"{key} ({k})" for key in done.ran]
+        result.reused += [f"{key} ({k})" for key in done.reused]
     _write_scan(config.out, scan["setting"], scan.get("label", scan["setting"]), rows)
-    result = PipelineResult(config.out, scan=rows)
+    result.scan = rows
     return result
