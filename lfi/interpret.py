@@ -57,7 +57,7 @@ def plot_cka(matrix: np.ndarray, path: str | os.PathLike, *, row_labels: Sequenc
              column_labels: Sequence[str] | None = None, title: str | None = None,
              xlabel: str = "layer", ylabel: str = "layer") -> list[Path]:
     """Heat map of a CKA matrix with the values written in the cells; PNG and PDF."""
-    from lfi.roc_figure import _pyplot, save_figure
+    from lfi.roc_figure import _pyplot, finish_figure
 
     plt, mplhep = _pyplot()
     column_labels = list(row_labels if column_labels is None else column_labels)
@@ -77,9 +77,4 @@ def plot_cka(matrix: np.ndarray, path: str | os.PathLike, *, row_labels: Sequenc
                     color="black" if value > 0.6 else "white")
         ax.set_xlabel(xlabel, fontsize=16)
         ax.set_ylabel(ylabel, fontsize=16)
-        if title:
-            ax.set_title(title, fontsize=13)
-        fig.tight_layout()
-        written = save_figure(fig, path)
-        plt.close(fig)
-    return written
+        return finish_figure(fig, path, ax=ax, title=title)

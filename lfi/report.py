@@ -156,7 +156,7 @@ def plot_report(contours: Mapping | None, roc: Mapping | None, path: str | os.Pa
     path : path-like
         Output PNG; the PDF is written beside it.
     """
-    from lfi.roc_figure import _plain_log_ticks, _pyplot, save_figure
+    from lfi.roc_figure import _plain_log_ticks, _pyplot, finish_figure
 
     plt, mplhep = _pyplot()
     panels = [p for p in (contours, roc) if p]
@@ -189,7 +189,4 @@ def plot_report(contours: Mapping | None, roc: Mapping | None, path: str | os.Pa
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=11, loc="upper right")
             ax.set_title(roc.get("title", ""), fontsize=13)
-        fig.tight_layout()
-        written = save_figure(fig, path)
-        plt.close(fig)
-    return written
+        return finish_figure(fig, path)

@@ -12,7 +12,7 @@ import numpy as np
 
 from lfi.files import atomic_write
 
-__all__ = ["plot_roc", "plot_metric_curves", "save_figure"]
+__all__ = ["plot_roc", "plot_metric_curves", "save_figure", "finish_figure"]
 
 
 def _pyplot():
@@ -35,6 +35,19 @@ def save_figure(fig, path: str | os.PathLike) -> list[Path]:
             fig.savefig(tmp, format=target.suffix[1:], dpi=150, bbox_inches="tight")
         written.append(target)
     return written
+
+
+def finish_figure(fig, path: str | os.PathLike, *, ax=None, title: str | None = None) -> list[Path]:
+    """Set ``title`` on ``ax``, lay out, write PNG and PDF (:func:`save_figure`) and close the figure."""
+    import matplotlib.pyplot as plt
+
+    if title and ax is not None:
+        ax.set_title(title, fontsize=13)
+    fig.tight_layout()
+    try:
+        return save_figure(fig, path)
+    finally:
+        plt.close(fig)
 
 
 def _plain_log_ticks(ax) -> None:
@@ -95,8 +108,6 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os
         ax.set_ylabel(r"Background rejection $1/\varepsilon_B$")
         ax.legend(fontsize=11, ncol=2 if len(curves) > 6 else 1, loc="upper right")
         ax.grid(True, which="both", alpha=0.3)
-        if title:
-            ax.set_title(title, fontsize=13)
         if label:
             ax.text(0.03, 0.04, label, transform=ax.transAxes, fontsize=11)
         bottom = ratio if ratio is not None else ax
@@ -106,10 +117,7 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os
             ratio.axhline(1.0, color="grey", lw=1, ls="--")
             ratio.set_ylabel(f"ratio to\n{reference}", fontsize=12)
             ratio.grid(True, alpha=0.3)
-        fig.tight_layout()
-        written = save_figure(fig, path)
-        plt.close(fig)
-    return written
+        return finish_figure(fig, path, ax=ax, title=title)
 
 
 def plot_metric_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float] | None]],
@@ -134,9 +142,4 @@ def plot_metric_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[floa
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=12)
-        if title:
-            ax.set_title(title, fontsize=13)
-        fig.tight_layout()
-        written = save_figure(fig, path)
-        plt.close(fig)
-    return written
+        return finish_figure(fig, path, ax=ax, title=title)

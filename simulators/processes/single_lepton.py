@@ -16,7 +16,8 @@ import numpy as np
 
 from lfi.objects import BJET, JET, PAD, PHOTON, lepton_types, mass, pt
 
-__all__ = ["assemble_single_lepton", "SINGLE_LEPTON_SELECTION", "SEMILEPTONIC_W_DECAYS", "LEPTON_PT_MIN", "HT_MIN"]
+__all__ = ["assemble_single_lepton", "SINGLE_LEPTON_SELECTION", "SEMILEPTONIC_W_DECAYS", "LEPTON_PT_MIN", "HT_MIN",
+           "semileptonic_process"]
 
 LEPTON_PT_MIN = 25.0
 HT_MIN = 250.0
@@ -77,3 +78,13 @@ SEMILEPTONIC_W_DECAYS = (
 )
 """The two charge configurations of a semi-leptonic t t̄ decay (W⁺ → e/μ ν with W⁻ → quarks, and the swap):
 two Pythia runs of equal σ whose cross sections add (docs/generator.md §6)."""
+
+
+def semileptonic_process(name: str, description: str, production: tuple[str, ...]):
+    """A semi-leptonic t t̄ (+ X) process: ``production`` settings run in both charge configurations, isolated
+    objects, the selection above."""
+    from .pipeline import Process
+
+    return Process(name=name, description=description,
+                   configurations=tuple(production + w for w in SEMILEPTONIC_W_DECAYS), reconstruction="isolated",
+                   assemble=assemble_single_lepton, selection=SINGLE_LEPTON_SELECTION)
