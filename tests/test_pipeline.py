@@ -83,6 +83,10 @@ def test_run_reuse_and_partial_rerun(config, tmp_path):
     third = run_pipeline(config, progress=False)
     assert third.ran == ["limits.main", "report.report"]  # the model and the samples are reused
     assert json.loads((out / "limits" / "main" / "limits.json").read_text())["lumi_pb"] == 40.0
+    config.write_text(PIPELINE)  # back to the first settings: their output was replaced, so it runs again
+    fourth = run_pipeline(config, progress=False)
+    assert fourth.ran == ["limits.main", "report.report"]
+    assert json.loads((out / "limits" / "main" / "limits.json").read_text())["lumi_pb"] == 20.0
 
 
 def test_scan_reuses_what_the_setting_does_not_reach(config, tmp_path):

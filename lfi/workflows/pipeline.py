@@ -179,6 +179,8 @@ def _run_steps(config: PipelineConfig, base: Path, registry_dir: Path, progress:
             continue
         if target.exists():  # a stale output of this step (other settings, or interrupted): replace it
             shutil.rmtree(target) if target.is_dir() else target.unlink()
+        for old in [k for k, v in registry.items() if Path(v) == target]:  # it no longer holds their outputs
+            del registry[old]
         say(f"{step.key}: running …")
         start = time.perf_counter()
         _execute(step, target, paths, progress)
