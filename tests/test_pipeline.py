@@ -146,3 +146,14 @@ def test_shipped_configs_are_valid():
     assert names == ["demo.toml", "tth_classification.toml", "wbf_detector.toml", "wbf_parton.toml"]
     for path in folder.glob("*.toml"):
         read_config(path)
+
+
+def test_demo_flags_maps_whose_region_excludes_the_true_point(tmp_path):
+    """q_min below −q₆₈ (2.30) means the true point lies outside the map's own 68 % region."""
+    from lfi.cli.run import _uncalibrated
+
+    maps = {"truth": {"q_min": -0.01, "best_fit": [0.0, 0.0]},
+            "alices_m": {"q_min": -8.3, "best_fit": [-2.7, -1.98], "model": {"method": "alices", "estimator": "mlp"}}}
+    (tmp_path / "limits.json").write_text(json.dumps({"theta_true": [0.0, 0.0], "maps": maps}))
+    (line,) = _uncalibrated({"limits.x": tmp_path, "classify.y": tmp_path / "none"})
+    assert line.startswith("  ALICES (MLP): its best fit (-2.7, -1.98)") and "q_min = -8.3" in line
