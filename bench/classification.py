@@ -171,13 +171,14 @@ def run_table(args) -> None:
     unknown = set(args.rows or []) - {r[0] for r in ROWS}
     if unknown:
         raise SystemExit(f"unknown rows {sorted(unknown)}; rows: {[r[0] for r in ROWS]}")
-    results = []
     context = None
     for row in wanted:
         print(f"== {row[0]}", flush=True)
         metrics = train_row(row, args, out / "rows" / slug(row[0]), max_train_events=args.train_events)
-        results.append(row_summary(metrics))
-        (out / "rows" / slug(row[0]) / "row.json").write_text(json.dumps(results[-1], indent=2))
+        (out / "rows" / slug(row[0]) / "row.json").write_text(json.dumps(row_summary(metrics), indent=2))
+        # the table holds every finished row of OUT, in the order of ROWS (a --rows subset adds to it)
+        results = [json.loads((out / "rows" / slug(r[0]) / "row.json").read_text()) for r in ROWS
+                   if (out / "rows" / slug(r[0]) / "row.json").is_file()]
         background = " + ".join(p for p in metrics["processes"] if p != metrics["signal"])
         context = {
             "title": args.title or f"Classification: {metrics['signal']} vs {background}",
@@ -191,7 +192,7 @@ def run_table(args) -> None:
         (out / "table.md").write_text(markdown(results, context))
         (out / "table.json").write_text(json.dumps({"context": context, "rows": results}, indent=2))
         draw_roc(results, out / "roc.png", context["title"])
-        print(markdown(results[-1:], context).splitlines()[-3], flush=True)
+        print(markdown([r for r in results if r["label"] == row[0]], context).splitlines()[-3], flush=True)
     print((out / "table.md").read_text())
 
 

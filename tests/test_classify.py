@@ -120,6 +120,12 @@ def test_rerun_skips_finished_seeds_and_refuses_other_settings(files, tmp_path):
     again = classify(data, "mlp", tmp_path / "o", seeds=2, config=config, progress=False, figure=False)
     assert (tmp_path / "o" / "seed_0" / "weights.pt").stat().st_mtime_ns == stamp
     assert again["summary"] == first["summary"] and first["summary"]["auc"]["std"] > 0
+    # an interrupted seed (a checkpoint, no result) trains again instead of blocking the directory
+    (tmp_path / "o" / "seed_2").mkdir()
+    (tmp_path / "o" / "seed_2" / "checkpoint.pt").write_bytes(b"partial")
+    third = classify(data, "mlp", tmp_path / "o", seeds=3, config=config, progress=False, figure=False)
+    assert len(third["seeds"]) == 3 and (tmp_path / "o" / "seed_2" / "weights.pt").is_file()
+    assert not (tmp_path / "o" / "seed_2" / "checkpoint.pt").exists()
     with pytest.raises(ResumeMismatchError, match="loss"):
         classify(data, "mlp", tmp_path / "o", loss="focal", config=config, progress=False, figure=False)
 

@@ -11,7 +11,8 @@ Output directory::
     roc.png, roc.pdf        rejection 1/ε_B against ε_S (log scale), one curve per seed
     scores.npz              test event indices, labels, yield weights (pb) and the scores of every seed
     seed_<k>/               the trained model (config.json, weights.pt or model.txt, history.json) and
-                            result.json; a finished seed is skipped when the command is run again
+                            result.json; a finished seed is skipped when the command is run again, an
+                            interrupted one trains again from the start
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -213,7 +215,9 @@ def classify(
         setup = ClassifierSetup(estimator=estimator, options=dict(options or {}), events=events, train=train,
                                 validation=validation, train_weights=train_w, validation_weights=val_w,
                                 out=seed_dir, loss=loss, config=replace(config, seed=k), progress=progress)
-        seed_dir.mkdir(exist_ok=True)
+        if seed_dir.exists():  # an interrupted seed: classifiers do not resume mid-way, it trains again
+            shutil.rmtree(seed_dir)
+        seed_dir.mkdir()
         start = time.perf_counter()
         model = family.trained_classifier(setup)
         seconds = time.perf_counter() - start
