@@ -222,7 +222,7 @@ def _model_map(estimator, directory: Path, sample: EventSample, points: np.ndarr
 
 def write_limits(result: LimitsResult, out: str | os.PathLike) -> list[Path]:
     """Write ``q_<name>.npy`` (q on the grid), ``p_<name>.npy`` (Wilks p-values), ``limits.json`` and, for two
-    parameters, ``contours.png`` into ``out``; every file atomically. Returns the paths written.
+    parameters, ``contours.png`` and ``contours.pdf`` into ``out``; every file atomically. Returns the paths written.
 
     Raises
     ------
@@ -249,12 +249,14 @@ def write_limits(result: LimitsResult, out: str | os.PathLike) -> list[Path]:
         from lfi.report import map_label
 
         labels = {k: map_label(k, result.summary.get("maps", {}).get(k)) for k in result.maps}
-        written.append(plot_contours({k: v.reshape(result.shape) for k, v in result.maps.items()}, result.axes,
-                                     out / "contours.png", parameters=result.parameters, units=result.units,
-                                     theta_true=result.theta_true, labels=labels,
-                                     title=f"expected limits (Asimov), L = {result.lumi:g} pb⁻¹",
-                                     members={k: [q.reshape(result.shape) for q in v]
-                                              for k, v in result.member_maps.items()}))
+        for name in ("contours.png", "contours.pdf"):
+            written.append(plot_contours({k: v.reshape(result.shape) for k, v in result.maps.items()}, result.axes,
+                                         out / name, parameters=result.parameters, units=result.units,
+                                         theta_true=result.theta_true, labels=labels,
+                                         title=f"expected limits (Asimov), L = {result.lumi:g} pb⁻¹ "
+                                               f"= {result.lumi / 1000:g} fb⁻¹; 68.27 % (solid) and 95.45 % CL",
+                                         members={k: [q.reshape(result.shape) for q in v]
+                                                  for k, v in result.member_maps.items()}))
     return written
 
 
