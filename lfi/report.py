@@ -156,7 +156,7 @@ def plot_report(contours: Mapping | None, roc: Mapping | None, path: str | os.Pa
     path : path-like
         Output PNG; the PDF is written beside it.
     """
-    from lfi.roc_figure import _plain_log_ticks, _pyplot, finish_figure
+    from lfi.roc_figure import _plain_log_ticks, _pyplot, finish_figure, line_styles
 
     plt, mplhep = _pyplot()
     panels = [p for p in (contours, roc) if p]
@@ -177,10 +177,10 @@ def plot_report(contours: Mapping | None, roc: Mapping | None, path: str | os.Pa
             ax.set_title(contours.get("title", ""), fontsize=13)
         if roc:
             ax = next(ax_iter)
-            for label, (eps_s, eps_b) in roc["curves"].items():
+            for (label, (eps_s, eps_b)), style in zip(roc["curves"].items(), line_styles(len(roc["curves"]))):
                 eps_b = np.asarray(eps_b, float)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    ax.plot(eps_s, np.where(eps_b > 0, 1.0 / eps_b, np.nan), lw=1.8, label=label)
+                    ax.plot(eps_s, np.where(eps_b > 0, 1.0 / eps_b, np.nan), lw=1.8, label=label, **style)
             ax.set_yscale("log")
             _plain_log_ticks(ax)
             ax.set_xlim(0, 1)

@@ -12,7 +12,7 @@ import numpy as np
 
 from lfi.files import atomic_write
 
-__all__ = ["plot_roc", "plot_metric_curves", "save_figure", "finish_figure"]
+__all__ = ["plot_roc", "plot_metric_curves", "save_figure", "finish_figure", "line_styles"]
 
 
 def _pyplot():
@@ -48,6 +48,15 @@ def finish_figure(fig, path: str | os.PathLike, *, ax=None, title: str | None = 
         return save_figure(fig, path)
     finally:
         plt.close(fig)
+
+
+def line_styles(n: int) -> list[dict]:
+    """``n`` distinguishable line styles: the ten tab10 colours, then the same with dashed, dotted … lines."""
+    import matplotlib.pyplot as plt
+
+    colours = plt.cm.tab10.colors
+    dashes = ["-", "--", ":", "-."]
+    return [{"color": colours[i % 10], "linestyle": dashes[(i // 10) % 4]} for i in range(n)]
 
 
 def _plain_log_ticks(ax) -> None:
@@ -90,11 +99,11 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os
         else:
             fig, ax = plt.subplots(figsize=(8, 6.5))
             ratio = None
-        for key, (eps_s, eps_b) in curves.items():
+        for (key, (eps_s, eps_b)), style in zip(curves.items(), line_styles(len(curves))):
             eps_s, eps_b = np.asarray(eps_s, float), np.asarray(eps_b, float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rejection = np.where(eps_b > 0, 1.0 / eps_b, np.nan)
-            line, = ax.plot(eps_s, rejection, label=key, lw=1.8)
+            line, = ax.plot(eps_s, rejection, label=key, lw=1.8, **style)
             if bands and key in bands:
                 low, high = bands[key]
                 ax.fill_between(eps_s, low, high, color=line.get_color(), alpha=0.25, lw=0)
@@ -102,7 +111,7 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os
                 ref_s, ref_b = (np.asarray(a, float) for a in curves[reference])
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ref_rejection = np.interp(eps_s, ref_s, np.where(ref_b > 0, 1.0 / ref_b, np.nan))
-                    ratio.plot(eps_s, rejection / ref_rejection, color=line.get_color(), lw=1.5)
+                    ratio.plot(eps_s, rejection / ref_rejection, lw=1.5, **style)
         ax.set_yscale("log")
         _plain_log_ticks(ax)
         ax.set_ylabel(r"Background rejection $1/\varepsilon_B$")
@@ -115,6 +124,7 @@ def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os
         bottom.set_xlim(0, 1)
         if ratio is not None:
             ratio.axhline(1.0, color="grey", lw=1, ls="--")
+            ratio.set_ylim(0.5, 1.5)
             ratio.set_ylabel(f"ratio to\n{reference}", fontsize=12)
             ratio.grid(True, alpha=0.3)
         return finish_figure(fig, path, ax=ax, title=title)
