@@ -59,12 +59,13 @@ def line_styles(n: int) -> list[dict]:
     return [{"color": colours[i % 10], "linestyle": dashes[(i // 10) % 4]} for i in range(n)]
 
 
-def _plain_log_ticks(ax) -> None:
-    """Log-axis tick labels as plain numbers (1, 10, 100, 5, 20 …) instead of 5 × 10⁰."""
+def _plain_log_ticks(ax, axis: str = "y") -> None:
+    """Log-axis tick labels as plain numbers (1, 10, 100, 1000 …) instead of 5 × 10⁰, no minor labels."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(NullFormatter())
 
 
 def plot_roc(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike, *,
@@ -148,6 +149,7 @@ def plot_metric_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[floa
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, lw=1.8, label=key)
         if logx:
             ax.set_xscale("log")
+            _plain_log_ticks(ax, "x")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
