@@ -6,6 +6,7 @@ report) load only when a figure is drawn.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
@@ -65,7 +66,7 @@ def draw_contours(ax, maps: Mapping[str, np.ndarray], axes: Sequence[np.ndarray]
 
     levels = [float(q_threshold(c, dof=2)) for c in cl]
     styles = ["solid", "dashed", "dotted"][: len(levels)]
-    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
+    colours = itertools.cycle(plt.cm.tab10.colors)  # any number of maps (a style's own cycle may be short)
     for name, q in maps.items():
         colour = "black" if name == "truth" else next(colours)
         width = 2.2 if name == "truth" else 1.6

@@ -135,3 +135,16 @@ def test_cli_refuses_a_folder_that_is_no_result(tmp_path, capsys):
         from lfi.workflows import make_report
 
         make_report([tmp_path / "missing"], tmp_path / "rep")
+
+
+def test_figures_take_more_maps_than_a_style_has_colours(tmp_path):
+    """Eight or more maps (the parton-level configuration has eight) once exhausted the mplhep colour cycle."""
+    from lfi.report import plot_contours, plot_report
+
+    ax = np.linspace(-1, 1, 21)
+    maps = {"truth": ax[:, None] ** 2 + ax[None, :] ** 2}
+    maps |= {f"histogram_x{k}": (1 + 0.1 * k) * maps["truth"] for k in range(12)}
+    panel = {"maps": maps, "axes": [ax, ax], "parameters": ["f_W", "f_WW"], "units": "TeV^-2"}
+    written = plot_report(panel, None, tmp_path / "report.png")
+    assert all(p.stat().st_size > 0 for p in written)
+    assert plot_contours(maps, [ax, ax], tmp_path / "c.png").stat().st_size > 0
