@@ -164,7 +164,8 @@ def plot_report(contours: Mapping | None, roc: Mapping | None, path: str | os.Pa
     if not panels:
         raise ValueError("nothing to draw: no limits and no classification results")
     with plt.style.context(mplhep.style.ROOT):
-        fig, axs = plt.subplots(1, len(panels), figsize=(9.5 * len(panels), 8))
+        widths = [13.0 if p is contours else 9.0 for p in panels]  # the contour legend sits beside its panel
+        fig, axs = plt.subplots(1, len(panels), figsize=(sum(widths), 8), gridspec_kw={"width_ratios": widths})
         axs = np.atleast_1d(axs)
         ax_iter = iter(axs)
         if contours:
@@ -174,7 +175,8 @@ def plot_report(contours: Mapping | None, roc: Mapping | None, path: str | os.Pa
                           theta_true=contours.get("theta_true"), true_label="true point (Asimov data)")
             ax.set_xlabel(parameter_label(contours["parameters"][0], contours.get("units", "")))
             ax.set_ylabel(parameter_label(contours["parameters"][1], contours.get("units", "")))
-            ax.legend(fontsize=11, loc="upper right", framealpha=0.85)
+            ax.set_box_aspect(1)  # a square plane, the legend in the space beside it
+            ax.legend(fontsize=11, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
             ax.set_title(contours.get("title", ""), fontsize=13)
         if roc:
             ax = next(ax_iter)
