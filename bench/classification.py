@@ -116,13 +116,10 @@ def row_summary(metrics: dict) -> dict:
     }
 
 
-def _pm(stat: dict | None, digits: int) -> str:
-    if not stat or stat["mean"] is None:
-        return "–"
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
-
 
 def markdown(rows: list[dict], context: dict) -> str:
+    from lfi.workflows.classification import mean_std_text as _pm
+
     ref = next((r for r in rows if r["label"] == REFERENCE), None)
     lines = [
         f"# {context['title']}",

@@ -53,10 +53,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pm(stat: dict, digits: int = 4) -> str:
-    if stat["mean"] is None:
-        return "-"
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
+
+def _pm_text(stat: dict, digits: int = 4) -> str:
+    from lfi.workflows.classification import mean_std_text
+
+    return mean_std_text(stat, digits, missing="-")
 
 
 def format_metrics(metrics: dict) -> str:
@@ -68,11 +69,11 @@ def format_metrics(metrics: dict) -> str:
         f"{metrics['estimator']} ({metrics['loss']}), {metrics['signal']} vs {background}: "
         f"{len(metrics['seeds'])} seed(s); train/val/test events {sizes['train']:,}/{sizes['validation']:,}/"
         f"{sizes['test']:,}",
-        f"AUC          {_pm(summary['auc'])}",
+        f"AUC          {_pm_text(summary['auc'])}",
         f"{'eps_S':>6}  {'eps_B':>17}  {'1/eps_B':>15}  {'s/sqrt(b)':>13}  {'with syst':>13}",
     ]
     for point in summary["working_points"]:
-        lines.append(f"{point['eps_s']:>6.2f}  {_pm(point['eps_b'], 5):>17}  {_pm(point['rejection'], 1):>15}  "
-                     f"{_pm(point['significance'], 2):>13}  {_pm(point['significance_syst'], 2):>13}")
+        lines.append(f"{point['eps_s']:>6.2f}  {_pm_text(point['eps_b'], 5):>17}  {_pm_text(point['rejection'], 1):>15}  "
+                     f"{_pm_text(point['significance'], 2):>13}  {_pm_text(point['significance_syst'], 2):>13}")
     lines.append(f"(significance at {metrics['lumi_fb']:g} fb^-1, background systematic {metrics['rel_syst']:g})")
     return "\n".join(lines)

@@ -33,7 +33,7 @@ from lfi.events.labelled import (SPLIT_FRACTIONS, balanced_weights, combine_for_
 from lfi.files import atomic_write, atomic_write_text
 from lfi.metrics import background_efficiency, classification_summary, roc_curve
 
-__all__ = ["classify", "ClassifyResult", "summarise_seeds", "ROC_POINTS", "RESULT_FILE", "METRICS_FILE"]
+__all__ = ["classify", "ClassifyResult", "summarise_seeds", "mean_std_text", "ROC_POINTS", "RESULT_FILE", "METRICS_FILE"]
 
 log = logging.getLogger("lfi.classify")
 
@@ -110,6 +110,13 @@ def summarise_seeds(rows: Sequence[dict]) -> dict[str, Any]:
                 entry[key] = stats([r["working_points"][i].get(key) for r in rows])
         out["working_points"].append(entry)
     return out
+
+
+def mean_std_text(stat: dict | None, digits: int, missing: str = "–") -> str:
+    """``"0.8421 ± 0.0019"`` for a ``{"mean", "std"}`` entry of :func:`summarise_seeds`; ``missing`` if absent."""
+    if not stat or stat.get("mean") is None:
+        return missing
+    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
 def classify(

@@ -27,6 +27,7 @@ import numpy as np
 
 from lfi.errors import EventFileError, OptionError
 from lfi.files import atomic_write_text
+from lfi.workflows.classification import mean_std_text as _pm
 
 __all__ = ["make_report", "read_limits", "read_classification"]
 
@@ -107,11 +108,6 @@ def _read_directory(path: Path) -> tuple[str, dict]:
 def _fmt(value, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
-
-def _pm(stat: dict | None, digits: int) -> str:
-    if not stat or stat.get("mean") is None:
-        return "–"
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
 def _interval_text(intervals: list[dict]) -> str:
