@@ -58,6 +58,10 @@ def main() -> None:
     parser.add_argument("--grid", default=None, help="default -1:1:81 (toy) or -16.5:16.5:67 (wbf) per parameter")
     parser.add_argument("--out", default="bench/results/calibration")
     parser.add_argument("--option", action="append", default=[], help="extra KEY=VALUE training options")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, ...")
+    parser.add_argument("--amp", default="auto", help="auto (bf16 on CUDA), off, bf16, fp16")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=2, help="processes for the WBF simulation")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = Path(args.out)
@@ -65,9 +69,9 @@ def main() -> None:
 
     train_path, test_path = out / "train.h5", out / "test.h5"
     if not train_path.exists():
-        _simulate(args.simulator, args.train_events, seed=1).save(train_path)
+        _simulate(args.simulator, args.train_events, seed=1, workers=args.workers).save(train_path)
     if not test_path.exists():
-        _simulate(args.simulator, args.test_events, seed=2).save(test_path)
+        _simulate(args.simulator, args.test_events, seed=2, workers=args.workers).save(test_path)
     from lfi.events import EventSample
 
     test = EventSample.load(test_path)
@@ -90,7 +94,8 @@ def main() -> None:
 
     from lfi.cli.train import parse_options
 
-    rows = [(e, m) for e in args.estimators.split(",") for m in args.methods.split(",")]
+    # method-major: one method on every encoder before the next method, so a partial run compares encoders
+    rows = [(e, m) for m in args.methods.split(",") for e in args.estimators.split(",")]
     for done, (estimator, method) in enumerate(rows, start=1):
         entries[f"{estimator}_{method}"] = _row(estimator, method, args, train_path, test, points, truth, axes,
                                                 scale, parse_options(args.option))
@@ -101,7 +106,7 @@ def main() -> None:
 
 def _write(out: Path, args, n_train: int, n_test: int, entries: dict, pending: int) -> str:
     """calibration.json and table.md with the machine, the sizes and how many rows are still to come."""
-    machine = f"{_cpu_name()}, {torch.get_num_threads()} threads, no GPU"
+    machine = f"{_cpu_name()}, {torch.get_num_threads()} threads, {_gpu_name(args.device)}"
     result = {"machine": machine, "args": vars(args), "train_events": n_train, "test_events": n_test,
               "rows_pending": pending, "maps": entries}
     atomic_write_text(out / "calibration.json", json.dumps(result, indent=2))
@@ -109,7 +114,7 @@ def _write(out: Path, args, n_train: int, n_test: int, entries: dict, pending: i
     status = f" {pending} row(s) still to run." if pending else ""
     atomic_write_text(out / "table.md", f"Machine: {machine}; {n_train} training and {n_test} test "
                       f"events; {args.epochs} epochs (patience {args.patience}) of "
-                      f"{args.events_per_epoch or 'all'} events; L = {args.lumi:.4g} pb⁻¹.{status}\n\n{table}\n")
+                      f"{args.events_per_epoch or 'all'} events, batch {args.batch_size}; L = {args.lumi:.4g} pb⁻¹.{status}\n\n{table}\n")
     return table
 
 
@@ -136,11 +141,13 @@ def _row(estimator: str, method: str, args, train_path: Path, test, points, trut
     model_dir = Path(args.out) / "models" / name
     start = time.perf_counter()
     model = train_estimator(train_path, encoder, method, model_dir,
-                            config=TrainConfig(epochs=args.epochs, patience=args.patience), options=options,
+                            config=TrainConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
+                                               device=args.device, amp=args.amp), options=options,
                             resume=(model_dir / "checkpoint.pt").exists(), progress=False)
     trained = time.perf_counter() - start
     start = time.perf_counter()
-    q = estimator_map(model, test, points, np.zeros(2), args.lumi)
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    q = estimator_map(model, test, points, np.zeros(2), args.lumi, device="cpu" if device == "auto" else device)
     entry = {**_entry(q, truth, axes), "train_seconds": trained, "map_seconds": time.perf_counter() - start,
              "parameters": sum(p.numel() for p in model.parameters()) if hasattr(model, "parameters") else None}
     if model.kind == "ratio":
@@ -169,12 +176,19 @@ def _cpu_name() -> str:
         return platform.machine()
 
 
+def _gpu_name(device: str) -> str:
+    """The CUDA device the trainings run on, or "no GPU" when they run on the CPU."""
+    if device == "cpu" or not torch.cuda.is_available():
+        return "no GPU"
+    return torch.cuda.get_device_name(torch.device(device) if device.startswith("cuda") else 0)
+
+
 def _fmt(value, spec: str = ".4g") -> str:
     return "–" if value is None else format(value, spec)
 
 
-def _simulate(name: str, n_events: int, seed: int):
-    options = {"workers": 2} if name == "wbf" else {}
+def _simulate(name: str, n_events: int, seed: int, workers: int):
+    options = {"workers": workers} if name == "wbf" else {}
     return simulators.get(name).simulate(n_events, seed=seed, **options)
 
 
