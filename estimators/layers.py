@@ -351,7 +351,8 @@ class BiasedAttention(nn.Module):
         d = x.shape[-1]
         h, hd = self.num_heads, self.head_dim
         dropout = self.dropout if self.training else 0.0
-        if packing is not None and x.device.type == "cpu" and not dropout and not torch.is_autocast_enabled("cpu"):
+        if (packing is not None and x.device.type == "cpu" and not dropout and not torch.is_autocast_enabled("cpu")
+                and not torch.compiler.is_compiling()):  # torch.compile traces the generic path below
             return self._project(_PackedSelfAttentionCPU.apply(self.qkv(x), bias, packing, h))
         if packing is not None:  # projections of the real objects only, straight into the head-major layout
             q, k, v = packing.split_heads(self.qkv(x), 3, h)

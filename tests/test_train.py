@@ -82,6 +82,22 @@ def test_saved_directory_rebuilds_the_model(toy_file, tmp_path):
     assert bool(loaded.encoder.scaler.fitted)
 
 
+@pytest.mark.parametrize("estimator", ["mlp", "part"])
+def test_compiled_training_of_a_score_loss_gives_a_loadable_model(toy_file, tmp_path, estimator):
+    """ALICES back-propagates through ∂ log r/∂θ (a double backward, which compiled graphs refuse): torch.compile goes
+    on the encoder alone, and ParT's hand-written CPU attention steps aside for the traceable one. Before: RuntimeError
+    (MLP), an internal dynamo error (ParT). The saved weights carry no compile prefixes."""
+    config = TrainConfig(epochs=1, batch_size=256, patience=5, compile=True, device="cpu")
+    model = train_estimator(toy_file, estimator, "alices", tmp_path / "m", config=config,
+                            options={"events_per_epoch": 512, "num_layers": "1"} if estimator == "part" else
+                            {"events_per_epoch": 512}, progress=False)
+    history = json.loads((tmp_path / "m" / "history.json").read_text())
+    assert np.isfinite(history[0]["train_loss"])
+    loaded = estimators.load(tmp_path / "m")
+    assert set(loaded.state_dict()) == set(model.state_dict())
+    assert not any("_orig_mod" in key for key in loaded.state_dict())
+
+
 def test_load_refuses_broken_directories(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json"):
         estimators.load(tmp_path)

@@ -159,7 +159,9 @@ def fit(
         best_state, start_epoch = state["best_model"], state["epoch"] + 1
         torch.set_rng_state(state["rng"])
         log.info("resuming from %s after epoch %d (best validation loss %.5g)", checkpoint_path, start_epoch, best_loss)
-    forward = torch.compile(model) if config.compile else model
+    if config.compile:
+        _compile(model)
+    forward = model
 
     epoch = start_epoch
     try:
@@ -234,6 +236,15 @@ def fit(
     atomic_write_text(out_dir / HISTORY_FILE, json.dumps(history, indent=2))
     _write_progress(out_dir, history, best_loss, config, finished=True)
     return history
+
+
+def _compile(model: nn.Module) -> None:
+    """``torch.compile`` in place: the encoder alone where the model has one, else the whole model.
+
+    Score losses (ALICES, RASCAL, SALLY, ...) differentiate the output with respect to θ and back-propagate through
+    that gradient, a double backward that compiled graphs do not support; θ enters only the head, so the encoder's
+    compiled graph is differentiated once and the head runs eagerly."""
+    (getattr(model, "encoder", None) or model).compile()
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
