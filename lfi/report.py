@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -17,7 +18,7 @@ import numpy as np
 from lfi.files import atomic_write
 from lfi.limits import q_threshold
 
-__all__ = ["plot_contours", "draw_contours", "plot_report", "parameter_label", "map_label"]
+__all__ = ["plot_contours", "draw_contours", "plot_report", "parameter_label", "map_label", "map_labels"]
 
 _METHOD_NAMES = {"alices": "ALICES", "alice": "ALICE", "rascal": "RASCAL", "rolr": "ROLR", "carl": "CARL",
                  "cascal": "CASCAL", "sally": "SALLY", "sallino": "SALLINO"}
@@ -53,6 +54,14 @@ def map_label(name: str, entry: Mapping | None = None) -> str:
     members = model.get("members")
     detail = ", ".join(x for x in (estimator, f"ensemble of {members}" if members else None) if x)
     return f"{method} ({detail})" if detail else method
+
+
+def map_labels(entries: Mapping[str, Mapping | None]) -> dict[str, str]:
+    """:func:`map_label` of every map; maps whose labels coincide (two trainings of one method and estimator) get
+    their own map name in brackets, so that no two legend entries or table rows read alike."""
+    labels = {name: map_label(name, entry) for name, entry in entries.items()}
+    counts = Counter(labels.values())
+    return {name: f"{label} [{name}]" if counts[label] > 1 else label for name, label in labels.items()}
 
 
 def draw_contours(ax, maps: Mapping[str, np.ndarray], axes: Sequence[np.ndarray], *,

@@ -10,7 +10,7 @@ import pytest
 
 from lfi.errors import OptionError
 from lfi.limits import contour_lines, hepdata_table, profile_intervals, q_threshold
-from lfi.report import map_label, parameter_label
+from lfi.report import map_label, map_labels, parameter_label
 
 AX = np.linspace(-4.0, 4.0, 401)
 
@@ -77,6 +77,15 @@ def test_labels_a_reader_understands():
     assert map_label("alices_m1", {"model": {"method": "alices", "estimator": "part"}}) == "ALICES (ParT)"
     assert map_label("alices_m1", {"model": {"method": "alices", "estimator": "mlp", "members": 5}}) == \
         "ALICES (MLP, ensemble of 5)"
+
+
+def test_two_trainings_of_one_method_and_estimator_get_distinct_labels():
+    """Before: the CUDA- and CPU-trained ParT of the GPU check were both "ALICES (ParT)" in one legend."""
+    part = {"model": {"method": "alices", "estimator": "part"}}
+    labels = map_labels({"truth": None, "alices_part_sm_cuda": part, "alices_part_sm_cpu": part,
+                         "sally_m": {"model": {"method": "sally", "estimator": "part"}}})
+    assert labels == {"truth": "exact likelihood", "alices_part_sm_cuda": "ALICES (ParT) [alices_part_sm_cuda]",
+                      "alices_part_sm_cpu": "ALICES (ParT) [alices_part_sm_cpu]", "sally_m": "SALLY (ParT)"}
 
 
 @pytest.fixture(scope="module")

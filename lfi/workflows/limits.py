@@ -246,9 +246,9 @@ def write_limits(result: LimitsResult, out: str | os.PathLike) -> list[Path]:
     if len(result.axes) == 2:
         from lfi.report import plot_contours
 
-        from lfi.report import map_label
+        from lfi.report import map_labels
 
-        labels = {k: map_label(k, result.summary.get("maps", {}).get(k)) for k in result.maps}
+        labels = map_labels({k: result.summary.get("maps", {}).get(k) for k in result.maps})
         for name in ("contours.png", "contours.pdf"):
             written.append(plot_contours({k: v.reshape(result.shape) for k, v in result.maps.items()}, result.axes,
                                          out / name, parameters=result.parameters, units=result.units,

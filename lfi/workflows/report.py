@@ -122,10 +122,11 @@ def _interval_text(intervals: list[dict]) -> str:
 
 
 def _limits_markdown(result: dict, intervals: dict) -> list[str]:
-    from lfi.report import map_label
+    from lfi.report import map_labels
 
     summary = result["summary"]
     maps = summary["maps"]
+    labels = map_labels(maps)
     parameters, units = summary["parameters"], summary.get("units", "")
     lumi = summary["lumi_pb"]
     reference = "truth" if "truth" in maps else None
@@ -139,7 +140,7 @@ def _limits_markdown(result: dict, intervals: dict) -> list[str]:
              f"parameters {', '.join(parameters)} in {units or 'their units'}. Areas in "
              f"{f'({units})²' if units else 'units of ' + ' × '.join(parameters)} "
              f"(\"*\": the region reaches the grid edge, the area is a lower bound); ratios relative to "
-             f"{map_label(reference, maps.get(reference)) if reference else '–'}.", ""]
+             f"{labels[reference] if reference else '–'}.", ""]
     head = " | ".join(f"{p}: 68 % / 95 % (other profiled)" for p in parameters)
     lines += [f"| map | area 68 % | area 95 % | ratio 68 % | ratio 95 % | best fit | {head} | training |",
               "|---|---|---|---|---|---|" + "---|" * len(parameters) + "---|"]
@@ -156,7 +157,7 @@ def _limits_markdown(result: dict, intervals: dict) -> list[str]:
         training = entry.get("training") or {}
         trained = (f"{training['epochs']} epochs" if "epochs" in training else
                    f"{training['rounds']} rounds" if "rounds" in training else "–")
-        lines.append(f"| {map_label(name, entry)} | {cells[0]} | {cells[1]} | {_fmt(ratios[0])} | {_fmt(ratios[1])} | "
+        lines.append(f"| {labels[name]} | {cells[0]} | {cells[1]} | {_fmt(ratios[0])} | {_fmt(ratios[1])} | "
                      f"{best} | {one_d} | {trained} |")
     return lines + [""]
 
@@ -188,7 +189,7 @@ def make_report(directories: Sequence[str | os.PathLike], out: str | os.PathLike
     """
     from lfi import limits
     from lfi.limits import q_threshold
-    from lfi.report import map_label, plot_report
+    from lfi.report import map_labels, plot_report
 
     if not directories:
         raise OptionError("give at least one result directory (lfi limits or lfi classify output)")
@@ -213,15 +214,16 @@ def make_report(directories: Sequence[str | os.PathLike], out: str | os.PathLike
         markdown += _limits_markdown(result, intervals)
         entry = {"directory": str(result["directory"]), "parameters": parameters, "units": units,
                  "lumi_pb": summary["lumi_pb"], "maps": {}}
+        labels = map_labels(summary["maps"])
         for name, q in result["maps"].items():
             lines = ({f"{100 * c:.2f}": [line.tolist() for line in limits.contour_lines(q, axes, float(q_threshold(c, 2)))]
                       for c in _CL} if len(axes) == 2 else {})
-            entry["maps"][name] = {"label": map_label(name, summary["maps"][name]),
+            entry["maps"][name] = {"label": labels[name],
                                    "areas": summary["maps"][name]["areas"],
                                    "best_fit": summary["maps"][name].get("best_fit"),
                                    "intervals_profiled": intervals[name], "contours": lines}
             table = limits.hepdata_table(q, axes, parameters, units,
-                                         description=f"expected -2 Delta ln L of {map_label(name, summary['maps'][name])}"
+                                         description=f"expected -2 Delta ln L of {labels[name]}"
                                                      f" at L = {summary['lumi_pb']:g} pb^-1 ({result['directory']})")
             written.append(atomic_write_text(out / f"qmap_{Path(result['directory']).name}_{name}.yaml", table))
         export["limits"].append(entry)
@@ -229,7 +231,7 @@ def make_report(directories: Sequence[str | os.PathLike], out: str | os.PathLike
             maps = summary["maps"]
             contour_panel = {
                 "maps": result["maps"], "axes": axes, "parameters": parameters, "units": units,
-                "labels": {k: map_label(k, maps[k]) for k in maps},
+                "labels": labels,
                 "best_fits": {k: maps[k].get("best_fit") for k in maps if k != "truth"},
                 "theta_true": summary["theta_true"],
                 "title": f"Expected limits, L = {summary['lumi_pb'] / 1000:g} fb$^{{-1}}$, √s = 13 TeV"
