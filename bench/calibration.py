@@ -99,7 +99,8 @@ def main() -> None:
     for done, (estimator, method) in enumerate(rows, start=1):
         entries[f"{estimator}_{method}"] = _row(estimator, method, args, train_path, test, points, truth, axes,
                                                 scale, parse_options(args.option))
-        table = _write(out, args, n_train, len(test), entries, pending=len(rows) - done)  # a partial table each row
+        table = _write(out, args, n_train, len(test), {**entries, **_other_rows(out, entries)},
+                       pending=len(rows) - done)  # a partial table after each row
     print("\n" + table)
     print(f"\nwrote {out / 'calibration.json'} and {out / 'table.md'}")
 
@@ -116,6 +117,12 @@ def _write(out: Path, args, n_train: int, n_test: int, entries: dict, pending: i
                       f"events; {args.epochs} epochs (patience {args.patience}) of "
                       f"{args.events_per_epoch or 'all'} events, batch {args.batch_size}; L = {args.lumi:.4g} pb⁻¹.{status}\n\n{table}\n")
     return table
+
+
+def _other_rows(out: Path, entries: dict) -> dict:
+    """Rows finished by earlier runs into the same OUT with other estimators or methods: the table shows them too."""
+    files = sorted((out / "rows").glob("*.json"))
+    return {f.stem: json.loads(f.read_text()) for f in files if f.stem not in entries}
 
 
 def _entry(q: np.ndarray, truth: np.ndarray, axes) -> dict:
@@ -157,13 +164,14 @@ def _row(estimator: str, method: str, args, train_path: Path, test, points, trut
 
 
 def _table(entries: dict) -> str:
-    lines = ["| map | area 68 % | area 95 % | 68 % / truth | 95 % / truth | MSE(q) in 95 % | MSE(log r) | trimmed |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| map | area 68 % | area 95 % | 68 % / truth | 95 % / truth | MSE(q) in 95 % | MSE(log r) | trimmed "
+             "| training [s] |", "|---|---|---|---|---|---|---|---|---|"]
     for name, e in entries.items():
         ratio = e.get("area_ratio", {"68.27": 1.0, "95.45": 1.0})
         lr = e.get("log_r_mse", {})
         cells = [_fmt(e["areas"]["68.27"]), _fmt(e["areas"]["95.45"]), _fmt(ratio["68.27"], ".3f"),
-                 _fmt(ratio["95.45"], ".3f"), _fmt(e.get("mse_in_95")), _fmt(lr.get("mse")), _fmt(lr.get("mse_trimmed"))]
+                 _fmt(ratio["95.45"], ".3f"), _fmt(e.get("mse_in_95")), _fmt(lr.get("mse")), _fmt(lr.get("mse_trimmed")),
+                 _fmt(e.get("train_seconds"), ".0f")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
