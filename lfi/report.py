@@ -40,7 +40,12 @@ def parameter_label(name: str, units: str = "") -> str:
 
 def map_label(name: str, entry: Mapping | None = None) -> str:
     """Legend text of a likelihood map: ``truth`` → exact likelihood, ``histogram_a_b`` → 2-D histogram (a, b),
-    a model → method (estimator), from the ``model`` record ``lfi limits`` stores; else the map name."""
+    a model → method (estimator), from the ``model`` record ``lfi limits`` stores (SALLY and SALLINO say "local":
+    they approximate the likelihood around the score's reference point); an observed map adds ", observed"; else
+    the map name."""
+    if (entry or {}).get("observed"):
+        expected = {k: v for k, v in entry.items() if k != "observed"}
+        return f"{map_label(name.removesuffix('_observed'), expected)}, observed"
     if name == "truth":
         return "exact likelihood"
     if name.startswith("histogram_"):
@@ -52,6 +57,8 @@ def map_label(name: str, entry: Mapping | None = None) -> str:
         return name
     estimator = _ESTIMATOR_NAMES.get(str(model.get("estimator", "")), model.get("estimator"))
     members = model.get("members")
+    if method in ("SALLY", "SALLINO"):
+        method += " local"  # a local approximation around the score's reference point, not a global likelihood
     detail = ", ".join(x for x in (estimator, f"ensemble of {members}" if members else None) if x)
     return f"{method} ({detail})" if detail else method
 

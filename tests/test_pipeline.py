@@ -79,7 +79,7 @@ def test_run_reuse_and_partial_rerun(config, tmp_path):
     before = _mtimes(out)
     again = run_pipeline(config, progress=False)
     assert again.ran == [] and len(again.reused) == 8 and _mtimes(out) == before  # no work, nothing rewritten
-    config.write_text(PIPELINE.replace("lumi = 20.0", "lumi = 40.0"))
+    config.write_text(PIPELINE.replace("lumi = 20.0", "lumi = '0.04/fb'"))  # a typed luminosity: 40 pb⁻¹
     third = run_pipeline(config, progress=False)
     assert third.ran == ["limits.main", "report.report"]  # the model and the samples are reused
     assert json.loads((out / "limits" / "main" / "limits.json").read_text())["lumi_pb"] == 40.0
@@ -117,6 +117,8 @@ CASES = [
     ("[run]\nout = 'o'\n[samples.s]\nsimulator = 'toy'\n", r"pipeline.toml:3: samples.s: missing key 'events'"),
     ("[run\nout = 'o'\n", r"pipeline.toml: not valid TOML"),
     ("[samples.s]\nsimulator = 'toy'\nevents = 3\n", r"missing section \[run\]"),
+    ("[run]\nout = 'o'\n[samples.s]\nsimulator = 'toy'\nevents = 10\n[limits.m]\ndata = 's'\ntruth = true\n"
+     "lumi = '300 fb'\n", r"pipeline.toml:9: limits.m.lumi: cannot read '300 fb' as a luminosity"),
 ]
 
 

@@ -85,7 +85,7 @@ def test_two_trainings_of_one_method_and_estimator_get_distinct_labels():
     labels = map_labels({"truth": None, "alices_part_sm_cuda": part, "alices_part_sm_cpu": part,
                          "sally_m": {"model": {"method": "sally", "estimator": "part"}}})
     assert labels == {"truth": "exact likelihood", "alices_part_sm_cuda": "ALICES (ParT) [alices_part_sm_cuda]",
-                      "alices_part_sm_cpu": "ALICES (ParT) [alices_part_sm_cpu]", "sally_m": "SALLY (ParT)"}
+                      "alices_part_sm_cpu": "ALICES (ParT) [alices_part_sm_cpu]", "sally_m": "SALLY local (ParT)"}
 
 
 @pytest.fixture(scope="module")

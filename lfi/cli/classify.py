@@ -24,7 +24,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="estimator option (repeatable), e.g. pair=mass,delta_r, interaction=sm_running")
     p.add_argument("--loss", choices=["ce", "focal"], default="ce", help="cross-entropy or focal loss")
     p.add_argument("--seeds", type=int, default=1, metavar="K", help="models trained with seeds 0..K-1")
-    p.add_argument("--lumi", type=float, default=100.0, help="luminosity for the yields in fb^-1 (default 100)")
+    p.add_argument("--lumi", default="100", metavar="L",
+                   help="luminosity for the yields: 300/fb, 3/ab, 139fb-1; a bare number is fb^-1 (default 100)")
     p.add_argument("--syst", type=float, default=0.2, help="relative background systematic (default 0.2)")
     p.add_argument("--train-events", type=int, default=None, metavar="N",
                    help="use at most N training events (same fraction of every process)")
@@ -40,13 +41,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from lfi.cli.train import parse_options
+    from lfi.luminosity import parse_luminosity
     from lfi.train import TrainConfig
     from lfi.workflows.classification import classify
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                          patience=args.patience, device=args.device, amp=args.amp)
     metrics = classify(args.data, args.estimator, args.out, signal=args.signal, options=parse_options(args.option),
-                       loss=args.loss, seeds=args.seeds, lumi_fb=args.lumi, rel_syst=args.syst,
+                       loss=args.loss, seeds=args.seeds, lumi_fb=parse_luminosity(args.lumi, bare_unit="fb").pb / 1000, rel_syst=args.syst,
                        max_train_events=args.train_events, config=config, progress=not args.quiet)
     print(format_metrics(metrics))
     print(f"\nwrote {metrics.out}/metrics.json, roc.png, roc.pdf, scores.npz and the models in seed_*/")

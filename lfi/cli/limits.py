@@ -24,12 +24,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--binning", choices=["auto", "reference"], default="auto",
                    help="histogram bins: weighted quantiles, or the reference binning of docs/statistics.md §4")
     p.add_argument("--truth", action="store_true", help="add the exact likelihood (needs a sample that carries it)")
-    p.add_argument("--lumi", type=float, required=True, metavar="L", help="integrated luminosity in pb^-1")
+    p.add_argument("--lumi", required=True, metavar="L",
+                   help="integrated luminosity: 300/fb, 139fb-1, 3/ab, 20/pb; a bare number is pb^-1")
     p.add_argument("--grid", default=None, metavar="SPEC",
                    help='"low:high:n,low:high:n" per parameter (default: 41 points per parameter over the range the '
                    "sample's benchmarks span, printed)")
     p.add_argument("--true", default=None, metavar="V1,V2", help="true point θ* (default: the SM, all zeros)")
     p.add_argument("--device", default="cpu", help="where networks run: cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--observed", default=None, metavar="FILE",
+                   help="unweighted observed events (data, or lfi pseudodata): observed maps beside the expected ones")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")
     p.set_defaults(func=run)
 
@@ -42,14 +45,25 @@ def _values(text: str, option: str) -> list[float]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfi.workflows.limits import check_out_dir, expected_limits, format_table, format_training, write_limits
+    from lfi.luminosity import parse_luminosity
+    from lfi.workflows.limits import (check_out_dir, expected_limits, format_table, format_training, lumi_warnings,
+                                      write_limits)
 
+    lumi = parse_luminosity(args.lumi)
+    if lumi.note():
+        print(lumi.note())
     check_out_dir(args.out)
     histograms = [[n for n in spec.split(",") if n] for spec in args.histogram]
     theta_true = None if args.true is None else _values(args.true, "--true")
-    result = expected_limits(args.data, models=args.model, histograms=histograms, truth=args.truth, lumi=args.lumi,
-                             grid=args.grid, theta_true=theta_true, binning=args.binning, device=args.device)
+    result = expected_limits(args.data, models=args.model, histograms=histograms, truth=args.truth, lumi=lumi.pb,
+                             grid=args.grid, theta_true=theta_true, binning=args.binning, device=args.device,
+                             observed=args.observed)
     written = write_limits(result, args.out)
+    print(f"L = {lumi.text}: {result.summary['expected_events']:.4g} expected events at θ* = "
+          f"{', '.join(f'{v:g}' for v in result.theta_true)}"
+          + (f"; {result.summary['observed']['events']} observed in {args.observed}" if args.observed else ""))
+    for line in lumi_warnings(result.summary, lumi.bare):
+        print(f"warning: {line}")
     print(format_table(result.summary))
     for line in format_training(result.summary):
         print(line)

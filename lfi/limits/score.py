@@ -135,6 +135,8 @@ def sallino_q(
     n_bins: int = 20,
     sigma: np.ndarray | None = None,
     sigma_true: float | None = None,
+    data_score: np.ndarray | None = None,
+    data_counts: np.ndarray | None = None,
 ) -> np.ndarray:
     """SALLINO Asimov q(θ): binned Poisson likelihood of h(x) = t̂(x)·(θ − θ_ref), one histogram per θ.
 
@@ -163,6 +165,11 @@ def sallino_q(
     sigma, sigma_true : optional
         σ(θ_t) (T,) and σ(θ*) in pb, to rescale the yields of a test subsample (see
         :func:`lfi.limits.histogram.histogram_q`).
+    data_score : array_like, shape (M, D), optional
+        t̂ of M observed events: their counts per bin replace the Asimov data (each event counts once), and q is
+        −2 log L(θ)/L_saturated, to be shifted by its minimum (:func:`lfi.limits.observed.q_from_t`).
+    data_counts : array_like, shape (M,), optional
+        How often each observed event counts (default 1).
 
     Returns
     -------
@@ -221,7 +228,12 @@ def sallino_q(
         edges = _quantile_edges_1d(h, w_true, int(n_bins))
         nb = len(edges) - 1
         idx = np.clip(np.searchsorted(edges, h, side="right") - 1, 0, nb - 1)
-        nu_true = lumi * _scale_to_sigma(bin_sums(idx, w_true, nb), sigma_true, "sigma_true")
+        if data_score is None:
+            nu_true = lumi * _scale_to_sigma(bin_sums(idx, w_true, nb), sigma_true, "sigma_true")
+        else:
+            h_data = as_columns(data_score, "data_score") @ directions[key]
+            nu_true = np.bincount(np.clip(np.searchsorted(edges, h_data, side="right") - 1, 0, nb - 1),
+                                  weights=data_counts, minlength=nb)
         nu = lumi * _scale_to_sigma(bin_sums(idx, w[:, members], nb), None if sig is None else sig[members], "sigma").T
         q[members] = binned_asimov_q(nu, nu_true)
     return q

@@ -29,7 +29,8 @@ from lfi.workflows.limits_checks import (DEFAULT_GRID_POINTS, available_memory, 
                                          resolve_theta_true)
 from lfi.workflows.limits_models import load_models, resolve_model_device, training_record
 
-__all__ = ["LimitsResult", "expected_limits", "write_limits", "format_table", "format_training", "check_out_dir",
+__all__ = ["LimitsResult", "expected_limits", "write_limits", "format_table", "format_training", "lumi_warnings",
+           "check_out_dir",
            "default_grid", "DEFAULT_GRID_POINTS", "memory_estimate", "available_memory", "training_record"]
 
 log = logging.getLogger("lfi.limits")
@@ -77,8 +78,10 @@ class LimitsResult:
 def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLike] = (),
                     histograms: Sequence[Sequence[str]] = (), truth: bool = False, lumi: float,
                     grid: str | Sequence[np.ndarray] | None = None, theta_true: Sequence[float] | None = None,
-                    binning: str = "auto", device: str = "cpu") -> LimitsResult:
-    """Expected (Asimov) likelihood maps of estimators, histograms and the truth on a θ grid.
+                    binning: str = "auto", device: str = "cpu",
+                    observed: str | os.PathLike | None = None) -> LimitsResult:
+    """Expected (Asimov) likelihood maps of estimators, histograms and the truth on a θ grid, and with
+    ``observed`` the same maps for an observed event sample.
 
     Every argument is checked before the first map is computed (see the module docstring).
 
@@ -104,6 +107,9 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         Histogram bins (see :func:`lfi.evaluate.histogram_map`).
     device : str
         Where networks run: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+    observed : path-like, optional
+        An unweighted event file (data, or ``lfi pseudodata``): every map is also evaluated on it
+        (:mod:`lfi.evaluate_observed`) and stored as ``<name>_observed``, with its best fit; each event counts once.
 
     Raises
     ------
@@ -153,6 +159,7 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
     grid_spec = grid if isinstance(grid, str) else ",".join(f"{a[0]:g}:{a[-1]:g}:{len(a)}" for a in axes)
     chunk = chunk_for_memory(grid_spec, n_points, len(sample), len(axes), len(models) + len(histograms) + truth)
     loaded = load_models(models, sample, data)
+    data_events = None if observed is None else _load_observed(Path(observed), sample, histograms, truth)
     if loaded:
         device = resolve_model_device(device)
     points = limits.grid_points(axes)
@@ -176,7 +183,16 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         record = training_record(directory, estimator.metadata)
         if record is not None:
             training[name] = record
+    if data_events is not None:
+        observed_maps = _observed_maps(data_events, sample, loaded, histograms, truth, points, theta_true, lumi,
+                                       binning, device, chunk)
+        for name, q in observed_maps.items():
+            result.maps[f"{name}_observed"] = q
+            described[f"{name}_observed"] = {**described.get(name, {}), "observed": str(observed)}
     result.summary = {"data": str(data), "lumi_pb": float(lumi), "theta_true": theta_true.tolist(),
+                      "expected_events": float(lumi * sample.weights_at(theta_true).sum()),
+                      **({"observed": {"data": str(observed), "events": len(data_events)}}
+                         if data_events is not None else {}),
                       "grid": grid if isinstance(grid, str) else [[float(a[0]), float(a[-1]), len(a)] for a in axes],
                       "parameters": sample.parameters, "units": sample.units, "events": len(sample), "maps": {}}
     for name, q in result.maps.items():
@@ -189,6 +205,60 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
             entry["members"] = _member_spread(result.member_maps[name], axes)
         result.summary["maps"][name] = entry
     return result
+
+
+def _load_observed(path: Path, sample: EventSample, histograms: list[list[str]], truth: bool) -> EventSample:
+    """The observed events, checked against the simulated sample: same parameters, the histograms' observables,
+    the truth where the exact likelihood is asked for."""
+    events = EventSample.load(path)
+    if events.parameters != sample.parameters:
+        raise EventFileError(f"--observed {path}: parameters {events.parameters} differ from the simulated sample's "
+                             f"{sample.parameters}")
+    for names in histograms:
+        missing = [name for name in names if name not in events.observables]
+        if missing:
+            raise UnknownNameError(f"--observed {path}: no observable {missing[0]!r} for the histogram")
+    if truth:
+        from lfi.truth import has_exact_likelihood
+
+        if not has_exact_likelihood(events):
+            raise EventFileError(f"--observed {path}: carries no exact likelihood for --truth (pseudo-data drawn from "
+                                 "a sample with truth keep it; real data cannot have it)")
+    if not len(events):
+        log.warning("--observed %s holds no events: the observed maps measure the rate alone", path)
+    return events
+
+
+def _observed_maps(data_events: EventSample, sample: EventSample, loaded, histograms, truth: bool, points, theta_true,
+                   lumi: float, binning: str, device: str, chunk: int) -> dict[str, np.ndarray]:
+    from lfi.evaluate_observed import observed_estimator_map, observed_histogram_map, observed_truth_map
+
+    maps = {}
+    if truth:
+        maps["truth"] = observed_truth_map(sample, data_events, points, lumi, chunk=chunk)
+    for names in histograms:
+        maps["histogram_" + "_".join(names)] = observed_histogram_map(sample, data_events, names, points, theta_true,
+                                                                      lumi, binning=binning, chunk=chunk)
+    for name, estimator, _ in loaded:
+        maps[name] = observed_estimator_map(estimator, sample, data_events, points, theta_true, lumi, device=device,
+                                            chunk=chunk)
+    return maps
+
+
+def lumi_warnings(summary: dict, bare_number: bool = False) -> list[str]:
+    """What to change when the luminosity makes the limits meaningless: fewer than one expected event (a bare
+    number that reads as pb⁻¹ but would make sense as fb⁻¹ says so), or contours larger than the grid."""
+    lines = []
+    events, lumi = summary["expected_events"], summary["lumi_pb"]
+    if events < 1:
+        hint = (f"; a bare number is pb⁻¹: did you mean {lumi:g}/fb ({1000 * events:.3g} events)?" if bare_number
+                and 1000 * events >= 1 else "; raise the luminosity")
+        lines.append(f"L = {lumi:g} pb⁻¹ gives {events:.3g} expected events at θ*: no meaningful limit{hint}")
+    open_95 = [name for name, entry in summary["maps"].items() if entry.get("open", {}).get("95.45")]
+    if open_95:
+        lines.append(f"the 95 % CL region of {', '.join(open_95)} reaches the grid edge: widen --grid (or raise the "
+                     "luminosity) to see the whole contour")
+    return lines
 
 
 def _estimator_name(estimator) -> str | None:

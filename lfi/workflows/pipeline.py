@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from lfi.errors import OptionError
 from lfi.files import atomic_write_text
+from lfi.luminosity import parse_luminosity
 from lfi.workflows.run_config import PipelineConfig, checked_config, read_config, set_dotted
 
 __all__ = ["run_pipeline", "PipelineResult", "STEPS_FILE"]
@@ -143,7 +144,7 @@ def _execute(step: Step, target: Path, paths: dict[str, Path], progress: bool) -
         from lfi.workflows.limits import expected_limits, write_limits
 
         result = expected_limits(paths[step.inputs[0]], models=[paths[i] for i in step.inputs[1:]],
-                                 histograms=s.get("histograms", []), truth=s.get("truth", False), lumi=s["lumi"],
+                                 histograms=s.get("histograms", []), truth=s.get("truth", False), lumi=parse_luminosity(s["lumi"]).pb,
                                  grid=s.get("grid"))
         write_limits(result, target)
     elif step.kind == "classify":
@@ -151,7 +152,7 @@ def _execute(step: Step, target: Path, paths: dict[str, Path], progress: bool) -
 
         classify([paths[i] for i in step.inputs], s["estimator"], target, signal=s.get("signal"),
                  options={k: str(v) for k, v in s.get("options", {}).items()}, loss=s.get("loss", "ce"),
-                 seeds=s.get("seeds", 1), lumi_fb=s.get("lumi_fb", 100.0), rel_syst=s.get("syst", 0.2),
+                 seeds=s.get("seeds", 1), lumi_fb=parse_luminosity(s.get("lumi_fb", 100.0), bare_unit="fb").pb / 1000, rel_syst=s.get("syst", 0.2),
                  max_train_events=s.get("train_events"), config=_train_config(s, epochs=20, patience=5),
                  progress=progress)
     else:

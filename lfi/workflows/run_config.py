@@ -7,9 +7,9 @@ Sections, in the order they run::
     [samples.NAME]   simulator, events, seed, level, workers  — or  file (an existing event file)
     [train.NAME]     data (a sample), estimator, method, options, epochs, batch_size, learning_rate, patience,
                      seed, ensemble, bootstrap
-    [limits.NAME]    data (a sample), models (train names), histograms, truth, lumi (pb⁻¹), grid
+    [limits.NAME]    data (a sample), models (train names), histograms, truth, lumi ("300/fb", "3/ab" or pb⁻¹), grid
     [classify.NAME]  data (samples, signal first), estimator, options, loss, seeds, epochs, batch_size,
-                     learning_rate, patience, lumi_fb, syst, train_events, signal
+                     learning_rate, patience, lumi_fb ("300/fb" or fb⁻¹), syst, train_events, signal
     [report]         enabled (default: true when there are limits or classifications)
     [scan]           setting (a dotted key, e.g. "limits.main.lumi"), values, label
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lfi.errors import OptionError
+from lfi.luminosity import parse_luminosity
 
 __all__ = ["ConfigError", "PipelineConfig", "read_config", "checked_config", "SCHEMA", "set_dotted"]
 
@@ -32,6 +33,8 @@ class ConfigError(OptionError):
 
 
 _NUMBER = (int, float)
+#: Keys that hold a luminosity ("300/fb", "3/ab" or a bare number in the unit given here).
+_LUMINOSITY_UNITS = {"lumi": "pb", "lumi_fb": "fb"}
 #: section → key → (accepted types, required)
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "run": {"out": ((str,), True), "title": ((str,), False)},
@@ -42,11 +45,11 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
               "learning_rate": (_NUMBER, False), "patience": ((int,), False), "seed": ((int,), False),
               "ensemble": ((int,), False), "bootstrap": ((bool,), False)},
     "limits": {"data": ((str,), True), "models": ((list,), False), "histograms": ((list,), False),
-               "truth": ((bool,), False), "lumi": (_NUMBER, True), "grid": ((str,), False)},
+               "truth": ((bool,), False), "lumi": (_NUMBER + (str,), True), "grid": ((str,), False)},
     "classify": {"data": ((list,), True), "estimator": ((str,), True), "options": ((dict,), False),
                  "loss": ((str,), False), "seeds": ((int,), False), "epochs": ((int,), False),
                  "batch_size": ((int,), False), "learning_rate": (_NUMBER, False), "patience": ((int,), False),
-                 "lumi_fb": (_NUMBER, False), "syst": (_NUMBER, False), "train_events": ((int,), False),
+                 "lumi_fb": (_NUMBER + (str,), False), "syst": (_NUMBER, False), "train_events": ((int,), False),
                  "signal": ((str,), False)},
     "report": {"enabled": ((bool,), False)},
     "scan": {"setting": ((str,), True), "values": ((list,), True), "label": ((str,), False)},
@@ -127,6 +130,11 @@ def _check_table(path: Path, text: str, section: str, name: str | None, table: A
         types, _ = schema[key]
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             raise _error(path, text, f"{where}.{key}", f"must be {_type_names(types)}, got {value!r}")
+        if key in _LUMINOSITY_UNITS:
+            try:
+                parse_luminosity(value, bare_unit=_LUMINOSITY_UNITS[key], option=f"{where}.{key}")
+            except OptionError as err:
+                raise _error(path, text, f"{where}.{key}", str(err).split(": ", 1)[1]) from None
     for key, (_, required) in schema.items():
         if required and key not in table:
             raise _error(path, text, where, f"missing key {key!r}")

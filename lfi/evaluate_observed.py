@@ -1,0 +1,126 @@
+"""Observed likelihood maps: −2Δlog L on a θ grid for an observed event sample (data or pseudo-data).
+
+The companion of :mod:`lfi.evaluate` (expected maps). The simulated sample gives what the data cannot: σ(θ)
+from its morphed weights, the histogram yields and bins, SALLY's Fisher information. Every observed event counts
+once (the data file's weights are ignored) unless ``counts`` say otherwise: counts L·w_i(θ*) on weighted
+simulation make the Asimov data set, on which each observed map equals the expected one. Each map is
+q(θ) = t(θ) − min t on the grid (docs/statistics.md §12).
+Shapes: N simulated events, M observed events, T grid points, D parameters; σ in pb, L in pb⁻¹.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from lfi import limits
+from lfi.augment.joint import JointQuantities
+from lfi.errors import OptionError, UnknownNameError
+from lfi.evaluate import DEFAULT_CHUNK
+from lfi.events import EventSample
+from lfi.limits.observed import extended_observed_t, q_from_t, sally_observed_q
+from lfi.protocols import RatioEstimator, ScoreEstimator
+
+__all__ = ["observed_estimator_map", "observed_histogram_map", "observed_truth_map"]
+
+
+def observed_estimator_map(estimator: RatioEstimator | ScoreEstimator, sample: EventSample, data: EventSample,
+                           points: np.ndarray, theta_ref: np.ndarray, lumi: float, *, device: str = "cpu",
+                           chunk: int = DEFAULT_CHUNK, counts: np.ndarray | None = None) -> np.ndarray:
+    """Observed q(θ) of a trained estimator, shape (T,): the extended likelihood with the learned density for
+    ratio estimators; SALLY's local quadratic likelihood or SALLINO's binned score for score estimators.
+
+    Parameters
+    ----------
+    sample : EventSample
+        Simulated events (σ(θ), Fisher information, SALLINO bins).
+    data : EventSample
+        The observed events.
+    theta_ref : ndarray, shape (D,)
+        Where the SALLINO bins and the histogram-like parts are defined (the expected maps' θ*).
+    counts : ndarray, shape (M,), optional
+        How often each observed event counts (default 1).
+    """
+    counts = _counts(counts, data)
+    joint = JointQuantities(sample)
+    if estimator.kind == "ratio":
+        state = estimator.grid_state(data, device=device)
+        sums, sigma = np.empty(len(points)), np.empty(len(points))
+        for start in range(0, len(points), chunk):
+            block = points[start : start + chunk]
+            sums[start : start + chunk] = counts @ estimator.grid_log_density(state, block)
+            sigma[start : start + chunk] = joint.sigma(block)
+        return q_from_t(extended_observed_t(sums, sigma, lumi, counts.sum()))
+    if estimator.kind != "score":
+        raise OptionError(f"a {estimator.kind} estimator gives no likelihood map (train a ratio or score method)")
+    score_ref = np.asarray(estimator.metadata.get("reference", np.zeros(sample.n_parameters)), float)
+    data_score = estimator.score(data, device=device)
+    if estimator.metadata.get("method", "sally") == "sally":
+        w_ref = sample.weights_at(score_ref)
+        grad_sigma = joint.morpher.weight_gradients(score_ref[None])[0] @ joint.basis_sigma
+        sigma_ref = float(joint.sigma(score_ref[None])[0])
+        fisher = limits.fisher_information(estimator.score(sample, device=device), w_ref, lumi, sigma_true=sigma_ref,
+                                           sigma_gradient=grad_sigma)
+        observed_score = counts @ data_score + (counts.sum() / sigma_ref - lumi) * grad_sigma
+        return sally_observed_q(points, fisher, score_ref, observed_score)
+    score = estimator.score(sample, device=device)
+    w_ref = sample.weights_at(np.asarray(theta_ref, float))
+    t = np.empty(len(points))
+    for start in range(0, len(points), chunk):
+        block = points[start : start + chunk]
+        t[start : start + chunk] = limits.sallino_q(score, block, score_ref, joint.weights(block), w_ref, lumi,
+                                                    data_score=data_score, data_counts=counts)
+    return q_from_t(t)
+
+
+def observed_histogram_map(sample: EventSample, data: EventSample, observables: Sequence[str], points: np.ndarray,
+                           theta_ref: np.ndarray, lumi: float, *, binning: str = "auto", n_bins: int | None = None,
+                           chunk: int = DEFAULT_CHUNK, counts: np.ndarray | None = None) -> np.ndarray:
+    """Observed q(θ) of a 1-D or 2-D histogram: observed counts per bin against the yields L·Σ_{i∈b} w_i(θ) of the
+    simulated events; bins as for the expected map (weighted quantiles at ``theta_ref``, or the reference edges)."""
+    for source, events in (("sample", sample), ("data", data)):
+        missing = [name for name in observables if name not in events.observables]
+        if missing:
+            raise UnknownNameError(f"no observable {missing[0]!r} in the {source}; it has "
+                                   f"{', '.join(sorted(events.observables))}")
+    x = np.column_stack([sample.observables[name].astype(float) for name in observables])
+    x_data = np.column_stack([data.observables[name].astype(float) for name in observables])
+    if binning == "reference":
+        edges = limits.reference_edges(list(observables))
+    else:
+        edges = limits.quantile_edges(x, sample.weights_at(np.asarray(theta_ref, float)), n_bins)
+    index, n_bins_total = limits.bin_index(x, edges)
+    data_index, _ = limits.bin_index(x_data, edges)
+    observed = np.bincount(data_index, weights=_counts(counts, data), minlength=n_bins_total)
+    joint = JointQuantities(sample)
+    t = np.empty(len(points))
+    for start in range(0, len(points), chunk):
+        block = points[start : start + chunk]
+        nu = lumi * limits.bin_sums(index, joint.weights(block), n_bins_total).T  # (Tc, B)
+        t[start : start + chunk] = limits.binned_asimov_q(nu, observed)
+    return q_from_t(t)
+
+
+def observed_truth_map(sample: EventSample, data: EventSample, points: np.ndarray, lumi: float, *,
+                       chunk: int = DEFAULT_CHUNK, counts: np.ndarray | None = None) -> np.ndarray:
+    """Observed q(θ) with the exact likelihood: exact log p(x|θ) of the observed events (the data must carry the
+    parton-level truth, as pseudo-data drawn from a sample with truth does) and the exact σ(θ)."""
+    from lfi.truth import exact_cross_section, exact_log_likelihood
+
+    counts = _counts(counts, data)
+    sums, sigma = np.empty(len(points)), np.empty(len(points))
+    for start in range(0, len(points), chunk):
+        block = points[start : start + chunk]
+        sums[start : start + chunk] = counts @ exact_log_likelihood(data, block)
+        sigma[start : start + chunk] = exact_cross_section(sample, block)
+    return q_from_t(extended_observed_t(sums, sigma, lumi, counts.sum()))
+
+
+def _counts(counts: np.ndarray | None, data: EventSample) -> np.ndarray:
+    if counts is None:
+        return np.ones(len(data))
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.shape != (len(data),) or not np.all(np.isfinite(counts)) or np.any(counts < 0):
+        raise ValueError(f"counts must be {len(data)} finite non-negative numbers, got shape {counts.shape}")
+    return counts
