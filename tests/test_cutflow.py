@@ -28,6 +28,18 @@ def _adds_up(steps: list[dict], sample: EventSample) -> None:
     assert steps[-1]["sigma_pb"] == pytest.approx(sample.weights[:, 0].sum(), rel=1e-12)
 
 
+def _passes_four_leptons_and_two_jets(sample: EventSample) -> None:
+    """Every kept event passes all the cuts the steps name, not only the last: its four leptons inside the
+    acceptance (recomputed from the stored momenta) and at least two jets."""
+    from simulators.pythia.detector import lepton_acceptance
+
+    leptons = np.isin(sample.types, (3, 4, 5, 6))
+    assert np.all(leptons.sum(axis=1) == 4)
+    accepted = lepton_acceptance(sample.momenta[leptons], np.where(sample.types[leptons] <= 4, 11, 13))
+    assert accepted.all()
+    assert np.all(np.isin(sample.types, (1, 2)).sum(axis=1) >= 2)
+
+
 @pytest.fixture(scope="module")
 def detector_run(tmp_path_factory):
     path = tmp_path_factory.mktemp("cutflow") / "wbf.h5"
@@ -48,9 +60,7 @@ def test_detector_wbf_cutflow_adds_up(detector_run):
     # σ before any cut: Pythia's σ times the mean SM reweighting factor (the metadata's cross-section note)
     assert steps[0]["sigma_pb"] == pytest.approx(meta["pythia_sigma_gen_pb"] * meta["sm_reweighting_factor"],
                                                  rel=1e-12)
-    # every kept event passes the cuts the steps name
-    assert np.all(np.isin(sample.types, (3, 4, 5, 6)).sum(axis=1) == 4)
-    assert np.all(np.isin(sample.types, (1, 2)).sum(axis=1) >= 2)
+    _passes_four_leptons_and_two_jets(sample)
 
 
 def test_lfi_simulate_prints_the_cutflow_line_and_warns_of_the_shortfall(detector_run):
@@ -101,6 +111,7 @@ def test_process_cutflow_adds_up_over_chunks(zz):
     assert steps[0]["events"] == 300
     _adds_up(steps, zz)
     assert steps[0]["sigma_pb"] == pytest.approx(zz.metadata["sigma_pb"], rel=1e-12)  # Pythia's sigmaGen
+    _passes_four_leptons_and_two_jets(zz)
 
 
 def test_parton_wbf_cutflow_is_the_generator_cut(monkeypatch):
