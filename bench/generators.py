@@ -62,7 +62,8 @@ def _measure(task: tuple[str, str, int]) -> dict:
                                                progress=False)
         with tempfile.TemporaryDirectory() as tmp:
             sample.save(os.path.join(tmp, "events.h5"))
-        efficiency = float(sample.metadata.get("selection_efficiency", len(sample) / n))
+        (steps,) = sample.metadata["cutflow"].values()  # docs/event-format.md §2: weighted σ after every step
+        efficiency = steps[-1]["sigma_pb"] / steps[0]["sigma_pb"]
         return {"rate": n / (time.perf_counter() - start), "efficiency": efficiency,
                 "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     import numpy as np

@@ -189,6 +189,11 @@ def test_runs_of_one_process_are_averaged_and_processes_stay_apart(tmp_path):
     assert apart.process_names == ["signal", "other"]
     by_process = [apart.weights[apart.process == i, 0].sum() for i in range(2)]
     np.testing.assert_allclose(by_process, [1.0, 1.5], rtol=1e-12)
+    # the cut flow of an import: one step, every event read, σ of the <init> block (docs/event-format.md §2)
+    flows = apart.metadata["cutflow"]
+    assert list(flows) == ["signal", "other"] and [len(f) for f in flows.values()] == [1, 1]
+    assert [(f[0]["step"], f[0]["events"]) for f in flows.values()] == [("read", 40), ("read", 60)]
+    np.testing.assert_allclose([f[0]["sigma_pb"] for f in flows.values()], [1.0, 1.5], rtol=1e-12)
 
 
 def test_keep_normalisation_uses_weights_as_written(tmp_path, events):

@@ -18,7 +18,8 @@ def detector_run():
 def test_detector_sample_contract_and_selection(detector_run):
     s = detector_run
     meta = s.metadata
-    assert meta["n_generated"] == N_EVENTS and 0.25 < len(s) / N_EVENTS < 0.7
+    steps = meta["cutflow"]["wbf"]
+    assert steps[0]["events"] == N_EVENTS and steps[-1]["events"] == len(s) and 0.25 < len(s) / N_EVENTS < 0.7
     assert s.weights.shape == (len(s), 16)
     # the selection keeps the cross section of the selected events only
     assert s.cross_sections[0] < meta["pythia_sigma_gen_pb"]

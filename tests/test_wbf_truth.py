@@ -22,8 +22,9 @@ def test_sample_follows_the_data_contract(sample, tmp_path):
     from lfi.events import EventSample
 
     assert sample.parameters == ["f_W", "f_WW"] and sample.units == "TeV^-2"
-    n = sample.metadata["n_selected"]
-    assert sample.metadata["n_generated"] == N_EVENTS and 0.7 < n / N_EVENTS < 0.85  # p_T > 20 GeV on both quarks
+    generated, selected = sample.metadata["cutflow"]["wbf"]
+    n = selected["events"]
+    assert generated["events"] == N_EVENTS and 0.7 < n / N_EVENTS < 0.85  # p_T > 20 GeV on both quarks
     assert sample.weights.shape == (n, 16) and sample.morphing_components.shape == (15, 2)
     assert sample.observables["pt_j2"].min() >= 20.0
     assert sample.benchmark_names[0] == "sm" and np.all(sample.benchmark_theta[0] == 0)
@@ -68,7 +69,7 @@ def test_same_seed_same_sample_any_worker_count(monkeypatch):
     monkeypatch.setitem(wbf_simulate.CHUNK_EVENTS, "parton", 1500)
     one = wbf_simulate.simulate(4000, seed=5, level="parton", truth=False, workers=1)
     two = wbf_simulate.simulate(4000, seed=5, level="parton", truth=False, workers=2)
-    assert one.metadata["n_generated"] == two.metadata["n_generated"] == 4000
+    assert one.metadata["cutflow"] == two.metadata["cutflow"] and one.metadata["cutflow"]["wbf"][0]["events"] == 4000
     np.testing.assert_array_equal(one.weights, two.weights)
     np.testing.assert_array_equal(one.momenta, two.momenta)
     assert len(np.unique(one.momenta[:, 0, 0])) == len(one)  # chunks have different seeds

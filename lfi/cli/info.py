@@ -1,4 +1,4 @@
-"""``lfi info FILE``: a readable summary of an event file."""
+"""``lfi info FILE``: a readable summary of an event file, with its cut flow when it has one."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def format_info(info: dict) -> str:
         lines.append("morphing     none (weights known at the benchmarks only)")
     if info["negative_weight_fraction"]:
         lines.append(f"negative w   {100 * info['negative_weight_fraction']:.2f} % of weights")
+    lines += _cutflow_lines(info.get("metadata") or {})
     name_width = max(len(n) for n in info["benchmarks"]) if info["benchmarks"] else 4
     header = "  ".join(f"{p:>9}" for p in info["parameters"])
     lines += ["", f"{'benchmark':<{name_width}}  {header}  {'σ [pb]':>12}"]
@@ -57,9 +58,21 @@ def format_info(info: dict) -> str:
     return "\n".join(lines)
 
 
+def _cutflow_lines(metadata: dict) -> list[str]:
+    """The cut-flow table (:mod:`lfi.events.cutflow`), a line saying why a malformed one is not shown, or none."""
+    from lfi.events.cutflow import CUTFLOW_KEY, check_cutflows, format_table
+
+    if not isinstance(metadata, dict) or CUTFLOW_KEY not in metadata:
+        return []
+    problem = check_cutflows(metadata[CUTFLOW_KEY])
+    if problem:
+        return [f"cut flow     not shown: metadata {CUTFLOW_KEY!r} is malformed ({problem})"]
+    return ["", format_table(metadata[CUTFLOW_KEY])]
+
+
 def _generation_lines(metadata: dict) -> list[str]:
-    """Process, σ, selection efficiency and event counts of an embedded-generator file (empty for other files)."""
-    if not isinstance(metadata, dict) or "n_generated" not in metadata:
+    """Process, σ and selection of an embedded-generator file (empty for other files)."""
+    if not isinstance(metadata, dict) or "sigma_pb" not in metadata:
         return []
 
     def number(key: str) -> float | None:
@@ -74,7 +87,4 @@ def _generation_lines(metadata: dict) -> list[str]:
         lines.append(f"sigma gen    {sigma:.6g} ± {error or 0:.2g} pb (x BR of the forced decays, before selection)")
     if isinstance(metadata.get("selection"), str):
         lines.append(f"selection    {metadata['selection']}")
-    efficiency, generated, selected = number("selection_efficiency"), number("n_generated"), number("n_selected")
-    counts = f"{int(generated):,} generated" + (f", {int(selected):,} selected" if selected is not None else "")
-    lines.append(f"generated    {counts}" + (f"; efficiency {efficiency:.4f} (weighted)" if efficiency is not None else ""))
     return lines

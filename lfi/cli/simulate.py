@@ -1,4 +1,5 @@
-"""``lfi simulate wbf|toy --events N --out FILE``: run an embedded simulator and write an event file.
+"""``lfi simulate wbf|toy|ggf|zz|tth|ttbar --events N --out FILE``: run an embedded simulator and write an event file,
+then print its summary and cut flow, warning in one line when the selection kept fewer events than requested.
 
 FILE appears complete or not at all (``lfi.files.atomic_write``). Ctrl-C stops the simulation and its worker
 processes and leaves nothing. ``kill -9`` can leave only a temporary next to FILE, ``.STEM.XXXXXXXX.tmp.h5``,
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     import simulators
     from lfi.cli.info import print_info
     from lfi.errors import Interrupted, OptionError
+    from lfi.events.cutflow import CUTFLOW_KEY
     from lfi.files import remember_interrupts
 
     module = simulators.get(args.simulator)
@@ -57,9 +59,22 @@ def run(args: argparse.Namespace) -> int:
     try:
         log.info("wrote %d events to %s in %.1f s", len(sample), path, time.perf_counter() - start)
         print_info(path)
+        _report_cutflow(sample.metadata.get(CUTFLOW_KEY), args.events)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; {path} was written completely") from None
     return 0
+
+
+def _report_cutflow(flows: dict | None, requested: int) -> None:
+    """The cut flow in one line per process; a warning when the file holds fewer events than requested."""
+    from lfi.events.cutflow import shortfall_warning, summary_line
+
+    if not flows:
+        return
+    print(summary_line(flows))
+    warning = shortfall_warning(requested, flows)
+    if warning:
+        log.warning("%s", warning)
 
 
 def _parse_range(text: str) -> tuple[tuple[float, float], tuple[float, float]]:

@@ -70,13 +70,11 @@ class LabelledEvents:
 
 def _sm_column(sample, path: str) -> int:
     """Index of the benchmark whose weights count as the SM: the only one, one named ``sm``, or θ = 0."""
-    if sample.n_benchmarks == 1:
-        return 0
-    if "sm" in sample.benchmark_names:
-        return sample.benchmark_names.index("sm")
-    at_zero = np.flatnonzero(np.all(sample.benchmark_theta == 0, axis=1))
-    if len(at_zero):
-        return int(at_zero[0])
+    from lfi.events.cutflow import sm_column
+
+    column = sm_column(sample.benchmark_names, sample.benchmark_theta)
+    if column is not None:
+        return column
     raise EventFileError(f"{path}: no SM benchmark (none named 'sm', none at theta = 0) to take the weights from; "
                          f"benchmarks are {sample.benchmark_names}")
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from lfi.errors import EventFileError, OptionError, UnknownNameError
 from lfi.events import hdf5
+from lfi.events.cutflow import CUTFLOW_KEY, combine_cutflows
 from lfi.objects import OBJECT_TYPES
 
 __all__ = ["EventSample"]
@@ -203,11 +204,16 @@ class EventSample:
 
     # ------------------------------------------------------------------ slicing and combining
     def select(self, index: slice | np.ndarray | Sequence[int]) -> "EventSample":
-        """A new sample with the events picked by a slice, an index array or a boolean mask."""
+        """A new sample with the events picked by a slice, an index array or a boolean mask.
+
+        The cut flow (``metadata["cutflow"]``) describes how the whole sample was selected, not a subset of it:
+        the new sample's metadata has none (``lfi.events.cutflow``).
+        """
         if not isinstance(index, slice):
             index = np.asarray(index)
         return replace(
             self,
+            metadata={k: v for k, v in self.metadata.items() if k != CUTFLOW_KEY},
             momenta=self.momenta[index],
             types=self.types[index],
             weights=self.weights[index],
@@ -254,7 +260,9 @@ class EventSample:
         object lists are padded to the widest.
 
         Weights are kept as they are (each sample's weights in pb); to combine several
-        statistically independent samples of the *same* process, scale their weights first.
+        statistically independent samples of the *same* process, scale their weights first. The metadata is the
+        first sample's, with the cut flows of all samples joined by process; a process found in several samples
+        has none (:func:`lfi.events.cutflow.combine_cutflows`).
         """
         samples = list(samples)
         if not samples:
@@ -272,6 +280,7 @@ class EventSample:
             extra[1] = (0, width - a.shape[1])
             return np.pad(a, extra)
 
+        flows = combine_cutflows([s.metadata for s in samples])
         remapped = [np.array([processes.index(n) for n in s.process_names])[s.process] for s in samples]
         return replace(
             first,
@@ -283,6 +292,8 @@ class EventSample:
             process=np.concatenate(remapped),
             process_names=processes,
             sampled_from=np.concatenate([s.sampled_from for s in samples]),
+            metadata={k: v for k, v in first.metadata.items() if k != CUTFLOW_KEY}
+            | ({CUTFLOW_KEY: flows} if flows else {}),
             truth_events={k: np.concatenate([s.truth_events[k] for s in samples]) for k in first.truth_events},
         )
 

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from lfi.errors import EventFileError, OptionError, UnknownNameError
+from lfi.events.cutflow import CUTFLOW_KEY, apply_cuts, sm_column
 from simulators.io.objects import OBSERVABLE_NAMES, scatter_objects, standard_observables
 
 __all__ = ["Benchmarks", "Chunk", "FilePart", "assemble", "parse_benchmark", "NOMINAL", "NO_OBJECT_SLOTS"]
@@ -271,7 +272,8 @@ def assemble(
     benchmarks : Benchmarks
     global_names : sequence of str, length G
     metadata : dict
-        Written to the sample; per-file information and the object marker are added.
+        Written to the sample; per-file information, the object marker and the cut flow of every process (one
+        step, ``read``: importers keep every event) are added.
     block : int
         Events per block when computing observables (bounds temporary memory).
     """
@@ -308,10 +310,13 @@ def assemble(
         for name, values in standard_observables(momenta[lo : lo + block], types[lo : lo + block]).items():
             observables[name][lo : lo + block] = values
     components, basis = benchmarks.morphing()
+    sm = sm_column(benchmarks.names, benchmarks.theta) or 0
     metadata = {
         **metadata,
         "objects": True,
         "files": [{"path": p.path, "process": p.process, **p.info} for p in parts],
+        CUTFLOW_KEY: {name: apply_cuts([], weights[process == i, sm], first="read")[1]
+                      for i, name in enumerate(processes)},
     }
     try:
         sample = EventSample(

@@ -103,6 +103,7 @@ class _Importer:
 
     def sample(self):
         from lfi.events import EventSample
+        from lfi.events.cutflow import CUTFLOW_KEY, apply_cuts, sm_column
 
         parameters = self.strings("parameters/names")
         names = self.strings("benchmarks/names")
@@ -160,6 +161,10 @@ class _Importer:
             madminer_parameters=self._parameters(parameters),
         )
         metadata.setdefault("source", "madminer")
+        if CUTFLOW_KEY not in metadata:  # a file lfi exported keeps its own; MadMiner's files: every event read
+            sm = sm_column([names[i] for i in physics], values[physics]) or 0
+            metadata[CUTFLOW_KEY] = {name: apply_cuts([], weights[process == i, sm], first="read")[1]
+                                     for i, name in enumerate(process_names)}
         if reference:
             metadata["madminer_reference_benchmark"] = reference[0]
         if factors is not None:

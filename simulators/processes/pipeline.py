@@ -48,7 +48,8 @@ class Process:
         A key of :data:`RECONSTRUCTIONS`.
     assemble : callable
         Module-level function: reconstructed objects (dict) → ``momenta`` (N, P, 4), ``types`` (N, P),
-        ``globals_`` (N, G), ``observables`` (dict of (N,)), ``keep`` (N,) bool = the selection.
+        ``globals_`` (N, G), ``observables`` (dict of (N,)), ``cuts`` = the selection steps in order, a list of
+        (name, (N,) bool) for :func:`lfi.events.cutflow.apply_cuts`.
     selection : str
         The selection in words (stored in the file's metadata).
     global_names : tuple of str
@@ -162,9 +163,10 @@ def simulate_process(process: Process, n_events: int, seed: int = 0, *, workers:
     -------
     lfi.events.EventSample
         No parameters, one benchmark ``sm``; weights in pb summing to σ × BR × selection efficiency;
-        ``metadata`` records σ, the efficiency and the numbers of generated and selected events.
+        ``metadata`` records σ and the cut flow (:mod:`lfi.events.cutflow`: events and σ after every step).
     """
     from lfi.events import EventSample
+    from lfi.events.cutflow import CUTFLOW_KEY, apply_cuts
     from simulators.pythia.runner import chunk_seeds, chunk_sizes, progress_bar, run_workers
 
     n_events, workers = int(n_events), int(workers)
@@ -191,7 +193,8 @@ def simulate_process(process: Process, n_events: int, seed: int = 0, *, workers:
             bar.close()
     weights, sigma, sigma_err = _weights(chunks, n_configs)
     objects = {k: np.concatenate([c["objects"][k] for c in chunks]) for k in chunks[0]["objects"]}
-    momenta, types, globals_, observables, keep = process.assemble(objects)
+    momenta, types, globals_, observables, cuts = process.assemble(objects)
+    keep, steps = apply_cuts(cuts, weights)
     if not keep.any():
         raise OptionError(f"--events {n_events}: no {process.name} event passed the selection ({process.selection}); "
                           "generate more events")
@@ -203,14 +206,11 @@ def simulate_process(process: Process, n_events: int, seed: int = 0, *, workers:
         "level": "detector",
         "seed": int(seed),
         "n_requested": n_events,
-        "n_generated": int(len(weights)),
-        "n_selected": n_kept,
         "workers": workers,
         "chunk_events": CHUNK_EVENTS,
         "sigma_pb": sigma,
         "sigma_err_pb": sigma_err,
-        "selected_sigma_pb": float(weights[keep].sum()),
-        "selection_efficiency": float(weights[keep].sum() / weights.sum()),
+        CUTFLOW_KEY: {process.name: steps},
         "selection": process.selection,
         "pythia_settings": [list(c) + list(pythia_extra) for c in process.configurations],
         "detector": {process.reconstruction: options},

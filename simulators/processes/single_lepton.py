@@ -43,7 +43,8 @@ def assemble_single_lepton(objects: dict[str, np.ndarray]):
     globals_ : ndarray, shape (N, 2)
         ``met`` (GeV), ``met_phi``.
     observables : dict of str to ndarray, shape (N,)
-    keep : ndarray of bool, shape (N,)
+    cuts : list of (str, ndarray of bool, shape (N,))
+        The selection steps in order, for :func:`lfi.events.cutflow.apply_cuts`.
     """
     jets, btag = objects["jets"], objects["jet_btag"]
     leptons, ids, photons = objects["leptons"], objects["lepton_ids"], objects["photons"]
@@ -59,7 +60,12 @@ def assemble_single_lepton(objects: dict[str, np.ndarray]):
     n_bjets = (has_jet & btag).sum(axis=1)
     lepton_pt = pt(leptons)
     ht = np.sum(pt(jets) * has_jet, axis=1)
-    keep = ((lepton_pt[:, 0] > LEPTON_PT_MIN) & (ids[:, 1] == 0) & (n_jets >= 4) & (n_bjets >= 2) & (ht > HT_MIN))
+    cuts = [
+        ("1 isolated lepton", (lepton_pt[:, 0] > LEPTON_PT_MIN) & (ids[:, 1] == 0)),
+        ("≥ 4 jets", n_jets >= 4),
+        ("≥ 2 b-tags", n_bjets >= 2),
+        (f"H_T > {HT_MIN:g} GeV", ht > HT_MIN),
+    ]
     observables = {
         "ht": ht,
         "n_jets": n_jets.astype(np.float64),
@@ -69,7 +75,7 @@ def assemble_single_lepton(objects: dict[str, np.ndarray]):
         "met": objects["met"],
     }
     globals_ = np.stack([objects["met"], objects["met_phi"]], axis=1).astype(np.float32)
-    return momenta, types, globals_, observables, keep
+    return momenta, types, globals_, observables, cuts
 
 
 SEMILEPTONIC_W_DECAYS = (

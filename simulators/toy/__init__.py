@@ -21,6 +21,7 @@ import numpy as np
 
 from lfi.errors import OptionError
 from lfi.events import EventSample
+from lfi.events.cutflow import CUTFLOW_KEY, apply_cuts
 from lfi.morphing import Morpher, monomial_components
 from simulators.toy.detector import OBSERVABLES, Detector
 from simulators.toy.likelihood import ExactLikelihood
@@ -66,7 +67,8 @@ def simulate(
     Returns
     -------
     EventSample
-        Weights in pb at the benchmarks ``sm, morph_1 … morph_6``; each column sums to σ(θ_b).
+        Weights in pb at the benchmarks ``sm, morph_1 … morph_6``; each column sums to σ(θ_b). The toy has no
+        selection: its cut flow (``metadata["cutflow"]``) is the one step ``generated``.
     """
     if n_events < 1:
         raise OptionError(f"--events must be a positive number, got {n_events}")
@@ -117,5 +119,6 @@ def simulate(
         truth_events=truth_events,
         truth={"sigma_coefficients": sigma_coefficients},
         units="",
-        metadata={"simulator": "toy", "seed": seed, "generate_at": generate_at, "events": n_events},
+        metadata={"simulator": "toy", "seed": seed, "generate_at": generate_at, "events": n_events,
+                  CUTFLOW_KEY: {"toy": apply_cuts([], weights[:, 0])[1]}},
     )

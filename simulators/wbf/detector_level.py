@@ -25,14 +25,14 @@ def detector_objects(objects: dict[str, np.ndarray]):
     types : ndarray, shape (N, J + 4), int8
     globals_ : ndarray, shape (N, 2): met (GeV), met_phi
     observables : dict of str to ndarray, shape (N,)
-    keep : ndarray of bool, shape (N,)
-        The event selection.
+    cuts : list of (str, ndarray of bool, shape (N,))
+        The selection steps in order (four leptons, two jets), for :func:`lfi.events.cutflow.apply_cuts`.
     """
     jets, btag = objects["jets"], objects["jet_btag"]
     leptons, ids = objects["leptons"], objects["lepton_ids"]
     n, n_jets = len(jets), jets.shape[1]
     has_jet = jets[..., 0] > 0
-    keep = (has_jet.sum(axis=1) >= 2) & objects["lepton_accepted"].all(axis=1)
+    cuts = [("4 leptons", objects["lepton_accepted"].all(axis=1)), ("≥ 2 jets", has_jet.sum(axis=1) >= 2)]
     momenta = np.concatenate([jets, leptons], axis=1)
     types = np.zeros((n, n_jets + 4), np.int8)
     types[:, :n_jets] = np.where(has_jet, np.where(btag, BJET, JET), PAD)
@@ -44,4 +44,4 @@ def detector_objects(objects: dict[str, np.ndarray]):
     pair_ids = np.abs(ids[:, [0, 2]])
     observables = wbf_observables(jets[:, :2], leptons, pair_ids)
     globals_ = np.stack([objects["met"], objects["met_phi"]], axis=1).astype(np.float32)
-    return momenta, types, globals_, observables, keep
+    return momenta, types, globals_, observables, cuts

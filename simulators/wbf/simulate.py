@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from lfi.errors import OptionError
+from lfi.events.cutflow import CUTFLOW_KEY, apply_cuts
 from lfi.objects import JET, lepton_types, pt
 
 from .generate import LEVELS, generate_chunk, pythia_settings
@@ -98,7 +99,8 @@ def simulate(
     level : {"parton", "detector"}
         "parton": jets are the outgoing quarks and leptons exact, with the exact-likelihood truth;
         "detector": shower, hadronisation, anti-kt 0.4 jets, b-tags and Gaussian smearing
-        (:mod:`simulators.pythia.detector`), events with ≥ 2 jets and 4 leptons kept.
+        (:mod:`simulators.pythia.detector`), events with 4 leptons and ≥ 2 jets kept. Every step's events and
+        SM σ are recorded in ``metadata["cutflow"]`` (:mod:`lfi.events.cutflow`).
     workers : int
         Pythia processes run in parallel (spawned); results are merged into one sample.
     photons : bool
@@ -167,20 +169,21 @@ def simulate(
         "weight_coefficients": w_gen * poly["full"],
         "parton_ids": data["ids"].astype(np.int32),
     }
+    cuts = [(f"quarks pT ≥ {min_parton_pt:g} GeV", generator_cut)]
     if level == "parton":
         momenta, types = _parton_objects(kin, data["lepton_ids"])
         observables = wbf_observables(np.stack([kin["p3"], kin["p4"]], 1), kin["k"], data["lepton_ids"])
         globals_ = np.zeros((n_generated, 2), np.float32)
-        keep = generator_cut.copy()
-        if truth:
-            likelihood = np.zeros((n_generated, 15))
-            likelihood[keep] = _likelihood({k: v[keep] for k, v in kin.items()}, _rows(data, keep), ew, photons, m_ll_min)
-            truth_events["density_coefficients"] = likelihood
     else:
         from .detector_level import detector_objects
 
-        momenta, types, globals_, observables, keep = detector_objects(data["objects"])
-        keep &= generator_cut
+        momenta, types, globals_, observables, detector_cuts = detector_objects(data["objects"])
+        cuts += detector_cuts
+    keep, steps = apply_cuts(cuts, weights[:, 0])
+    if level == "parton" and truth:
+        likelihood = np.zeros((n_generated, 15))
+        likelihood[keep] = _likelihood({k: v[keep] for k, v in kin.items()}, _rows(data, keep), ew, photons, m_ll_min)
+        truth_events["density_coefficients"] = likelihood
     if not keep.any():
         raise OptionError(f"--events {int(n_events)}: no event of {n_generated} passed the {level}-level selection; "
                           "generate more events")
@@ -202,8 +205,8 @@ def simulate(
         truth_events={k: v[keep] for k, v in truth_events.items()},
         truth={"sigma_coefficients": w_gen * poly["full"][keep].sum(axis=0)},
         units="TeV^-2",
-        metadata=_metadata(data, level, seed, n_events, workers, photons, theta_range, m_ll_min, ew, morpher, poly,
-                           n_generated, int(keep.sum())) | {"min_parton_pt_GeV": float(min_parton_pt)},
+        metadata=_metadata(data, level, seed, n_events, workers, photons, theta_range, m_ll_min, ew, morpher, poly)
+        | {"min_parton_pt_GeV": float(min_parton_pt), CUTFLOW_KEY: {"wbf": steps}},
     )
     return sample
 
@@ -225,7 +228,7 @@ def _likelihood(kin, data, ew, photons, m_ll_min):
     return likelihood_polynomials(jets, kin["k"], data["lepton_ids"], pdf, data["params"], ew, photons, m_ll_min)
 
 
-def _metadata(data, level, seed, n_events, workers, photons, theta_range, m_ll_min, ew, morpher, poly, n_gen, n_kept):
+def _metadata(data, level, seed, n_events, workers, photons, theta_range, m_ll_min, ew, morpher, poly):
     params = {k: v for k, v in data["params"].items() if not k.startswith("v2ckm")}
     r0 = poly["production"][:, 0]
     return {
@@ -233,8 +236,6 @@ def _metadata(data, level, seed, n_events, workers, photons, theta_range, m_ll_m
         "level": level,
         "seed": int(seed),
         "n_requested": int(n_events),
-        "n_generated": int(n_gen),
-        "n_selected": int(n_kept),
         "workers": int(workers),
         "photon_channels": bool(photons),
         "theta_range_TeV-2": [list(map(float, r)) for r in theta_range],
