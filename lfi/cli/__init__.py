@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "lfi.cli.simulate",
     "lfi.cli.info",
     "lfi.cli.transfer",
+    "lfi.cli.select",
     "lfi.cli.train",
     "lfi.cli.limits",
     "lfi.cli.classify",
