@@ -311,6 +311,15 @@ class _Compiler:
             raise self.error(f"{what} are not allowed", self.column_at(node.end_col_offset - len(node.attr.encode())))
         self.fail(f"{what} are not allowed", node)
 
+    def unsupported(self, op: ast.AST, left: ast.AST, right: ast.AST) -> None:
+        """Refuse an operator, pointing at it in the text between its operands."""
+        symbol = _SYMBOLS.get(type(op), type(op).__name__)
+        body = self.text[self.lead:].encode()
+        gap = body[left.end_col_offset : right.col_offset].decode(errors="ignore")
+        at = gap.find(symbol.split()[0])
+        column = self.column_at(left.end_col_offset + len(gap[: max(at, 0)].encode()))
+        raise self.error(f"operator '{symbol}' is not supported", column)
+
     def typed(self, node: ast.AST, scope: str, kind: str, user: str) -> _Node:
         compiled = self.compile(node, scope)
         if compiled.kind != kind:
@@ -333,7 +342,7 @@ class _Compiler:
     def arithmetic(self, node: ast.BinOp, scope: str) -> _Node:
         function = _ARITHMETIC.get(type(node.op))
         if function is None:
-            self.fail(f"operator '{_SYMBOLS.get(type(node.op), type(node.op).__name__)}' is not supported", node)
+            self.unsupported(node.op, node.left, node.right)
         symbol = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "/", np.power: "**"}[function]
         left = self.typed(node.left, scope, "number", f"'{symbol}'")
         right = self.typed(node.right, scope, "number", f"'{symbol}'")
@@ -366,9 +375,9 @@ class _Compiler:
         return _combine(np.negative if isinstance(node.op, ast.USub) else np.positive, [operand], "number")
 
     def comparison(self, node: ast.Compare, scope: str) -> _Node:
-        for op, right in zip(node.ops, node.comparators):
+        for op, left, right in zip(node.ops, [node.left, *node.comparators], node.comparators):
             if type(op) not in _COMPARISONS:
-                self.fail(f"operator '{_SYMBOLS.get(type(op), type(op).__name__)}' is not supported", right)
+                self.unsupported(op, left, right)
         operators = [_COMPARISONS[type(op)] for op in node.ops]
         operands = [self.typed(value, scope, "number", "a comparison") for value in [node.left, *node.comparators]]
 
