@@ -313,6 +313,8 @@ def test_cli_select_round_trip(toy_file, tmp_path, capsys):
     efficiency = sample.weights[keep, 0].sum() / sample.weights[:, 0].sum()
     printed = capsys.readouterr().out
     assert f"kept {keep.sum()} / 500 events" in printed and f"{efficiency:.4g} at sm" in printed
+    assert main(["info", str(out)]) == 0
+    assert "cuts         m_jj > 100; pt(l1) > 30\n" in capsys.readouterr().out
 
 
 def test_cli_observables_round_trip(toy_file, tmp_path, capsys):
@@ -324,6 +326,8 @@ def test_cli_observables_round_trip(toy_file, tmp_path, capsys):
     assert sample.observables["far"].tolist() == (np.abs(sample.observables["delta_eta_jj"]) > 2).astype(float).tolist()
     assert np.isnan(sample.observables["pt_j3"]).all()  # the toy has two jets
     assert "pt_j3: no value; NaN in 500 events" in capsys.readouterr().out
+    assert main(["info", str(out)]) == 0
+    assert "defined      m_j12 = m(j1, j2); far = abs(delta_eta(j1, j2)) > 2; pt_j3 = pt(j3)\n" in capsys.readouterr().out
     assert main(["observables", str(out), "--add", "m_jj=1", "--out", str(out)]) == 1
     assert main(["observables", str(out), "--add", "m_jj=1", "--replace", "--out", str(out)]) == 0
     assert (EventSample.load(out).observables["m_jj"] == 1).all()
