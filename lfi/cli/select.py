@@ -19,7 +19,8 @@ _CUT_HELP = "keep the events that pass EXPR, e.g. 'pt(j1) > 30 and m(j1, j2) > 5
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("select", help="keep the events that pass cuts written as expressions (docs/selections.md)")
+    p = subparsers.add_parser("select",
+                              help="keep the events that pass cuts written as expressions (docs/selections.md)")
     p.add_argument("file", metavar="FILE", help="event file (.h5)")
     p.add_argument("--cut", action="append", required=True, metavar="EXPR", help=_CUT_HELP)
     p.add_argument("--out", required=True, metavar="FILE", help="event file to write (.h5)")

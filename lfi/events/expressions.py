@@ -39,11 +39,7 @@ _MATH = {"abs": (np.abs, 1, 1), "sqrt": (np.sqrt, 1, 1),
          "min": (lambda *v: functools.reduce(np.minimum, v), 2, None),
          "max": (lambda *v: functools.reduce(np.maximum, v), 2, None)}
 _KINEMATICS = {  # name → (function of the summed four-momenta of each group, number of groups; None: one group of 1+)
-    "pt": (objects.pt, None),
-    "eta": (objects.eta, None),
-    "phi": (objects.phi, None),
-    "e": (lambda p: p[..., 0], None),
-    "m": (objects.mass, None),
+    **{name: (function, None) for name, function in OWN_QUANTITIES.items()},
     "delta_phi": (lambda a, b: objects.delta_phi(objects.phi(a), objects.phi(b)), 2),
     "delta_eta": (lambda a, b: objects.eta(a) - objects.eta(b), 2),
     "delta_r": (objects.delta_r, 2),

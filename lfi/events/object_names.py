@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 
@@ -30,8 +31,10 @@ OBJECT_PREFIXES = {"j": "jets", "b": "bjets", "l": "leptons", "e": "electrons", 
                    "photon": "photons"}
 """Prefix of a numbered object name (``j`` of ``j1``) → its collection."""
 
-OWN_QUANTITIES = ("pt", "eta", "phi", "e", "m")
-"""Names of an object's own kinematics inside the condition of ``n(collection, condition)``."""
+OWN_QUANTITIES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "pt": objects.pt, "eta": objects.eta, "phi": objects.phi, "e": lambda p: p[..., 0], "m": objects.mass}
+"""Kinematics of four-momenta (..., 4) by their names in expressions: p_T, E and m in GeV, η dimensionless, φ in
+rad. These names stand for an object's own quantities inside the condition of ``n(collection, condition)``."""
 
 _OBJECT_NAME = re.compile(rf"({'|'.join(sorted(OBJECT_PREFIXES, key=len, reverse=True))})(\d+)")
 
@@ -94,9 +97,7 @@ class EventObjects:
         return np.where(present[:, None], self.momenta[np.arange(n), slot], 0.0), present
 
     def own(self, quantity: str) -> np.ndarray:
-        """One of :data:`OWN_QUANTITIES` of every slot, shape (N, P): p_T, E and m in GeV, η dimensionless, φ in rad."""
+        """One of :data:`OWN_QUANTITIES` of every slot, shape (N, P)."""
         if quantity not in self._own:
-            functions = {"pt": objects.pt, "eta": objects.eta, "phi": objects.phi, "e": lambda p: p[..., 0],
-                         "m": objects.mass}
-            self._own[quantity] = functions[quantity](self.momenta)
+            self._own[quantity] = OWN_QUANTITIES[quantity](self.momenta)
         return self._own[quantity]

@@ -42,7 +42,8 @@ def _values(sample: EventSample, definition: Definition, what: str, condition: b
             raise OptionError(f'{what} "{definition.text}": a number, not a condition (e.g. write m_jj > 500)')
         return definition.evaluate(sample)
     if not callable(definition):
-        raise OptionError(f"{what}: expected an expression or a function of the sample, got {type(definition).__name__}")
+        raise OptionError(f"{what}: expected an expression or a function of the sample, "
+                          f"got {type(definition).__name__}")
     values = np.asarray(definition(sample))
     wanted = "b" if condition else "biuf"
     if values.shape != (len(sample),) or values.dtype.kind not in wanted:
@@ -137,7 +138,8 @@ def _check_name(name: str, sample: EventSample, replace: bool) -> None:
     if name in sample.global_names:
         raise OptionError(f"observable name {name!r}: the sample has a global of that name")
     if name in sample.observables and not replace:
-        raise OptionError(f"observable {name!r} exists already; replace it with replace=True (--replace)")
+        raise OptionError(f"observable {name!r} exists already; pass replace=True to replace it "
+                          "(lfi observables --replace)")
 
 
 def _as_list(cuts: Definition | Sequence[Definition]) -> list[Definition]:
