@@ -47,7 +47,8 @@ _KINEMATICS = {  # name → (function of the summed four-momenta of each group, 
 FUNCTIONS = (*_MATH, *_KINEMATICS, "n")
 """Names of the functions an expression may call."""
 
-_ARITHMETIC = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide, ast.Pow: np.power}
+_ARITHMETIC = {ast.Add: (np.add, "+"), ast.Sub: (np.subtract, "-"), ast.Mult: (np.multiply, "*"),
+               ast.Div: (np.divide, "/"), ast.Pow: (np.power, "**")}
 _COMPARISONS = {ast.Lt: np.less, ast.LtE: np.less_equal, ast.Gt: np.greater, ast.GtE: np.greater_equal,
                 ast.Eq: np.equal, ast.NotEq: np.not_equal}
 _SYMBOLS = {ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|",
@@ -336,10 +337,9 @@ class _Compiler:
         return _Node(lambda ctx: number, "number", number)
 
     def arithmetic(self, node: ast.BinOp, scope: str) -> _Node:
-        function = _ARITHMETIC.get(type(node.op))
-        if function is None:
+        if type(node.op) not in _ARITHMETIC:
             self.unsupported(node.op, node.left, node.right)
-        symbol = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "/", np.power: "**"}[function]
+        function, symbol = _ARITHMETIC[type(node.op)]
         left = self.typed(node.left, scope, "number", f"'{symbol}'")
         right = self.typed(node.right, scope, "number", f"'{symbol}'")
         if function is np.power:
