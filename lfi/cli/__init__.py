@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "lfi.cli.info",
     "lfi.cli.transfer",
     "lfi.cli.merge",
+    "lfi.cli.select",
     "lfi.cli.train",
     "lfi.cli.pseudodata",
     "lfi.cli.limits",

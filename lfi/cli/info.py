@@ -42,6 +42,7 @@ def format_info(info: dict) -> str:
         f"truth        {', '.join(info['truth']) or '-'}",
     ]
     lines += _generation_lines(info.get("metadata") or {})
+    lines += _selection_lines(info.get("metadata") or {})
     if info["morphing_basis"]:
         lines.append(f"morphing     {len(info['morphing_basis'])} components, basis {', '.join(info['morphing_basis'])}")
     else:
@@ -68,6 +69,17 @@ def _cutflow_lines(metadata: dict) -> list[str]:
     if problem:
         return [f"cut flow     not shown: metadata {CUTFLOW_KEY!r} is malformed ({problem})"]
     return ["", format_table(metadata[CUTFLOW_KEY])]
+
+
+def _selection_lines(metadata: dict) -> list[str]:
+    """The cuts and added observables recorded by ``lfi select`` / ``lfi observables`` (docs/selections.md §5)."""
+    if not isinstance(metadata, dict):
+        return []
+    cuts, definitions = metadata.get("cuts"), metadata.get("observable_definitions")
+    lines = [f"cuts         {'; '.join(map(str, cuts))}"] if isinstance(cuts, list) and cuts else []
+    if isinstance(definitions, dict) and definitions:
+        lines.append(f"defined      {'; '.join(f'{k} = {v}' for k, v in definitions.items())}")
+    return lines
 
 
 def _generation_lines(metadata: dict) -> list[str]:

@@ -1,7 +1,8 @@
 """``lfi import lhe|delphes|madminer INPUT... --out FILE`` and ``lfi export madminer FILE --out FILE``.
 
 A thin layer over :mod:`simulators.io`: it parses the options, calls the reader or writer and saves
-the result atomically, so a failure never leaves a half-written output file.
+the result atomically, so a failure never leaves a half-written output file. The importers take
+``--observable NAME=EXPR`` and ``--cut EXPR`` (``docs/selections.md``), applied after reading and before saving.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import logging
 import time
 
+from lfi.cli.select import add_expression_options, apply_expressions
 from lfi.errors import OptionError
 
 __all__ = ["add_commands"]
@@ -72,6 +74,7 @@ def _common(p: argparse.ArgumentParser, several: bool) -> None:
     p.add_argument("inputs", nargs="+" if several else 1, metavar="INPUT", help="input file(s)")
     p.add_argument("--out", required=True, metavar="FILE", help="event file to write (.h5)")
     p.add_argument("--quiet", action="store_true", help="do not print the summary of the written file")
+    add_expression_options(p)
 
 
 def _benchmark_options(p: argparse.ArgumentParser) -> None:
@@ -119,6 +122,7 @@ def _pairs(text: str, option: str) -> dict[str, float]:
 
 
 def _save(sample, args: argparse.Namespace, start: float) -> int:
+    sample = apply_expressions(sample, args)
     path = sample.save(args.out)
     n = len(sample)
     del sample
