@@ -190,3 +190,26 @@ def test_lfi_pseudodata_then_limits_observed(tmp_path):
     bad = lfi("limits", "--data", "mc.h5", "--truth", "--lumi", "50 fb", "--out", "out2")
     assert bad.returncode != 0 and bad.stderr.strip().count("\n") == 0 and "--lumi" in bad.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def test_sally_maps_say_they_are_local_and_warn_far_from_the_reference(toy_sample, tmp_path, caplog):
+    """A SALLY estimator evaluated with an expected map whose 95 % region reaches far beyond the rate-only region:
+    limits.json says it is local, with the fraction that the rate alone excludes; a warning says what to trust."""
+    from lfi.train import TrainConfig
+    from lfi.workflows import train_estimator
+    from lfi.workflows.limits import expected_limits
+
+    train = toy_sample[:8000].save(tmp_path / "train.h5")
+    test = toy_sample[8000:].save(tmp_path / "test.h5")
+    train_estimator(train, "mlp", "sally", tmp_path / "sally", progress=False, config=TrainConfig(epochs=1),
+                    options={"events_per_epoch": 512})
+    narrow = expected_limits(test, models=[tmp_path / "sally"], lumi=20.0, grid="-1:1:21,-1:1:21")
+    entry = narrow.summary["maps"]["sally_sally"]["approximation"]
+    assert entry["kind"].startswith("local") and entry["reference"] == [0.0, 0.0]
+    fraction = entry["fraction_of_95_region_excluded_by_rate_alone"]
+    assert 0.0 <= fraction <= 1.0
+    with caplog.at_level("WARNING", logger="lfi.limits"):
+        wide = expected_limits(test, models=[tmp_path / "sally"], lumi=0.5, grid="-8:8:41,-8:8:41")
+    fraction = wide.summary["maps"]["sally_sally"]["approximation"]["fraction_of_95_region_excluded_by_rate_alone"]
+    assert fraction > 0.05  # at 0.5 pb⁻¹ SALLY's ellipse is wide, while the quartic rate excludes far points
+    assert any("local approximation" in r.message for r in caplog.records)

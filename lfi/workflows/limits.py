@@ -183,6 +183,7 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         record = training_record(directory, estimator.metadata)
         if record is not None:
             training[name] = record
+    _describe_local_maps(loaded, result.maps, described, sample, points, theta_true, lumi)
     if data_events is not None:
         observed_maps = _observed_maps(data_events, sample, loaded, histograms, truth, points, theta_true, lumi,
                                        binning, device, chunk)
@@ -243,6 +244,34 @@ def _observed_maps(data_events: EventSample, sample: EventSample, loaded, histog
         maps[name] = observed_estimator_map(estimator, sample, data_events, points, theta_true, lumi, device=device,
                                             chunk=chunk)
     return maps
+
+
+def _describe_local_maps(loaded, maps: dict, described: dict, sample: EventSample, points: np.ndarray,
+                         theta_true: np.ndarray, lumi: float) -> None:
+    """Say in each score estimator's entry that its map is a local approximation around θ_ref, and warn when its
+    95 % region reaches points that the rate alone excludes: there the expansion no longer holds."""
+    from lfi.augment.joint import JointQuantities
+
+    scores = [(name, estimator) for name, estimator, _ in loaded if estimator.kind == "score"]
+    if not scores:
+        return
+    joint = JointQuantities(sample)
+    sigma_true = float(joint.sigma(theta_true[None])[0])
+    rate_only = limits.extended_asimov_q(np.zeros(len(points)), joint.sigma(points), lumi, sigma_true=sigma_true,
+                                         mean_log_r_true=0.0)
+    threshold = limits.q_threshold(0.9545, points.shape[1])
+    for name, estimator in scores:
+        inside = maps[name] <= threshold
+        beyond = float(np.sum(inside & (rate_only > threshold)) / max(np.sum(inside), 1))
+        reference = np.asarray(estimator.metadata.get("reference", np.zeros(points.shape[1])), float).tolist()
+        described[name]["approximation"] = {
+            "kind": f"local: {str(estimator.metadata.get('method', 'sally')).upper()} expands the likelihood around "
+                    "the score's reference point", "reference": reference,
+            "fraction_of_95_region_excluded_by_rate_alone": beyond}
+        if beyond > 0.05:
+            log.warning("%s is a local approximation around θ_ref = %s: %.0f %% of its 95 %% region is excluded by the "
+                        "rate alone, so the expansion does not hold that far out; trust a ratio method or the "
+                        "histograms there", name, reference, 100 * beyond)
 
 
 def lumi_warnings(summary: dict, bare_number: bool = False) -> list[str]:
@@ -323,7 +352,8 @@ def write_limits(result: LimitsResult, out: str | os.PathLike) -> list[Path]:
             written.append(plot_contours({k: v.reshape(result.shape) for k, v in result.maps.items()}, result.axes,
                                          out / name, parameters=result.parameters, units=result.units,
                                          theta_true=result.theta_true, labels=labels,
-                                         title=f"expected limits (Asimov), L = {result.lumi:g} pb⁻¹ "
+                                         title=f"{'expected (Asimov) and observed' if 'observed' in result.summary else 'expected (Asimov)'} "
+                                               f"limits, L = {result.lumi:g} pb⁻¹ "
                                                f"= {result.lumi / 1000:g} fb⁻¹; 68.27 % (solid) and 95.45 % CL",
                                          members={k: [q.reshape(result.shape) for q in v]
                                                   for k, v in result.member_maps.items()}))
