@@ -10,6 +10,7 @@ Shapes: N simulated events, M observed events, T grid points, D parameters; σ i
 
 from __future__ import annotations
 
+import logging
 from typing import Sequence
 
 import numpy as np
@@ -23,6 +24,8 @@ from lfi.limits.observed import extended_observed_t, q_from_t, sally_observed_q
 from lfi.protocols import RatioEstimator, ScoreEstimator
 
 __all__ = ["observed_estimator_map", "observed_histogram_map", "observed_truth_map"]
+
+log = logging.getLogger("lfi.limits")
 
 
 def observed_estimator_map(estimator: RatioEstimator | ScoreEstimator, sample: EventSample, data: EventSample,
@@ -60,9 +63,12 @@ def observed_estimator_map(estimator: RatioEstimator | ScoreEstimator, sample: E
         w_ref = sample.weights_at(score_ref)
         grad_sigma = joint.morpher.weight_gradients(score_ref[None])[0] @ joint.basis_sigma
         sigma_ref = float(joint.sigma(score_ref[None])[0])
-        fisher = limits.fisher_information(estimator.score(sample, device=device), w_ref, lumi, sigma_true=sigma_ref,
-                                           sigma_gradient=grad_sigma)
-        observed_score = counts @ data_score + (counts.sum() / sigma_ref - lumi) * grad_sigma
+        score = estimator.score(sample, device=device)
+        fisher = limits.fisher_information(score, w_ref, lumi, sigma_true=sigma_ref, sigma_gradient=grad_sigma)
+        # The exact score has mean zero at θ_ref; a learned one's small bias b would move the fit by I⁻¹·n·b, so the
+        # observed score is centred on its simulated mean (a no-op for an unbiased estimator)
+        centre = w_ref @ score / w_ref.sum()
+        observed_score = counts @ (data_score - centre) + (counts.sum() / sigma_ref - lumi) * grad_sigma
         return sally_observed_q(points, fisher, score_ref, observed_score)
     score = estimator.score(sample, device=device)
     w_ref = sample.weights_at(np.asarray(theta_ref, float))
@@ -93,12 +99,17 @@ def observed_histogram_map(sample: EventSample, data: EventSample, observables: 
     index, n_bins_total = limits.bin_index(x, edges)
     data_index, _ = limits.bin_index(x_data, edges)
     observed = np.bincount(data_index, weights=_counts(counts, data), minlength=n_bins_total)
+    simulated = np.bincount(index, minlength=n_bins_total) > 0  # a bin without simulated events predicts nothing
+    if np.any(observed[~simulated] > 0):
+        log.warning("histogram %s: %g observed events fall in %d bins without simulated events and are left out; use "
+                    "fewer bins or a larger simulated sample", ",".join(observables), observed[~simulated].sum(),
+                    int(np.sum(~simulated & (observed > 0))))
     joint = JointQuantities(sample)
     t = np.empty(len(points))
     for start in range(0, len(points), chunk):
         block = points[start : start + chunk]
         nu = lumi * limits.bin_sums(index, joint.weights(block), n_bins_total).T  # (Tc, B)
-        t[start : start + chunk] = limits.binned_asimov_q(nu, observed)
+        t[start : start + chunk] = limits.binned_asimov_q(nu[:, simulated], observed[simulated])
     return q_from_t(t)
 
 

@@ -85,7 +85,8 @@ def test_q_from_t_refuses_an_all_infinite_map():
 
 
 def test_observed_maps_on_the_asimov_data_set_equal_the_expected_maps(toy_sample, tmp_path):
-    """Counts L·w_i(θ*) on the simulated events themselves: truth, histogram, a ratio and a SALLINO estimator. The
+    """Counts L·w_i(θ*) on the simulated events themselves: truth, histogram, a ratio, a SALLINO and a SALLY estimator
+    (its observed score is centred on the simulated mean, so the Asimov fit sits at θ_ref). The
     maps of a subsample take σ(θ) from the sum of its weights, the exact map from the exact σ: its Asimov data set
     holds L·σ_exact(θ*) events."""
     from lfi.train import TrainConfig
@@ -101,7 +102,7 @@ def test_observed_maps_on_the_asimov_data_set_equal_the_expected_maps(toy_sample
              (histogram_map(sample, ["pt_j1", "delta_phi_jj"], POINTS, theta_true, lumi),
               observed_histogram_map(sample, sample, ["pt_j1", "delta_phi_jj"], POINTS, theta_true, lumi, counts=counts))]
     toy_file = sample.save(tmp_path / "train.h5")
-    for method in ("alices", "sallino"):
+    for method in ("alices", "sallino", "sally"):
         model = train_estimator(toy_file, "mlp", method, tmp_path / method, progress=False,
                                 config=TrainConfig(epochs=1, batch_size=256), options={"events_per_epoch": 1024})
         pairs.append((estimator_map(model, sample, POINTS, theta_true, lumi),
