@@ -345,6 +345,9 @@ def write_limits(result: LimitsResult, out: str | os.PathLike) -> list[Path]:
     if len(result.axes) == 2:
         from lfi.report import plot_contours
 
+        kind = "expected (Asimov) and observed" if "observed" in result.summary else "expected (Asimov)"
+        title = f"{kind} limits, L = {result.lumi / 1000:g} fb⁻¹; 68.27 % CL (solid), 95.45 % CL (dashed)"
+
         from lfi.report import map_labels
 
         labels = map_labels({k: result.summary.get("maps", {}).get(k) for k in result.maps})
@@ -352,9 +355,7 @@ def write_limits(result: LimitsResult, out: str | os.PathLike) -> list[Path]:
             written.append(plot_contours({k: v.reshape(result.shape) for k, v in result.maps.items()}, result.axes,
                                          out / name, parameters=result.parameters, units=result.units,
                                          theta_true=result.theta_true, labels=labels,
-                                         title=f"{'expected (Asimov) and observed' if 'observed' in result.summary else 'expected (Asimov)'} "
-                                               f"limits, L = {result.lumi:g} pb⁻¹ "
-                                               f"= {result.lumi / 1000:g} fb⁻¹; 68.27 % (solid) and 95.45 % CL",
+                                         title=title,
                                          members={k: [q.reshape(result.shape) for q in v]
                                                   for k, v in result.member_maps.items()}))
     return written
