@@ -186,3 +186,23 @@ def test_selecting_or_concatenating_does_not_keep_a_cutflow_that_no_longer_appli
     joined = EventSample.concatenate([sample, other])
     assert joined.metadata["cutflow"] == {"toy": sample.metadata["cutflow"]["toy"],
                                           "toy2": other.metadata["cutflow"]["toy2"]}
+
+
+def test_a_selection_appends_its_cuts_to_the_cut_flow():
+    """lfi select / select_events: one step per cut, counted independently from the toy's own observables; a sliced
+    sample (whose cut flow was dropped) gets none. Before: the input's cut flow was copied unchanged, so its last step
+    no longer matched the file."""
+    from lfi.events import select_events
+
+    sample = simulators.get("toy").simulate(3000, seed=41)
+    (process,) = sample.metadata["cutflow"]
+    selected = select_events(sample, ["pt(j1) > 40", "m(j1, j2) > 100"])
+    steps = selected.metadata["cutflow"][process]
+    assert [s["step"] for s in steps][-2:] == ["pt(j1) > 40", "m(j1, j2) > 100"]
+    assert steps[:-2] == sample.metadata["cutflow"][process]
+    first_cut = sample.observables["pt_j1"] > 40
+    assert steps[-2]["events"] == int(first_cut.sum())
+    assert steps[-1]["events"] == len(selected) == int((first_cut & (sample.observables["m_jj"] > 100)).sum())
+    assert steps[-1]["sigma_pb"] == pytest.approx(float(selected.weights[:, selected.benchmark_index("sm")].sum()),
+                                                  rel=1e-12)
+    assert "cutflow" not in select_events(sample[:100], "pt(j1) > 40").metadata

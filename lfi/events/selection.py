@@ -14,6 +14,7 @@ from typing import Callable, Mapping, Sequence, Union
 import numpy as np
 
 from lfi.errors import OptionError
+from lfi.events.cutflow import CUTFLOW_KEY, apply_cuts, check_cutflows, sm_column
 from lfi.events.expressions import FUNCTIONS, Expression, parse_expression
 from lfi.events.object_names import COLLECTIONS, OWN_QUANTITIES, parse_object_name
 from lfi.events.sample import EventSample
@@ -95,9 +96,36 @@ def select_events(sample: EventSample, cuts: Definition | Sequence[Definition]) 
         One line naming the cut and the column of the bad token.
     """
     cuts = _as_list(cuts)
-    selected = sample.select(event_mask(sample, cuts))
-    selected.metadata = {**sample.metadata, "cuts": [*sample.metadata.get("cuts", []), *map(_label, cuts)]}
+    masks = [(_label(cut), _values(sample, cut, "cut", condition=True)) for cut in cuts]
+    keep = np.logical_and.reduce([mask for _, mask in masks]) if masks else np.ones(len(sample), dtype=bool)
+    selected = sample.select(keep)
+    metadata = {**sample.metadata, "cuts": [*sample.metadata.get("cuts", []), *(label for label, _ in masks)]}
+    metadata.pop(CUTFLOW_KEY, None)
+    flows = _extended_cutflows(sample, masks)
+    selected.metadata = {**metadata, **({CUTFLOW_KEY: flows} if flows else {})}
     return selected
+
+
+def _extended_cutflows(sample: EventSample, masks: list[tuple[str, np.ndarray]]) -> dict | None:
+    """The input's cut flows with one step per new cut, counted per process (and σ at the SM when there is one);
+    None when the input has none, or one that no longer describes its events (then it is dropped, not carried)."""
+    flows = sample.metadata.get(CUTFLOW_KEY)
+    if check_cutflows(flows) is not None:
+        return None
+    if not masks:
+        return dict(flows)
+    sm = sm_column(sample.benchmark_names, sample.benchmark_theta)
+    extended = {}
+    for name, steps in flows.items():
+        if name not in sample.process_names:
+            return None
+        mine = sample.process == sample.process_names.index(name)
+        if steps[-1]["events"] != int(mine.sum()):
+            return None
+        _, new = apply_cuts([(label, mask[mine]) for label, mask in masks],
+                            weights=None if sm is None else sample.weights[mine, sm])
+        extended[name] = [*steps, *new[1:]]
+    return extended
 
 
 def add_observables(sample: EventSample, definitions: Mapping[str, Definition], replace: bool = False) -> EventSample:
