@@ -123,7 +123,8 @@ def main() -> None:
         table = _write(out, args, n_train, len(test), {**entries, **_other_rows(out, entries)},
                        pending=len(rows) - done)  # a partial table after each row
     print("\n" + table)
-    print(f"\nwrote {out / 'calibration.json'} and {out / 'table.md'}")
+    _plot_ratios({**entries, **_other_rows(out, entries)}, args.reference, out / "area_ratios.png")
+    print(f"\nwrote {out / 'calibration.json'}, {out / 'table.md'} and {out / 'area_ratios.png'}")
 
 
 def _write(out: Path, args, n_train: int, n_test: int, entries: dict, pending: int) -> str:
@@ -139,6 +140,29 @@ def _write(out: Path, args, n_train: int, n_test: int, entries: dict, pending: i
                       f"{args.events_per_epoch or 'all'} events, batch {args.batch_size}; L = {args.lumi:.4g} pb⁻¹; "
                       f"ratios relative to {args.reference}.{status}\n\n{table}\n")
     return table
+
+
+def _plot_ratios(entries: dict, reference: str, path: Path) -> None:
+    """Horizontal bars: each map's contour area relative to the reference at 68 % and 95 % CL, a line at 1."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lfi.roc_figure import save_figure
+
+    names = [n for n, e in entries.items() if "area_ratio" in e]
+    y = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
+    for offset, level, label in ((-0.18, "68.27", "68 % CL"), (0.18, "95.45", "95 % CL")):
+        ax.barh(y + offset, [entries[n]["area_ratio"][level] or np.nan for n in names], height=0.34, label=label)
+    ax.axvline(1.0, color="black", lw=1)
+    ax.set_yticks(y, names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"contour area / {reference}")
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+    plt.close(fig)
 
 
 def _other_rows(out: Path, entries: dict) -> dict:
