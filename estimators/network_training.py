@@ -15,11 +15,12 @@ from lfi.augment import AugmentedBatches
 from lfi.errors import Interrupted, ModelError, OptionError, first_line
 from lfi.files import atomic_write_text
 from lfi.train.losses import get_loss
-from lfi.train.methods import method_kind
+from lfi.train.methods import DENSITY, method_kind
 from lfi.train.setup import TrainingSetup
 from lfi.train.trainer import CHECKPOINT_FILE, fit, resolve_device
 
-__all__ = ["train_network", "head_config", "default_head", "options_as_text", "RECORD_FILE"]
+__all__ = ["train_network", "resumed_model_config", "fit_and_save", "head_config", "default_head", "options_as_text",
+           "RECORD_FILE"]
 
 #: The run's settings, written when training starts and compared on ``--resume``.
 RECORD_FILE = "train_options.json"
@@ -56,23 +57,17 @@ def head_config(setup: TrainingSetup, head: str) -> dict:
 def train_network(cls, setup: TrainingSetup):
     """Build (or, resuming, rebuild) a network of class ``cls``, train it on ``setup`` and save it; returns it.
 
-    The directory gets ``train_options.json`` (the run's settings, compared on ``--resume``) at the start,
-    ``checkpoint.pt`` and ``progress.json`` after every finished epoch, and the estimator itself
-    (``config.json``, ``weights.pt``) only when training ends: an interrupted run leaves nothing a loader
-    would take for a trained model.
+    See :func:`fit_and_save` for what the output directory holds when.
     """
+    if setup.method in DENSITY:
+        raise OptionError(f"--method {setup.method} trains a conditional density of high-level observables: "
+                          "use --estimator flow")
     loss = get_loss(setup.method, **setup.options.method.loss_arguments())
-    config, out = setup.config, setup.out
-    resolve_device(config.device)  # a bad --device fails before anything is written
-    resuming = setup.resume and (out / CHECKPOINT_FILE).is_file()
-    if resuming:
-        saved = _read_json(out / RECORD_FILE)
-        setup.check_resume(saved)
-        model = cls(**saved["model"])  # weights come from the checkpoint
+    config = setup.config
+    saved = resumed_model_config(setup)
+    if saved is not None:
+        model = cls(**saved)  # weights come from the checkpoint
     else:
-        if (out / CHECKPOINT_FILE).exists():
-            raise OptionError(f"{out} holds an earlier run ({CHECKPOINT_FILE}): pass --resume to continue it, "
-                              "or pick another --out")
         head = setup.options.head.name or default_head(setup.method)
         encoder_config = {"n_objects": setup.sample.momenta.shape[1], "n_globals": len(setup.sample.global_names),
                           **parse_options(setup.estimator, options_as_text(setup.options.encoder))}
@@ -87,12 +82,47 @@ def train_network(cls, setup: TrainingSetup):
     train_batches = AugmentedBatches(setup.train, setup.theta0_prior, setup.theta1_prior, n_events=n_epoch, **common)
     val_batches = AugmentedBatches(setup.validation, setup.theta0_prior, setup.theta1_prior,
                                    n_events=max(n_epoch // 4, config.batch_size), **{**common, "seed": config.seed + 1})
+    model_config = {k: model.config[k] for k in ("encoder", "encoder_config", "head", "head_config", "metadata")}
+    return fit_and_save(model, model_config, setup, loss, train_batches, val_batches)
+
+
+def resumed_model_config(setup: TrainingSetup) -> dict | None:
+    """The constructor arguments saved by the interrupted run that ``setup`` resumes (checked against this run's
+    settings), or None for a new run; a bad ``--device`` fails here, before anything is written.
+
+    Raises
+    ------
+    OptionError
+        ``setup.out`` holds an earlier run and ``--resume`` was not given.
+    ResumeMismatchError
+        The settings differ from the interrupted run's.
+    """
+    out = setup.out
+    resolve_device(setup.config.device)
+    if setup.resume and (out / CHECKPOINT_FILE).is_file():
+        saved = _read_json(out / RECORD_FILE)
+        setup.check_resume(saved)
+        return saved["model"]
+    if (out / CHECKPOINT_FILE).exists():
+        raise OptionError(f"{out} holds an earlier run ({CHECKPOINT_FILE}): pass --resume to continue it, "
+                          "or pick another --out")
+    return None
+
+
+def fit_and_save(model, model_config: dict, setup: TrainingSetup, loss, train_batches, val_batches):
+    """Train ``model`` with :func:`lfi.train.fit` and save it in ``setup.out``; returns it.
+
+    The directory gets ``train_options.json`` (the run's settings with ``model_config``, the constructor
+    arguments a resumed run rebuilds the model from) at the start, ``checkpoint.pt`` and ``progress.json`` after
+    every finished epoch, and the estimator itself only when training ends: an interrupted run leaves nothing
+    a loader would take for a trained model.
+    """
+    out = setup.out
     created = not out.exists()
-    record = {**setup.record(), "model": {k: model.config[k] for k in ("encoder", "encoder_config", "head",
-                                                                        "head_config", "metadata")}}
+    record = {**setup.record(), "model": model_config}
     atomic_write_text(out / RECORD_FILE, json.dumps(record, indent=2, default=str))
     try:
-        fit(model, loss, train_batches, val_batches, config, out, resume=setup.resume, progress=setup.progress)
+        fit(model, loss, train_batches, val_batches, setup.config, out, resume=setup.resume, progress=setup.progress)
     except Interrupted:
         if not (out / CHECKPOINT_FILE).exists():  # nothing to resume: leave nothing behind
             (out / RECORD_FILE).unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """Estimator families by name: which class trains and loads a given ``--estimator`` name.
 
 Every encoder name (``mlp``, ``part``, ...) is a network (:class:`estimators.estimator.Estimator`); a few names
-are families of their own (``bdt``: LightGBM). Ensembles (:class:`estimators.ensemble.Ensemble`) wrap any of them. A family class implements the protocols of
+are families of their own (``bdt``: LightGBM; ``flow``: a conditional normalising flow, NDE and SCANDAL). Ensembles (:class:`estimators.ensemble.Ensemble`) wrap any of them. A family class implements the protocols of
 :mod:`lfi.protocols` plus ``trained(setup)`` (and ``trained_classifier(setup)`` for event classifiers) and
 ``load(directory)``; registering it here is all it takes to plug a new one in.
 """
@@ -20,9 +20,9 @@ from lfi.train.progress import require_finished
 __all__ = ["FAMILIES", "estimator_class", "estimator_names", "estimator_options", "load", "train"]
 
 #: Estimator names that are not networks, with the class that implements them.
-FAMILIES = {"bdt": "estimators.bdt:BDTEstimator"}
+FAMILIES = {"bdt": "estimators.bdt:BDTEstimator", "flow": "estimators.flow:FlowEstimator"}
 #: For each family, the function that lists its ``--option`` keys with their defaults.
-_FAMILY_OPTIONS = {"bdt": "estimators.bdt:bdt_options"}
+_FAMILY_OPTIONS = {"bdt": "estimators.bdt:bdt_options", "flow": "estimators.flow:flow_options"}
 _NETWORK = "estimators.estimator:Estimator"
 #: Ensembles wrap members of any family; their config.json says ``"family": "ensemble"``.
 _ENSEMBLE = "estimators.ensemble:Ensemble"

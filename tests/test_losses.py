@@ -122,7 +122,8 @@ def test_focal_loss_reduces_to_cross_entropy_and_down_weights_easy_events():
 
 
 def test_every_method_has_a_loss_and_unknown_names_are_listed():
-    assert set(LOSSES) == {"carl", "rolr", "rascal", "alice", "alices", "cascal", "sally", "sallino", "ce", "focal"}
+    assert set(LOSSES) == {"carl", "rolr", "rascal", "alice", "alices", "cascal", "nde", "scandal", "sally", "sallino",
+                           "ce", "focal"}
     assert get_loss("SALLINO").kind == "score"
     with pytest.raises(KeyError, match="valid: carl"):
-        get_loss("nde")
+        get_loss("npe")

@@ -137,7 +137,7 @@ def test_sally_learns_the_expected_joint_score(toy_sample, tmp_path):
 
 def test_bad_requests_are_refused(toy_file, tmp_path):
     with pytest.raises(KeyError, match="valid"):
-        train_estimator(toy_file, "mlp", "nde", tmp_path / "x", config=_config(1))
+        train_estimator(toy_file, "mlp", "npe", tmp_path / "x", config=_config(1))
     with pytest.raises(KeyError, match="unknown estimator .*bdt, cnn1d"):
         train_estimator(toy_file, "transformerzzz", "alice", tmp_path / "y", config=_config(1))
     with pytest.raises(ValueError, match="CUDA is not available"):

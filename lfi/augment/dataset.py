@@ -8,10 +8,13 @@ log r(x,z|θ0,θ1) and joint scores t(x,z|θ0), t(x,z|θ1) (docs/method.md §2; 
 Batch keys and shapes (B = batch size, P object slots, G globals, D parameters):
 ``momenta`` (B, P, 4) float32 GeV, ``types`` (B, P) int64, ``globals`` (B, G) float32,
 ``theta0``, ``theta1`` (B, D) float32, ``y`` (B,) float32, ``log_r`` (B,) float32 = log r(x,z|θ0,θ1),
-``score0``, ``score1`` (B, D) float32 = t(x,z|θ0), t(x,z|θ1).
+``score0``, ``score1`` (B, D) float32 = t(x,z|θ0), t(x,z|θ1); with ``observables`` also
+``observables`` (B, K) float32, the named high-level observables in their stored units (density methods).
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -44,6 +47,8 @@ class AugmentedBatches(IterableDataset):
         Draw every event at θ0 with y = 0 (local score estimation, SALLY).
     seed : int
         Epoch e uses the generator ``default_rng([seed, e])``: reproducible and resumable.
+    observables : sequence of str
+        High-level observables (keys of ``sample.observables``) each batch also carries as ``observables`` (B, K).
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class AugmentedBatches(IterableDataset):
         events_per_theta: int = 64,
         only_theta0: bool = False,
         seed: int = 0,
+        observables: Sequence[str] = (),
     ):
         super().__init__()
         if batch_size < 2:
@@ -66,6 +72,12 @@ class AugmentedBatches(IterableDataset):
         self.batch_size, self.events_per_theta, self.only_theta0 = batch_size, events_per_theta, only_theta0
         self.n_events = n_events or len(sample)
         self.seed, self.epoch = seed, 0
+        missing = [name for name in observables if name not in sample.observables]
+        if missing:
+            raise OptionError(f"observable {missing[0]!r} is not in this sample; it has "
+                              f"{', '.join(sorted(sample.observables)) or 'none'}")
+        self.observables = (np.stack([sample.observables[name] for name in observables], axis=1)
+                            if observables else None)  # (N, K) float32
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose draws the next iteration yields."""
@@ -121,7 +133,7 @@ class AugmentedBatches(IterableDataset):
     def make_batch(self, events: np.ndarray, theta0: np.ndarray, theta1: np.ndarray, y: np.ndarray) -> dict:
         """Tensors of one batch for the given event indices and parameter points."""
         s, j = self.sample, self.joint
-        return {
+        batch = {
             "momenta": torch.from_numpy(s.momenta[events]),
             "types": torch.from_numpy(s.types[events].astype(np.int64)),
             "globals": torch.from_numpy(s.globals_[events]),
@@ -132,3 +144,6 @@ class AugmentedBatches(IterableDataset):
             "score0": torch.from_numpy(j.score(events, theta0).astype(np.float32)),
             "score1": torch.from_numpy(j.score(events, theta1).astype(np.float32)),
         }
+        if self.observables is not None:
+            batch["observables"] = torch.from_numpy(self.observables[events])
+        return batch

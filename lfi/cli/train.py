@@ -19,7 +19,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", required=True, metavar="FILE", help="training event file")
     p.add_argument("--estimator", required=True, metavar="NAME",
-                   help="mlp, cnn1d, mixer, particlenet, part, sett, iaformer (networks) or bdt (LightGBM, carl only)")
+                   help="mlp, cnn1d, mixer, particlenet, part, sett, iaformer (networks), bdt (LightGBM, carl only) "
+                   "or flow (normalising flow over observables, nde and scandal; needs lfi[flows])")
     p.add_argument("--method", required=True, choices=METHODS, type=str.lower, help="training method / loss")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory for the estimator")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",

@@ -10,7 +10,8 @@ Every loss takes an optional per-event weight w (negative weights allowed) and r
 loss, but it is not bounded below per batch: watch the validation loss.
 
 Signatures: ``loss(batch, outputs) -> Tensor`` (scalar) where ``outputs`` holds the model's ``log_r``,
-``score0`` = ∇θ0 log r̂ (when the method needs it), ``score`` (SALLY) or ``logits`` (classifiers).
+``score0`` = ∇θ0 log r̂ (when the method needs it), ``score`` (SALLY) or ``logits`` (classifiers); for the
+density methods (NDE, SCANDAL) ``log_p`` = log p̂(x|θ0) and ``score0`` = ∇θ0 log p̂(x|θ0).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lfi.train.methods import METHOD_KIND, METHODS, WITH_SCORE, method_kind
+from lfi.train.methods import DENSITY, METHOD_KIND, METHODS, WITH_SCORE, method_kind
 
 __all__ = ["Loss", "LOSSES", "get_loss", "METHOD_KIND"]
 
@@ -67,9 +68,9 @@ class Loss:
     kind : {"ratio", "score", "classifier"}
         The head it trains.
     needs_score : bool
-        Whether t̂ = ∇θ0 log r̂ must be computed (by autograd) for the ratio term.
+        Whether t̂ = ∇θ0 log r̂ (∇θ0 log p̂ for SCANDAL) must be computed (by autograd) for the score term.
     alpha : float
-        Weight of the score term for RASCAL, ALICES, CASCAL.
+        Weight of the score term for RASCAL, ALICES, CASCAL, SCANDAL.
     focal_alpha, focal_gamma : float
         Focal-loss parameters.
     """
@@ -81,12 +82,22 @@ class Loss:
     focal_alpha: float = 0.75
     focal_gamma: float = 3.0
 
+    @property
+    def density(self) -> bool:
+        """Whether the model outputs log p̂(x|θ0) (``log_p``) rather than log r̂(x|θ0, θ1)."""
+        return self.name in DENSITY
+
     def __call__(self, batch: dict[str, Tensor], outputs: dict[str, Tensor]) -> Tensor:
         w = batch.get("weight")
         if self.kind == "score":
             return _weighted_mean(_score_mse(outputs["score"], batch["score0"]), w)
         if self.kind == "classifier":
             return _weighted_mean(self._classification(outputs["logits"], batch["label"]), w)
+        if self.density:  # events drawn at θ0 (y = 0): −log p̂(x|θ0) (+ α·‖t̂ − t‖² for SCANDAL)
+            base = -outputs["log_p"].double()
+            if self.needs_score:
+                base = base + self.alpha * _score_mse(outputs["score0"], batch["score0"]).double()
+            return _weighted_mean(base, w)
         log_r_hat, log_r, y = outputs["log_r"], batch["log_r"], batch["y"]
         base = {
             "carl": lambda: _carl(log_r_hat, y),
@@ -117,10 +128,13 @@ class Loss:
 
 
 LOSSES = METHODS
+#: Default weight α of the score term by method (1 where not listed).
+DEFAULT_ALPHA = {"scandal": 1e-2}
 
 
-def get_loss(method: str, alpha: float = 1.0, focal_alpha: float = 0.75, focal_gamma: float = 3.0) -> Loss:
+def get_loss(method: str, alpha: float | None = None, focal_alpha: float = 0.75, focal_gamma: float = 3.0) -> Loss:
     """The loss of a method by name; ``sallino`` trains exactly like ``sally`` (the difference is in the limits).
+    ``alpha`` defaults to :data:`DEFAULT_ALPHA` (1 for RASCAL, ALICES, CASCAL; 0.01 for SCANDAL).
 
     Raises
     ------
@@ -130,4 +144,5 @@ def get_loss(method: str, alpha: float = 1.0, focal_alpha: float = 0.75, focal_g
     kind = method_kind(method)
     method = method.lower()
     name = "sally" if method == "sallino" else method
+    alpha = DEFAULT_ALPHA.get(name, 1.0) if alpha is None else alpha
     return Loss(name, kind, method in WITH_SCORE, alpha, focal_alpha, focal_gamma)

@@ -1,14 +1,15 @@
 """The training methods by name and what each trains (no torch needed; ``docs/method.md`` §5 has the losses).
 
 ``ratio`` methods train log r̂(x|θ0, θ1), ``score`` methods the local score t̂(x) at a reference point,
-``classifier`` methods event classes.
+``classifier`` methods event classes. The density methods (``nde``, ``scandal``) train a conditional density
+p̂(x|θ); it is used as a ratio estimator, log r̂(x|θ0, θ1) = log p̂(x|θ0) − log p̂(x|θ1).
 """
 
 from __future__ import annotations
 
 from lfi.errors import UnknownNameError
 
-__all__ = ["METHOD_KIND", "METHODS", "WITH_SCORE", "method_kind"]
+__all__ = ["METHOD_KIND", "METHODS", "WITH_SCORE", "DENSITY", "method_kind"]
 
 METHOD_KIND: dict[str, str] = {
     "carl": "ratio",
@@ -17,6 +18,8 @@ METHOD_KIND: dict[str, str] = {
     "alice": "ratio",
     "alices": "ratio",
     "cascal": "ratio",
+    "nde": "ratio",
+    "scandal": "ratio",
     "sally": "score",
     "sallino": "score",
     "ce": "classifier",
@@ -25,7 +28,9 @@ METHOD_KIND: dict[str, str] = {
 #: Every method name, in the order help texts list them.
 METHODS: tuple[str, ...] = tuple(METHOD_KIND)
 #: Ratio methods that add the joint-score term α·|t̂ − t|².
-WITH_SCORE = frozenset({"rascal", "alices", "cascal"})
+WITH_SCORE = frozenset({"rascal", "alices", "cascal", "scandal"})
+#: Methods that train a conditional density log p̂(x|θ) by maximum likelihood (a normalising flow).
+DENSITY = frozenset({"nde", "scandal"})
 
 
 def method_kind(method: str) -> str:

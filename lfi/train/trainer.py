@@ -69,7 +69,10 @@ def _amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
 
 
 def model_outputs(model: nn.Module, loss: Loss, batch: dict[str, Tensor], create_graph: bool) -> dict[str, Tensor]:
-    """Run the model on a batch and return what ``loss`` needs (log_r, score0 by autograd, score or logits)."""
+    """Run the model on a batch and return what ``loss`` needs (log_r or log_p, score0 by autograd, score or logits).
+
+    Density models (NDE, SCANDAL) are called as ``model(batch["observables"], theta0)`` and return log p̂(x|θ0);
+    every other model takes the object lists."""
     inputs = (batch["momenta"], batch["types"], batch["globals"])
     if loss.kind == "score":
         return {"score": model(*inputs)}
@@ -79,10 +82,14 @@ def model_outputs(model: nn.Module, loss: Loss, batch: dict[str, Tensor], create
     if loss.needs_score:
         theta0 = theta0.detach().requires_grad_(True)
     with torch.enable_grad() if loss.needs_score else contextlib.nullcontext():
-        log_r = model(*inputs, theta0, batch["theta1"])
-        out = {"log_r": log_r}
+        if loss.density:
+            value = model(batch["observables"], theta0)
+            out = {"log_p": value}
+        else:
+            value = model(*inputs, theta0, batch["theta1"])
+            out = {"log_r": value}
         if loss.needs_score:
-            (out["score0"],) = torch.autograd.grad(log_r.sum(), theta0, create_graph=create_graph)
+            (out["score0"],) = torch.autograd.grad(value.sum(), theta0, create_graph=create_graph)
     return out
 
 
