@@ -190,6 +190,29 @@ class FlowEstimator(nn.Module):
                     out[e : e + len(ub), t : t + len(cb)] = rows.reshape(len(cb), len(ub)).T.double().cpu().numpy()
         return out + log_jacobian.double().cpu().numpy()[:, None]
 
+    def sample_observables(self, theta: np.ndarray, n_events: int, *, seed: int = 0) -> np.ndarray:
+        """Draw synthetic events x ~ p̂(x|θ): the flow's observables in their stored units, shape (n_events, K).
+
+        Parameters
+        ----------
+        theta : array_like, shape (D,)
+        n_events : int
+        seed : int
+        """
+        theta = torch.as_tensor(np.asarray(theta, float).reshape(-1), dtype=self.theta_centre.dtype,
+                                device=self.device)
+        if theta.shape != (self.n_parameters,):
+            raise OptionError(f"--theta needs {self.n_parameters} values, got {theta.numel()}")
+        generator_state = torch.random.get_rng_state()
+        torch.manual_seed(seed)
+        try:
+            with torch.no_grad():
+                u = self.eval().flow((theta - self.theta_centre) / self.theta_scale).sample((int(n_events),))
+        finally:
+            torch.random.set_rng_state(generator_state)
+        y = u * self.x_scale + self.x_shift
+        return torch.where(self.x_log, torch.exp(y), y).double().cpu().numpy()
+
     def log_ratio(self, sample, theta0: np.ndarray, theta1: np.ndarray, *, device: str = "cpu") -> np.ndarray:
         """log r̂(x|θ0, θ1) = log p̂(x|θ0) − log p̂(x|θ1) of every event for two points of shape (D,); shape (N,)."""
         log_p = self.grid_log_density(self.grid_state(sample, device=device), np.stack([theta0, theta1]))
