@@ -21,9 +21,10 @@ from lfi.limits import q_threshold
 __all__ = ["plot_contours", "draw_contours", "plot_report", "parameter_label", "map_label", "map_labels"]
 
 _METHOD_NAMES = {"alices": "ALICES", "alice": "ALICE", "rascal": "RASCAL", "rolr": "ROLR", "carl": "CARL",
-                 "cascal": "CASCAL", "sally": "SALLY", "sallino": "SALLINO"}
+                 "cascal": "CASCAL", "sally": "SALLY", "sallino": "SALLINO", "nde": "NDE", "scandal": "SCANDAL"}
 _ESTIMATOR_NAMES = {"mlp": "MLP", "part": "ParT", "particlenet": "ParticleNet", "mixer": "Mixer",
-                    "iaformer": "IAFormer", "sett": "Set Transformer", "cnn1d": "CNN", "bdt": "BDT"}
+                    "iaformer": "IAFormer", "sett": "Set Transformer", "cnn1d": "CNN", "bdt": "BDT",
+                    "flow": "flow"}
 
 
 def parameter_label(name: str, units: str = "") -> str:

@@ -77,6 +77,7 @@ def test_labels_a_reader_understands():
     assert map_label("alices_m1", {"model": {"method": "alices", "estimator": "part"}}) == "ALICES (ParT)"
     assert map_label("alices_m1", {"model": {"method": "alices", "estimator": "mlp", "members": 5}}) == \
         "ALICES (MLP, ensemble of 5)"
+    assert map_label("nde_f", {"model": {"method": "nde", "estimator": "flow"}}) == "NDE (flow)"
 
 
 def test_two_trainings_of_one_method_and_estimator_get_distinct_labels():
