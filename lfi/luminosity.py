@@ -27,7 +27,7 @@ __all__ = ["Luminosity", "parse_luminosity", "PB_PER_UNIT"]
 PB_PER_UNIT = {"nb": 1e-3, "pb": 1.0, "fb": 1e3, "ab": 1e6}
 
 # A number, then optionally a unit written as "/fb", "fb-1", "fb^-1", "fb⁻¹" or "1/fb" (spaces allowed).
-_PATTERN = re.compile(r"^\s*(?P<value>[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*"
+_PATTERN = re.compile(r"^\s*(?P<value>[+-]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*"
                       r"(?:(?:1\s*)?/\s*(?P<slash>[npfa]b)|(?P<unit>[npfa]b)\s*(?:\^?\s*-\s*1|⁻¹))?\s*$", re.IGNORECASE)
 
 

@@ -181,7 +181,7 @@ def test_other_bad_requests_are_one_line(files, tmp_path, capsys, small_sample):
     assert main(limits_args(test, out, "--histogram", ",")) == 1
     one_line_error(capsys, "--histogram")
     assert main(["limits", "--data", str(test), "--truth", "--lumi", "-1", "--grid=-1:1:5,-1:1:5", "--out", str(out)]) == 1
-    one_line_error(capsys, "lumi must be a positive luminosity")
+    one_line_error(capsys, "--lumi: the luminosity must be positive and finite")
     assert main(limits_args(test, out, "--model", str(tmp_path / "nowhere"))) == 1
     one_line_error(capsys, "--model", "nowhere")
     assert main(limits_args(test, out, "--model", str(files["model"]), str(files["model"]))) == 1
