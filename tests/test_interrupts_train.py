@@ -27,7 +27,14 @@ def _start(toy_file: Path, out: Path, epochs: int, resume: bool = False) -> subp
             "--out", str(out), "--epochs", str(epochs), "--patience", "500", "--quiet",
             "--option", "events_per_epoch=1024", "--option", "head_hidden=16"]
     return subprocess.Popen(argv + (["--resume"] if resume else []), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_sigint_as_in_a_shell)
+
+
+def _sigint_as_in_a_shell() -> None:
+    """The child gets SIGINT unblocked and at its default, as from a terminal: a pytest-xdist worker can hand its
+    children a blocked or ignored SIGINT (mask and ignored dispositions survive exec), and then Ctrl-C never arrives."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 90.0) -> None:
