@@ -122,7 +122,8 @@ def fit_and_save(model, model_config: dict, setup: TrainingSetup, loss, train_ba
     record = {**setup.record(), "model": model_config}
     atomic_write_text(out / RECORD_FILE, json.dumps(record, indent=2, default=str))
     try:
-        fit(model, loss, train_batches, val_batches, setup.config, out, resume=setup.resume, progress=setup.progress)
+        fit(model, loss, train_batches, val_batches, setup.config, out, resume=setup.resume, progress=setup.progress,
+            on_epoch=setup.on_epoch)
     except Interrupted:
         if not (out / CHECKPOINT_FILE).exists():  # nothing to resume: leave nothing behind
             (out / RECORD_FILE).unlink(missing_ok=True)

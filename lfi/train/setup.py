@@ -235,6 +235,8 @@ class TrainingSetup:
         Number of members trained with seeds ``seed``, ``seed + 1``, ... (1: a single estimator).
     bootstrap : bool
         Each ensemble member trains on a bootstrap resample of the training events.
+    on_epoch : callable, optional
+        Passed to :func:`lfi.train.fit`: called after every epoch (not saved, not compared on resume).
     """
 
     estimator: str
@@ -253,6 +255,7 @@ class TrainingSetup:
     progress: bool = True
     ensemble: int = 1
     bootstrap: bool = False
+    on_epoch: Any = None
 
     def __post_init__(self) -> None:
         if self.ensemble < 1:

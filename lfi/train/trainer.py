@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
 from torch import Tensor, nn
@@ -112,6 +112,7 @@ def fit(
     *,
     resume: bool = False,
     progress: bool = True,
+    on_epoch: Callable[[dict, nn.Module], None] | None = None,
 ) -> list[dict]:
     """Train ``model`` in place; write ``checkpoint.pt`` every epoch and ``history.json`` at the end.
 
@@ -130,6 +131,10 @@ def fit(
         Continue from ``out_dir/checkpoint.pt`` if present (same split, optimizer, epoch and best loss).
     progress : bool
         Show a progress bar with the loss and events per second.
+    on_epoch : callable, optional
+        Called as ``on_epoch(entry, model)`` after every epoch with that epoch's history entry and the model in its
+        current (not the best) state, e.g. to measure accuracy against elapsed time; its own time is not counted in
+        ``seconds``. The model is put back on the training device and in training mode afterwards.
 
     Returns
     -------
@@ -208,6 +213,9 @@ def fit(
                 "seconds": time.perf_counter() - start,
             }
             history.append(entry)
+            if on_epoch is not None:
+                on_epoch(entry, model)
+                model.to(device)  # the callback may have evaluated it elsewhere
             if not math.isfinite(entry["train_loss"]):
                 raise OptionError(f"training diverged in epoch {epoch + 1} (loss {entry['train_loss']}); lower the learning rate")
             if val_loss < best_loss:

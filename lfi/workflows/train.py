@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -58,7 +58,7 @@ def _refuse_unused_options(options: TrainOptions, method: str, kind: str) -> Non
 def training_setup(data: str | os.PathLike, estimator: str, method: str, out: str | os.PathLike, *,
                    config: TrainConfig | None = None, options: Mapping[str, Any] | TrainOptions | None = None,
                    resume: bool = False, progress: bool = True, ensemble: int = 1,
-                   bootstrap: bool = False) -> TrainingSetup:
+                   bootstrap: bool = False, on_epoch: Callable[[dict, Any], None] | None = None) -> TrainingSetup:
     """Read ``data``, check it suits ``method``, split it and set up the priors (see :func:`train_estimator`)."""
     kind = method_kind(method)
     options = options if isinstance(options, TrainOptions) else TrainOptions.parse(options)
@@ -86,12 +86,13 @@ def training_setup(data: str | os.PathLike, estimator: str, method: str, out: st
     return TrainingSetup(estimator=estimator, data_file=Path(data), sample=sample, train=train, validation=validation,
                          method=method.lower(), theta0_prior=theta0_prior, theta1_prior=theta1_prior,
                          reference=reference, config=config, options=options, out=Path(out), resume=resume,
-                         progress=progress, ensemble=ensemble, bootstrap=bootstrap)
+                         progress=progress, ensemble=ensemble, bootstrap=bootstrap, on_epoch=on_epoch)
 
 
 def train_estimator(data: str | os.PathLike, estimator: str, method: str, out: str | os.PathLike, *,
                     config: TrainConfig | None = None, options: Mapping[str, Any] | TrainOptions | None = None,
-                    resume: bool = False, progress: bool = True, ensemble: int = 1, bootstrap: bool = False):
+                    resume: bool = False, progress: bool = True, ensemble: int = 1, bootstrap: bool = False,
+                    on_epoch: Callable[[dict, Any], None] | None = None):
     """Train an estimator on an event file and save it as a directory.
 
     Parameters
@@ -120,6 +121,9 @@ def train_estimator(data: str | os.PathLike, estimator: str, method: str, out: s
         log r̂ (or t̂) is the members' mean (:class:`estimators.ensemble.Ensemble`).
     bootstrap : bool
         Each ensemble member trains on a bootstrap resample of the training events.
+    on_epoch : callable, optional
+        ``on_epoch(entry, model)`` after every epoch of a network's training (:func:`lfi.train.fit`), e.g. to follow
+        an accuracy against elapsed time.
 
     Returns
     -------
@@ -129,7 +133,7 @@ def train_estimator(data: str | os.PathLike, estimator: str, method: str, out: s
     import estimators
 
     setup = training_setup(data, estimator, method, out, config=config, options=options, resume=resume,
-                           progress=progress, ensemble=ensemble, bootstrap=bootstrap)
+                           progress=progress, ensemble=ensemble, bootstrap=bootstrap, on_epoch=on_epoch)
     model = estimators.train(setup)
     log.info("saved %s estimator (%s) to %s", estimator, setup.method, setup.out)
     return model
