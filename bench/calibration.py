@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import platform
 import time
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from lfi.evaluate import estimator_map, histogram_map, truth_map
 from lfi.files import atomic_write_text
 from lfi.train import TrainConfig
 from lfi.workflows import train_estimator
+from machine import cpu_name
 
 #: Named encoder set-ups beyond the registry names.
 PRESETS = {"part_sm": ("part", {"pair": "mass,delta_r", "interaction": "sm_running"})}
@@ -129,7 +129,7 @@ def main() -> None:
 
 def _write(out: Path, args, n_train: int, n_test: int, entries: dict, pending: int) -> str:
     """calibration.json and table.md with the machine, the sizes and how many rows are still to come."""
-    machine = f"{_cpu_name()}, {torch.get_num_threads()} threads, {_gpu_name(args.device)}"
+    machine = f"{cpu_name()}, {torch.get_num_threads()} threads, {_gpu_name(args.device)}"
     result = {"machine": machine, "args": vars(args), "train_events": n_train, "test_events": n_test,
               "rows_pending": pending, "maps": entries}
     atomic_write_text(out / "calibration.json", json.dumps(result, indent=2))
@@ -223,14 +223,6 @@ def _table(entries: dict, reference: str) -> str:
                  _fmt(e.get("train_seconds"), ".0f")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _cpu_name() -> str:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.machine()
 
 
 def _gpu_name(device: str) -> str:

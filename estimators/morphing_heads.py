@@ -60,8 +60,13 @@ class _MorphingHead(nn.Module):
         return torch.log(self.morphing_weights(theta) @ self.basis_sigma)
 
     def forward(self, embedding: Tensor, theta0: Tensor, theta1: Tensor) -> Tensor:
-        """log r̂(x|θ0, θ1), shape (B,); θ0, θ1 of shape (B, D)."""
-        return (self.log_density(embedding, theta0) - self.log_density(embedding, theta1)).to(embedding.dtype)
+        """log r̂(x|θ0, θ1), shape (B,); θ0, θ1 of shape (B, D). The per-event state is computed once for both."""
+        state = self.grid_state(embedding)
+        return (self.state_log_density(state, theta0) - self.state_log_density(state, theta1)).to(embedding.dtype)
+
+    def log_density(self, embedding: Tensor, theta: Tensor) -> Tensor:
+        """log p̂(x|θ)/p_ref(x) + const(x), shape (B,); θ of shape (B, D), one point per event."""
+        return self.state_log_density(self.grid_state(embedding), theta)
 
     def log_density_grid(self, embedding: Tensor, theta: Tensor) -> Tensor:
         """log p̂(x_n|θ_t)/p_ref(x_n) for all events and points, shape (N, T)."""
@@ -99,9 +104,9 @@ class MorphingRatioHead(_MorphingHead):
         shift = outputs.detach().max(dim=1, keepdim=True).values
         return torch.exp(outputs - shift), shift
 
-    def log_density(self, embedding: Tensor, theta: Tensor) -> Tensor:
-        """log p̂(x|θ)/p_ref(x), shape (B,); θ of shape (B, D)."""
-        scaled, shift = self._scaled_exp(embedding)
+    def state_log_density(self, state: tuple[Tensor, Tensor], theta: Tensor) -> Tensor:
+        """log p̂(x|θ)/p_ref(x) from :meth:`grid_state`, shape (B,); θ of shape (B, D), one point per event."""
+        scaled, shift = state
         mixture = (scaled * self.morphing_weights(theta) * self.basis_sigma).sum(dim=1)
         return torch.log(mixture.clamp_min(1e-300)) + shift[:, 0] - self.log_sigma(theta)
 
@@ -176,9 +181,8 @@ class AmplitudeRatioHead(_MorphingHead):
         """A tiny positive floor, relative to the event's constant term, keeps log p̃ finite."""
         return 1e-12 * coefficients[:, :1].abs() + 1e-300
 
-    def log_density(self, embedding: Tensor, theta: Tensor) -> Tensor:
-        """log p̂(x|θ)/p_ref(x) + const(x), shape (B,); θ of shape (B, D)."""
-        a = self.polynomial_coefficients(embedding)
+    def state_log_density(self, a: Tensor, theta: Tensor) -> Tensor:
+        """log p̂(x|θ)/p_ref(x) + const(x) from :meth:`grid_state`, shape (B,); θ of shape (B, D), one point per event."""
         value = (a * self._scaled_monomials(theta)).sum(dim=1, keepdim=True)
         return torch.log(value + self._floor(a))[:, 0] - self.log_sigma(theta)
 

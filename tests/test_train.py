@@ -65,6 +65,31 @@ def test_killed_run_resumes_to_the_same_result(toy_file, tmp_path, monkeypatch):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5, msg=name)
 
 
+def test_on_epoch_sees_every_epoch_and_training_goes_on_unchanged(toy_file, tmp_path):
+    """The callback gets each history entry and the live model; evaluating the model inside it (eval mode, another
+    device argument) changes neither the training nor its result."""
+    options = {"events_per_epoch": 512, "head_hidden": "32"}
+    plain = train_estimator(toy_file, "mlp", "alices", tmp_path / "plain", config=_config(3), options=options,
+                            progress=False)
+    from lfi.events import EventSample
+
+    events = EventSample.load(toy_file)[:200]
+    seen = []
+
+    def on_epoch(entry, model):
+        log_p = model.grid_log_density(model.grid_state(events), np.zeros((1, 2)))
+        seen.append((entry["epoch"], log_p.shape))
+
+    watched = train_estimator(toy_file, "mlp", "alices", tmp_path / "watched", config=_config(3), options=options,
+                              progress=False, on_epoch=on_epoch)
+    assert seen == [(1, (200, 1)), (2, (200, 1)), (3, (200, 1))]
+    history = json.loads((tmp_path / "watched" / "history.json").read_text())
+    assert [h["train_loss"] for h in history] == pytest.approx(
+        [h["train_loss"] for h in json.loads((tmp_path / "plain" / "history.json").read_text())], rel=1e-6)
+    for (name, p), (_, q) in zip(watched.state_dict().items(), plain.state_dict().items()):
+        torch.testing.assert_close(p, q, msg=name)
+
+
 def test_saved_directory_rebuilds_the_model(toy_file, tmp_path):
     model = train_estimator(toy_file, "mlp", "rascal", tmp_path / "m", config=_config(1),
                             options={"events_per_epoch": 512, "head": "ratio"}, progress=False)

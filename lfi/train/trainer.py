@@ -132,9 +132,10 @@ def fit(
     progress : bool
         Show a progress bar with the loss and events per second.
     on_epoch : callable, optional
-        Called as ``on_epoch(entry, model)`` after every epoch with that epoch's history entry and the model in its
-        current (not the best) state, e.g. to measure accuracy against elapsed time; its own time is not counted in
-        ``seconds``. The model is put back on the training device and in training mode afterwards.
+        Called as ``on_epoch(entry, model)`` after every epoch (and its validation pass: the model is in eval mode)
+        with that epoch's history entry and the model in its current (not the best) state, e.g. to measure accuracy
+        against elapsed time; its own time is not counted in ``seconds``. The model is put back on the training
+        device afterwards, and in training mode when the next epoch starts.
 
     Returns
     -------
