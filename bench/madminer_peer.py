@@ -32,7 +32,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -41,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from machine import cpu_name
 
 MADMINER = "madminer==0.9.6"
 TORCH = "torch==2.13.0"
@@ -298,7 +299,7 @@ def _comparisons(rows: dict) -> dict:
 def _write(out: Path, args, rows: dict) -> str:
     from lfi.files import atomic_write_text
 
-    machine = f"{_cpu_name()}, {torch.get_num_threads()} threads, no GPU"
+    machine = f"{cpu_name()}, {torch.get_num_threads()} threads, no GPU"
     comparisons = {name: _comparisons(r) for name, r in rows.items()}
     atomic_write_text(out / "madminer_peer.json", json.dumps(
         {"machine": machine, "args": vars(args), "samples": rows, "comparisons": comparisons}, indent=2, default=str))
@@ -360,13 +361,6 @@ def _lfi_version() -> str:
     except OSError:
         return "unknown"
 
-
-def _cpu_name() -> str:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.machine()
 
 
 if __name__ == "__main__":
