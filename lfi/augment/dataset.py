@@ -140,10 +140,11 @@ class AugmentedBatches(IterableDataset):
             "theta0": torch.from_numpy(theta0.astype(np.float32)),
             "theta1": torch.from_numpy(theta1.astype(np.float32)),
             "y": torch.from_numpy(np.asarray(y, np.float32)),
-            "log_r": torch.from_numpy(j.log_ratio(events, theta0, theta1).astype(np.float32)),
-            "score0": torch.from_numpy(j.score(events, theta0).astype(np.float32)),
-            "score1": torch.from_numpy(j.score(events, theta1).astype(np.float32)),
         }
+        log_r, score0, score1 = j.ratio_and_scores(events, theta0, theta1)
+        batch.update(log_r=torch.from_numpy(log_r.astype(np.float32)),
+                     score0=torch.from_numpy(score0.astype(np.float32)),
+                     score1=torch.from_numpy(score1.astype(np.float32)))
         if self.observables is not None:
             batch["observables"] = torch.from_numpy(self.observables[events])
         return batch

@@ -59,15 +59,28 @@ class JointQuantities:
 
         Raises OptionError (a ValueError) if a weight is not positive at θ0 or θ1 (the joint ratio has no log then).
         """
-        theta0, theta1 = (np.broadcast_to(np.asarray(t, float), (len(events), self.morpher.n_parameters)) for t in (theta0, theta1))
-        w0, _, s0, _ = self._per_event(theta0, events)
-        w1, _, s1, _ = self._per_event(theta1, events)
+        return self.ratio_and_scores(events, theta0, theta1)[0]
+
+    def ratio_and_scores(self, events: np.ndarray, theta0: np.ndarray,
+                         theta1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """log r(x_e, z_e|θ0_e, θ1_e) (N,) and the joint scores t(x_e, z_e|θ0_e), t(x_e, z_e|θ1_e) (N, D) of a
+        training batch, from one morphing evaluation per point (not one per quantity).
+
+        Raises OptionError (a ValueError) if a weight is not positive at θ0 or θ1 (the joint ratio has no log then).
+        """
+        (log_p0, score0, w0), (log_p1, score1, w1) = (self._log_p_and_score(events, t) for t in (theta0, theta1))
         if np.any(w0 <= 0) or np.any(w1 <= 0):
             raise OptionError("joint log ratio needs positive weights; this sample has non-positive morphed weights")
-        return np.log(w0) - np.log(s0) - np.log(w1) + np.log(s1)
+        return log_p0 - log_p1, score0, score1
+
+    def _log_p_and_score(self, events: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """log(w_e(θ_e)/σ(θ_e)) (NaN where w ≤ 0), t(x_e, z_e|θ_e) and w_e(θ_e) for paired events and points."""
+        theta = np.broadcast_to(np.asarray(theta, float), (len(events), self.morpher.n_parameters))
+        w, grad_w, s, grad_s = self._per_event(theta, events)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_p = np.log(w) - np.log(s)
+        return log_p, grad_w / w[:, None] - grad_s / s[:, None], w
 
     def score(self, events: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """t(x_e, z_e|θ_e), shape (N, D); θ of shape (N, D) or (D,)."""
-        theta = np.broadcast_to(np.asarray(theta, float), (len(events), self.morpher.n_parameters))
-        w, grad_w, s, grad_s = self._per_event(theta, events)
-        return grad_w / w[:, None] - grad_s / s[:, None]
+        return self._log_p_and_score(events, theta)[1]
