@@ -1,8 +1,8 @@
 """Where a CPU training step of lfi goes, and its throughput side by side with another checkout (before/after a change).
 
 Trains the MLP estimator a few short epochs per method on a toy sample at lfi's default batch size, under cProfile,
-and splits the time of :func:`lfi.train.fit` into the data path (event draws and the joint quantities r(x,z), t(x,z)
-per batch), the forward pass, the score's gradient (∂ log r̂/∂θ0, built with ``create_graph`` for ALICES, RASCAL,
+and splits the time of :func:`lfi.train.fit` into the data path (each epoch's event draws ∝ w(θ), one pass over
+the training events per θ point, and the joint quantities r(x,z), t(x,z) per batch), the forward pass, the score's gradient (∂ log r̂/∂θ0, built with ``create_graph`` for ALICES, RASCAL,
 CASCAL), the loss backward and the optimiser step. Training events/s is the median over the epochs after the first.
 With ``--compare DIR`` the same measurement runs again on the lfi package of that checkout (a ``git worktree`` of
 an older commit), in the same run, and the table gives the ratio.
@@ -31,7 +31,7 @@ from machine import cpu_name
 
 #: cProfile entries (file suffix, function) → phase of the training step.
 PHASES = {
-    "data": ("lfi/augment/dataset.py", "make_batch"),
+    "data": ("lfi/augment/dataset.py", "__iter__"),
     "forward": ("estimators/estimator.py", "forward"),
     "score gradient": ("torch/autograd/__init__.py", "grad"),
     "backward": ("torch/_tensor.py", "backward"),
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=40_000, help="training events per epoch")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=None, help="default: lfi's TrainConfig default")
-    parser.add_argument("--sample-events", type=int, default=50_000)
+    parser.add_argument("--sample-events", type=int, default=200_000, help="toy events (80 %% train)")
     parser.add_argument("--compare", default=None, metavar="DIR", help="another lfi checkout to measure too")
     parser.add_argument("--out", default="results/train_step")
     parser.add_argument("--json", default=None, help=argparse.SUPPRESS)  # one checkout's result, for --compare

@@ -87,14 +87,31 @@ class AugmentedBatches(IterableDataset):
         return max(self.n_events // self.batch_size, 1)
 
     def _draw_events(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Indices of n events drawn with probability ∝ w_e(θ)."""
-        w = self.joint.weights(theta[None])[:, 0]
-        if np.any(w < 0):
-            w = np.clip(w, 0.0, None)  # negative weights cannot be drawn from; they only enter σ(θ)
-        cdf = np.cumsum(w)
-        if cdf[-1] <= 0:
-            raise OptionError(f"no positive weight at θ = {theta.tolist()}: cannot draw events there")
-        return np.minimum(np.searchsorted(cdf, rng.uniform(0, cdf[-1], n), side="right"), len(w) - 1)
+        """Indices of n events drawn with probability ∝ w_e(θ_t) for each of T points θ_t, shape (T, n).
+
+        Each distinct point costs one pass over the sample (its weights and their cumulative sum), done for a block
+        of points at a time as one matrix product; repeated points (a fixed θ1, a score method's reference) share
+        that pass, and every occurrence still gets its own independent draws.
+        """
+        unique, inverse = np.unique(theta, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        counts = np.bincount(inverse, minlength=len(unique))
+        rows_by_point = np.argsort(inverse, kind="stable")  # the rows of point 0, then of point 1, ...
+        drawn = np.empty((len(theta), n), dtype=np.int64)
+        n_sample, position = len(self.sample), 0
+        block = max(1, (1 << 22) // max(n_sample, 1))  # ≤ 4 M weights (32 MB) at a time
+        for start in range(0, len(unique), block):
+            points = unique[start : start + block]
+            cdf = self.joint.morpher.weights(points) @ self.joint.basis_weights.T  # (T_b, N) weights in pb
+            np.clip(cdf, 0.0, None, out=cdf)  # negative weights cannot be drawn from; they only enter σ(θ)
+            np.cumsum(cdf, axis=1, out=cdf)
+            for point, cumulative, count in zip(points, cdf, counts[start : start + block]):
+                if cumulative[-1] <= 0:
+                    raise OptionError(f"no positive weight at θ = {point.tolist()}: cannot draw events there")
+                rows = rows_by_point[position : position + count]
+                drawn[rows] = np.searchsorted(cumulative, rng.uniform(0.0, cumulative[-1], (count, n)), side="right")
+                position += count
+        return np.minimum(drawn, n_sample - 1)
 
     def _epoch_draws(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         n_total = len(self) * self.batch_size
@@ -103,21 +120,14 @@ class AugmentedBatches(IterableDataset):
         theta0 = self.theta0_prior.sample(n_theta, rng)
         theta1 = self.theta1_prior.sample(n_theta, rng)
         m = self.events_per_theta
-        events, t0, t1, y = [], [], [], []
-        for i in range(n_theta):
-            labels = [(0, theta0[i])] if self.only_theta0 else [(0, theta0[i]), (1, theta1[i])]
-            for label, theta in labels:
-                events.append(self._draw_events(theta, m, rng))
-                t0.append(np.repeat(theta0[i][None], m, axis=0))
-                t1.append(np.repeat(theta1[i][None], m, axis=0))
-                y.append(np.full(m, label, np.float32))
+        labels = [(0, theta0)] if self.only_theta0 else [(0, theta0), (1, theta1)]
+        # rows: label-major blocks of n_theta points × m events; every row carries its θ0, θ1 and label
+        events = np.concatenate([self._draw_events(theta, m, rng).reshape(-1) for _, theta in labels])
+        t0 = np.tile(np.repeat(theta0, m, axis=0), (per_label, 1))
+        t1 = np.tile(np.repeat(theta1, m, axis=0), (per_label, 1))
+        y = np.concatenate([np.full(n_theta * m, label, np.float32) for label, _ in labels])
         order = rng.permutation(n_theta * per_label * m)[:n_total]
-        return {
-            "events": np.concatenate(events)[order],
-            "theta0": np.concatenate(t0)[order],
-            "theta1": np.concatenate(t1)[order],
-            "y": np.concatenate(y)[order],
-        }
+        return {"events": events[order], "theta0": t0[order], "theta1": t1[order], "y": y[order]}
 
     def __iter__(self):
         rng = np.random.default_rng([self.seed, self.epoch])
