@@ -60,9 +60,11 @@ def main() -> None:
     parser.add_argument("--tools", default="lfi,madminer")
     parser.add_argument("--out", default="results/madminer_peer")
     parser.add_argument("--venv", default=None, help="MadMiner's environment (default OUT/.venv-madminer)")
-    parser.add_argument("--test-events", type=int, default=20_000)
+    parser.add_argument("--test-events", type=int, default=100_000, help="for the expected maps (fewer if the "
+                        "test file has fewer)")
+    parser.add_argument("--mse-events", type=int, default=20_000, help="the first test events, for MSE(log r)")
     parser.add_argument("--curve-events", type=int, default=5_000)
-    parser.add_argument("--grid-side", type=int, default=41, help="grid points per parameter (odd, 4k+1)")
+    parser.add_argument("--grid-side", type=int, default=41, help="grid points per parameter; side - 1 a multiple of 10 (the 11² MSE grid is a sub-grid)")
     parser.add_argument("--wbf-from", default=None, help="a folder with a parton-level WBF train.h5 and test.h5")
     parser.add_argument("--workers", type=int, default=2, help="processes for the WBF simulation")
     parser.add_argument("--label", default="", help="suffix of the lfi rows, e.g. _before")
@@ -106,7 +108,7 @@ def _run_sample(name: str, args, folder: Path, python: Path | None) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rows").mkdir(exist_ok=True)
     spec = SAMPLES[name]
-    for part, n_events, seed in (("train", args.train_events or spec["train_events"], 1), ("test", 2 * args.test_events, 2)):
+    for part, n_events, seed in (("train", args.train_events or spec["train_events"], 1), ("test", args.test_events, 2)):
         path = folder / f"{part}.h5"
         if path.exists():
             continue
@@ -116,6 +118,7 @@ def _run_sample(name: str, args, folder: Path, python: Path | None) -> dict:
             options = {"workers": args.workers, "level": "parton"} if name == "wbf" else {}
             simulators.get(name).simulate(n_events, seed=seed, **options).save(path)
     test = EventSample.load(folder / "test.h5")[: args.test_events]
+    scored = test[: args.mse_events]
     for part, sample in (("train", None), ("test", test)):
         mm = folder / f"{part}_madminer.h5"
         if not mm.exists():
@@ -130,8 +133,9 @@ def _run_sample(name: str, args, folder: Path, python: Path | None) -> dict:
     truth = truth_map(test, points, sm, lumi)
     mse_axes = limits.grid_axes(f"{-scale}:{scale}:11,{-scale}:{scale}:11")
     mse_theta = limits.grid_points(mse_axes)  # a sub-grid of ``points`` when grid_side = 4k + 1
-    exact = exact_log_likelihood(test, mse_theta) - exact_log_likelihood(test, sm[None])
-    scoring = {"theta": mse_theta, "log_r": exact.T, "weights": test.weights_at(sm), "prior_width": 0.2 * np.sqrt(2) * scale}
+    exact = exact_log_likelihood(scored, mse_theta) - exact_log_likelihood(scored, sm[None])
+    scoring = {"theta": mse_theta, "log_r": exact.T, "weights": scored.weights_at(sm), "events": len(scored),
+               "prior_width": 0.2 * np.sqrt(2) * scale}
     curve_target = folder / "curve_target.npz"
     np.savez(curve_target, theta=mse_theta, log_r=exact.T[:, : args.curve_events],
              weights=scoring["weights"][: args.curve_events], prior_width=scoring["prior_width"])
@@ -190,7 +194,7 @@ def _lfi_row(method: str, c: dict) -> dict:
                       f"{model.config['head']} head, {config.epochs} epochs max., batch {config.batch_size}",
            "curve": curve}
     q = estimator_map(model, c["test"], c["points"], np.zeros(c["test"].n_parameters), c["lumi"])
-    log_r = _log_r(model, c["test"], c["scoring"]["theta"]) if model.kind == "ratio" else None
+    log_r = _log_r(model, c["test"][: c["scoring"]["events"]], c["scoring"]["theta"]) if model.kind == "ratio" else None
     return {**row, **_scores(q, log_r, c)}
 
 
@@ -219,12 +223,14 @@ def _madminer_row(method: str, c: dict, python: Path) -> dict:
         adapter = _PrecomputedScore(np.load(work / "score.npy"))
         log_r = None
     else:
-        adapter = _PrecomputedRatio(c["points"], np.load(work / "log_r.npy"))
-        log_r = adapter.grid_log_density(None, c["scoring"]["theta"]).T
+        adapter = _PrecomputedRatio(c["points"], np.load(work / "log_r.npy", mmap_mode="r"))
+        log_r = adapter.grid_log_density(None, c["scoring"]["theta"]).T[:, : c["scoring"]["events"]]
     from lfi.evaluate import estimator_map
 
     q = estimator_map(adapter, c["test"], c["points"], np.zeros(c["test"].n_parameters), c["lumi"])
-    return {**row, **_scores(q, log_r, c)}
+    scores = _scores(q, log_r, c)
+    (work / "log_r.npy").unlink(missing_ok=True)  # (T, N) float32: large, and scored now
+    return {**row, **scores}
 
 
 class _PrecomputedRatio:
@@ -303,8 +309,9 @@ def _write(out: Path, args, rows: dict) -> str:
     comparisons = {name: _comparisons(r) for name, r in rows.items()}
     atomic_write_text(out / "madminer_peer.json", json.dumps(
         {"machine": machine, "args": vars(args), "samples": rows, "comparisons": comparisons}, indent=2, default=str))
-    lines = [f"Machine: {machine}; {args.test_events} test events, curves on the first {args.curve_events}; "
-             f"grid {args.grid_side}² points.", ""]
+    lines = [f"Machine: {machine}; expected maps from up to {args.test_events} test events on a {args.grid_side}² "
+             f"grid, MSE(log r) on the first {args.mse_events} of them (prior-weighted over an 11² grid), curves on the "
+             f"first {args.curve_events}.", ""]
     for name, r in rows.items():
         lines += [f"### {name}", "", "| method | tool | augment + train [s] | epochs | MSE(log r) full / trimmed "
                   "| area / truth 68 % / 95 % | MadMiner time / lfi time to MadMiner's accuracy |",

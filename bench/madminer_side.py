@@ -9,7 +9,8 @@ early stopping), and evaluates the trained network on the test events:
 - after every epoch, MSE(log r̂) on a subset of the test events against the exact log r handed over by the caller,
   computed with lfi's own pure-NumPy :func:`lfi.limits.log_r_mse` (imported from the repository: ``lfi.limits``
   needs only NumPy and SciPy, which MadMiner's environment has); the time this costs is not counted;
-- at the end, log r̂(x|θ, SM) on the whole test sample at every grid point (ratio methods) or t̂(x) (SALLY).
+- at the end, log r̂(x|θ, SM) on the whole test sample at every grid point (ratio methods; a memory-mapped
+  float32 ``.npy``, the caller deletes it once scored) or t̂(x) (SALLY).
 
 Writes ``OUT/result.json`` (wall times split into augmentation and training, parameters, the per-epoch curve) and
 ``OUT/log_r.npy`` (T, N) or ``OUT/score.npy`` (N, D). The augmented ratio sample is cached in ``--augmented`` and
@@ -80,8 +81,11 @@ def main() -> None:
         np.save(out / "score.npy", estimator.evaluate_score(x_test))
     else:
         grid = np.load(args.grid)
-        log_r, _ = estimator.evaluate_log_likelihood_ratio(x_test, grid, test_all_combinations=True)
-        np.save(out / "log_r.npy", log_r.astype(np.float32))
+        log_r = np.lib.format.open_memmap(out / "log_r.npy", mode="w+", dtype=np.float32, shape=(len(grid), len(x_test)))
+        for start in range(0, len(grid), 64):  # (T, N) may not fit in memory at once
+            log_r[start : start + 64], _ = estimator.evaluate_log_likelihood_ratio(x_test, grid[start : start + 64],
+                                                                                   test_all_combinations=True)
+        log_r.flush()
     from importlib.metadata import version
 
     result = {
