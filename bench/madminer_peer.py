@@ -70,6 +70,10 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix of the lfi rows, e.g. _before")
     parser.add_argument("--train-events", type=int, default=None, help="override the generated training events")
     parser.add_argument("--epochs", type=int, default=None, help="both tools (default: each tool's own default)")
+    parser.add_argument("--madminer-workers", type=int, default=8, help="MadMiner's DataLoader workers (its default: 8)")
+    parser.add_argument("--madminer-inputs", choices=["all", "observables"], default="all",
+                        help="MadMiner sees the high-level observables and the object list as columns (all), or only "
+                             "the observables; rows other than the defaults are named madminer_w<K> / madminer_obs")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = Path(args.out)
@@ -119,10 +123,11 @@ def _run_sample(name: str, args, folder: Path, python: Path | None) -> dict:
             simulators.get(name).simulate(n_events, seed=seed, **options).save(path)
     test = EventSample.load(folder / "test.h5")[: args.test_events]
     scored = test[: args.mse_events]
+    objects = args.madminer_inputs == "all"
     for part, sample in (("train", None), ("test", test)):
-        mm = folder / f"{part}_madminer.h5"
+        mm = folder / f"{part}_madminer{_inputs_suffix(args)}.h5"
         if not mm.exists():
-            write_madminer(sample if sample is not None else EventSample.load(folder / "train.h5"), mm)
+            write_madminer(sample if sample is not None else EventSample.load(folder / "train.h5"), mm, objects=objects)
 
     scale = spec["scale"]
     axes = limits.grid_axes(f"{-scale}:{scale}:{args.grid_side},{-scale}:{scale}:{args.grid_side}")
@@ -146,7 +151,7 @@ def _run_sample(name: str, args, folder: Path, python: Path | None) -> dict:
     rows = {"truth": {"areas": limits.contour_summary(truth, axes)["areas"]}}
     for method in args.methods.split(","):
         for tool in args.tools.split(","):
-            key = f"{method}_{tool}" + (args.label if tool == "lfi" else "")
+            key = f"{method}_{tool}" + (args.label if tool == "lfi" else _madminer_suffix(args))
             done = folder / "rows" / f"{key}.json"
             if not done.exists():
                 print(f"[{name}] {method} with {tool}", flush=True)
@@ -206,14 +211,16 @@ def _log_r(model, events, theta: np.ndarray) -> np.ndarray:
 
 def _madminer_row(method: str, c: dict, python: Path) -> dict:
     folder, args = c["folder"], c["args"]
-    work = folder / "models" / f"{method}_madminer"
+    work = folder / "models" / f"{method}_madminer{_madminer_suffix(args)}"
     shutil.rmtree(work, ignore_errors=True)
-    command = [str(python), str(HERE / "madminer_side.py"), "--train", str(folder / "train_madminer.h5"),
-               "--test", str(folder / "test_madminer.h5"), "--method", method, "--n-samples", str(c["n_train"]),
+    inputs = _inputs_suffix(args)
+    command = [str(python), str(HERE / "madminer_side.py"), "--train", str(folder / f"train_madminer{inputs}.h5"),
+               "--test", str(folder / f"test_madminer{inputs}.h5"), "--method", method, "--n-samples", str(c["n_train"]),
                "--grid", str(folder / "grid.npy"), "--curve", str(c["curve_target"]),
-               "--augmented", str(folder / "augmented"), "--out", str(work),
+               "--augmented", str(folder / f"augmented{inputs}"), "--out", str(work),
+               "--n-workers", str(args.madminer_workers),
                *(["--epochs", str(args.epochs)] if args.epochs else [])]
-    log_path = folder / f"{method}_madminer.log"
+    log_path = folder / f"{method}_madminer{_madminer_suffix(args)}.log"
     with open(log_path, "w") as log:
         status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": ""})
     if status.returncode:
@@ -231,6 +238,15 @@ def _madminer_row(method: str, c: dict, python: Path) -> dict:
     scores = _scores(q, log_r, c)
     (work / "log_r.npy").unlink(missing_ok=True)  # (T, N) float32: large, and scored now
     return {**row, **scores}
+
+
+def _inputs_suffix(args) -> str:
+    return "" if args.madminer_inputs == "all" else "_obs"
+
+
+def _madminer_suffix(args) -> str:
+    """Row-name suffix of MadMiner settings other than its defaults."""
+    return _inputs_suffix(args) + ("" if args.madminer_workers == 8 else f"_w{args.madminer_workers}")
 
 
 class _PrecomputedRatio:

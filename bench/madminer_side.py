@@ -53,6 +53,7 @@ def main() -> None:
     parser.add_argument("--augmented", required=True, help="folder for the cached augmented samples")
     parser.add_argument("--out", required=True)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--n-workers", type=int, default=8, help="MadMiner's DataLoader workers (its default: 8)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     np.random.seed(args.seed)
@@ -71,10 +72,12 @@ def main() -> None:
     with record.installed():
         record.start = start
         if args.method == "sally":
-            estimator.train(method="sally", x=data["x"], t_xz=data["t_xz"], n_epochs=args.epochs, verbose="none")
+            estimator.train(method="sally", x=data["x"], t_xz=data["t_xz"], n_epochs=args.epochs, verbose="none",
+                            n_workers=args.n_workers)
         else:
             estimator.train(method=args.method, x=data["x"], y=data["y"], theta=data["theta0"], r_xz=data["r_xz"],
-                            t_xz=data["t_xz"], n_epochs=args.epochs, verbose="none")
+                            t_xz=data["t_xz"], n_epochs=args.epochs, verbose="none",
+                            n_workers=args.n_workers)
     train_seconds = time.perf_counter() - start - record.excluded
 
     if args.method == "sally":
@@ -97,7 +100,7 @@ def main() -> None:
         "examples": int(len(data["x"])),
         "inputs": f"{x_test.shape[1]} observable columns of the MadMiner file",
         "parameters": sum(p.numel() for p in estimator.model.parameters()),
-        "network": "one hidden layer of 100 tanh units (MadMiner's default)",
+        "network": f"one hidden layer of 100 tanh units (MadMiner's default), {args.n_workers} DataLoader workers",
         "curve": record.curve,
     }
     (out / "result.json").write_text(json.dumps(result, indent=2))
