@@ -38,6 +38,7 @@ from lfi.files import atomic_write_text
 from lfi.train import TrainConfig
 from lfi.workflows import train_estimator
 from machine import cpu_name
+from scoring import estimated_log_r
 
 #: Named encoder set-ups beyond the registry names.
 PRESETS = {"part_sm": ("part", {"pair": "mass,delta_r", "interaction": "sm_running"})}
@@ -249,12 +250,9 @@ def _log_r_mse(model, test, scale: float, n_events: int = 20_000, n_side: int = 
     events = test[:n_events]
     axes = limits.grid_axes(f"{-scale}:{scale}:{n_side},{-scale}:{scale}:{n_side}")
     theta = limits.grid_points(axes)
-    state = model.grid_state(events)
-    estimated = model.grid_log_density(state, theta)
-    estimated_ref = model.grid_log_density(state, np.zeros((1, 2)))
     exact = exact_log_likelihood(events, theta)
     exact_ref = exact_log_likelihood(events, np.zeros((1, 2)))
-    return limits.log_r_mse((estimated - estimated_ref).T, (exact - exact_ref).T, theta, prior_width=0.2 * np.sqrt(2) * scale,
+    return limits.log_r_mse(estimated_log_r(model, events, theta), (exact - exact_ref).T, theta, prior_width=0.2 * np.sqrt(2) * scale,
                             weights=events.weights_at(np.zeros(2)))
 
 

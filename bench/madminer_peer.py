@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from machine import cpu_name
+from scoring import estimated_log_r
 
 MADMINER = "madminer==0.9.6"
 TORCH = "torch==2.13.0"
@@ -180,7 +181,7 @@ def _lfi_row(method: str, c: dict) -> dict:
         begin = time.perf_counter()
         point = {"epoch": entry["epoch"], "seconds": begin - start - excluded[0]}
         if model.kind == "ratio":
-            point.update(log_r_mse(_log_r(model, curve_events, target["theta"]), target["log_r"], target["theta"],
+            point.update(log_r_mse(estimated_log_r(model, curve_events, target["theta"]), target["log_r"], target["theta"],
                                    prior_width=float(target["prior_width"]), weights=target["weights"]))
         curve.append(point)
         excluded[0] += time.perf_counter() - begin
@@ -199,14 +200,8 @@ def _lfi_row(method: str, c: dict) -> dict:
                       f"{model.config['head']} head, {config.epochs} epochs max., batch {config.batch_size}",
            "curve": curve}
     q = estimator_map(model, c["test"], c["points"], np.zeros(c["test"].n_parameters), c["lumi"])
-    log_r = _log_r(model, c["test"][: c["scoring"]["events"]], c["scoring"]["theta"]) if model.kind == "ratio" else None
+    log_r = estimated_log_r(model, c["test"][: c["scoring"]["events"]], c["scoring"]["theta"]) if model.kind == "ratio" else None
     return {**row, **_scores(q, log_r, c)}
-
-
-def _log_r(model, events, theta: np.ndarray) -> np.ndarray:
-    """lfi's log r̂(x|θ, SM), shape (T, N)."""
-    state = model.grid_state(events)
-    return (model.grid_log_density(state, theta) - model.grid_log_density(state, np.zeros((1, theta.shape[1])))).T
 
 
 def _madminer_row(method: str, c: dict, python: Path) -> dict:

@@ -122,8 +122,8 @@ def train_estimator(data: str | os.PathLike, estimator: str, method: str, out: s
     bootstrap : bool
         Each ensemble member trains on a bootstrap resample of the training events.
     on_epoch : callable, optional
-        ``on_epoch(entry, model)`` after every epoch of a network's training (:func:`lfi.train.fit`), e.g. to follow
-        an accuracy against elapsed time.
+        ``on_epoch(entry, model)`` after every epoch of a network's or flow's training (:func:`lfi.train.fit`; the
+        BDT has no epochs), e.g. to follow an accuracy against elapsed time.
 
     Returns
     -------
