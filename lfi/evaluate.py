@@ -22,7 +22,8 @@ from lfi.errors import EventFileError, OptionError, UnknownNameError
 from lfi.events import EventSample
 from lfi.protocols import RatioEstimator, ScoreEstimator
 
-__all__ = ["ratio_map", "score_map", "estimator_map", "histogram_map", "truth_map", "DEFAULT_CHUNK"]
+__all__ = ["ratio_map", "score_map", "estimator_map", "histogram_map", "histogram_binning", "truth_map",
+           "DEFAULT_CHUNK"]
 
 log = logging.getLogger("lfi.limits")
 DEFAULT_CHUNK = 128
@@ -105,6 +106,31 @@ def estimator_map(estimator: RatioEstimator | ScoreEstimator, sample: EventSampl
     raise OptionError(f"a {estimator.kind} estimator gives no likelihood map (train a ratio or score method)")
 
 
+def histogram_binning(sample: EventSample, observables: Sequence[str], weights_true: np.ndarray, *,
+                      binning: str = "auto", n_bins: int | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The named observables as columns, shape (N, K), and their bin edges (K arrays).
+
+    Parameters
+    ----------
+    weights_true : ndarray, shape (N,)
+        Weights at θ* in pb, for the automatic binning.
+    binning : {"auto", "reference"}
+        Weighted quantiles at θ* (``n_bins`` per axis), or the reference edges of ``docs/statistics.md`` §4
+        (pt_j1, delta_phi_jj).
+    """
+    missing = [name for name in observables if name not in sample.observables]
+    if missing:
+        raise UnknownNameError(f"no observable {missing[0]!r} in the sample; it has {', '.join(sorted(sample.observables))}")
+    if not observables:
+        raise OptionError("a histogram needs at least one observable")
+    x = np.column_stack([sample.observables[name].astype(float) for name in observables])
+    if binning == "reference":
+        return x, limits.reference_edges(list(observables))
+    if binning == "auto":
+        return x, limits.quantile_edges(x, weights_true, n_bins)
+    raise OptionError(f"binning must be auto or reference, got {binning!r}")
+
+
 def histogram_map(sample: EventSample, observables: Sequence[str], points: np.ndarray, theta_true: np.ndarray,
                   lumi: float, *, binning: str = "auto", n_bins: int | None = None,
                   chunk: int = DEFAULT_CHUNK) -> np.ndarray:
@@ -115,19 +141,8 @@ def histogram_map(sample: EventSample, observables: Sequence[str], points: np.nd
     binning : {"auto", "reference"}
         Weighted quantiles at θ* (``n_bins`` per axis), or the reference edges of ``docs/statistics.md`` §4 (pt_j1, delta_phi_jj).
     """
-    missing = [name for name in observables if name not in sample.observables]
-    if missing:
-        raise UnknownNameError(f"no observable {missing[0]!r} in the sample; it has {', '.join(sorted(sample.observables))}")
-    if not observables:
-        raise OptionError("a histogram needs at least one observable")
-    x = np.column_stack([sample.observables[name].astype(float) for name in observables])
     w_true = _true_weights(sample, theta_true)
-    if binning == "reference":
-        edges = limits.reference_edges(list(observables))
-    elif binning == "auto":
-        edges = limits.quantile_edges(x, w_true, n_bins)
-    else:
-        raise OptionError(f"binning must be auto or reference, got {binning!r}")
+    x, edges = histogram_binning(sample, observables, w_true, binning=binning, n_bins=n_bins)
     joint = JointQuantities(sample)
     q = np.empty(len(points))
     for start in range(0, len(points), chunk):

@@ -112,6 +112,21 @@ class Morpher:
             out[:, d, :] = k[:, d] * np.prod(theta[:, None, :] ** lowered[None], axis=-1)
         return out
 
+    def monomial_hessians(self, theta: np.ndarray) -> np.ndarray:
+        """∂²α_c/∂θ_d∂θ_e, shape (T, D, D, C)."""
+        theta = self._theta(theta)
+        k = self.components
+        out = np.empty((len(theta), self.n_parameters, self.n_parameters, self.n_components))
+        for d in range(self.n_parameters):
+            for e in range(self.n_parameters):
+                factor = k[:, d] * (k[:, e] - (d == e))
+                lowered = k.copy()
+                lowered[:, d] -= 1
+                lowered[:, e] -= 1
+                power = np.prod(theta[:, None, :] ** np.maximum(lowered, 0)[None], axis=-1)
+                out[:, d, e, :] = np.where(factor != 0, factor * power, 0.0)
+        return out
+
     def weights(self, theta: np.ndarray) -> np.ndarray:
         """Morphing weights w_b(θ) with w(z|θ) = Σ_b w_b(θ) w(z|θ_b), shape (T, C)."""
         return self.monomials(theta) @ self._inverse

@@ -80,3 +80,13 @@ def test_wrong_theta_dimension_is_refused():
     morpher = Morpher(monomial_components(1, 1), [[0.0], [1.0]])
     with pytest.raises(ValueError, match="parameters"):
         morpher.weights(np.zeros((3, 2)))
+
+
+def test_monomial_hessians_are_the_derivatives_of_the_gradients():
+    morpher = Morpher(monomial_components(2, 4), np.random.default_rng(0).uniform(-1, 1, (15, 2)))
+    theta, h = np.array([[0.3, -0.7]]), 1e-6
+    for d in range(2):
+        step = np.zeros((1, 2))
+        step[0, d] = h
+        numeric = (morpher.monomial_gradients(theta + step) - morpher.monomial_gradients(theta - step))[0] / (2 * h)
+        np.testing.assert_allclose(morpher.monomial_hessians(theta)[0, :, d, :], numeric, rtol=1e-6, atol=1e-8)

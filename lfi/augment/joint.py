@@ -45,6 +45,12 @@ class JointQuantities:
         """w_e(θ) in pb for every event and every θ, shape (N, T)."""
         return self.basis_weights[events] @ self.morpher.weights(theta).T
 
+    def weights_and_gradients(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """w_e(θ) in pb, shape (N,), and ∇θ w_e(θ) in pb per unit θ, shape (N, D), of every event at one θ (D,)."""
+        theta = np.asarray(theta, dtype=np.float64).reshape(1, -1)
+        gradients = self.morpher.weight_gradients(theta)[0]  # (D, C)
+        return self.basis_weights @ self.morpher.weights(theta)[0], self.basis_weights @ gradients.T
+
     def _per_event(self, theta: np.ndarray, events: np.ndarray) -> tuple[np.ndarray, ...]:
         """w_e(θ_e), ∇w_e(θ_e), σ(θ_e), ∇σ(θ_e) for paired events and points θ (N, D)."""
         mw = self.morpher.weights(theta)  # (N, C)
