@@ -3,6 +3,7 @@ and the algebra of projection, profiling, ellipses and ensembles."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -188,3 +189,59 @@ def test_truth_information_is_the_curvature_of_the_truth_map(simulator, kwargs, 
     curvature = _curvature(lambda points: truth_map(sample, points, np.zeros(2), LUMI), np.array([step, step]))
     np.testing.assert_allclose(0.5 * curvature, info, rtol=1e-4)
     assert np.all(np.linalg.eigvalsh(info) > 0)
+
+
+@pytest.fixture(scope="module")
+def toy_files(tmp_path_factory):
+    from lfi.cli import main
+
+    folder = tmp_path_factory.mktemp("fisher")
+    for name, events, seed in (("train", 1500, 1), ("test", 3000, 2)):
+        assert main(["simulate", "toy", "--events", str(events), "--seed", str(seed),
+                     "--out", str(folder / f"{name}.h5")]) == 0
+    return folder
+
+
+def test_cli_writes_every_information_with_errors_ellipses_and_the_ensemble_spread(toy_files, capsys):
+    from lfi.cli import main
+
+    folder = toy_files
+    sally = folder / "sally"
+    assert main(["train", "--data", str(folder / "train.h5"), "--estimator", "mlp", "--method", "sally",
+                 "--epochs", "1", "--ensemble", "2", "--out", str(sally)]) == 0
+    out = folder / "fisher"
+    assert main(["fisher", "--data", str(folder / "test.h5"), "--truth", "--model", str(sally), "--histogram",
+                 "pt_j1,delta_phi_jj", "--lumi", "20/pb", "--along", "pt_j1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "histogram_pt_j1_delta_phi_jj" in printed and "fixed / profiled" in printed
+    summary = json.loads((out / "fisher.json").read_text())
+    info = summary["information"]
+    assert set(info) == {"truth", "joint", "rate", "histogram_pt_j1_delta_phi_jj", "sally_sally"}
+    assert info["histogram_pt_j1_delta_phi_jj"]["label"] == "2-D histogram (pt_j1, delta_phi_jj)"
+    for name in ("truth", "joint", "histogram_pt_j1_delta_phi_jj"):
+        errors = info[name]
+        assert all(errors["error_profiled"][p] >= errors["error_fixed"][p] > 0 for p in ("theta_0", "theta_1"))
+    assert info["rate"]["error_profiled"] == {"theta_0": None, "theta_1": None}  # one number cannot fix two
+    assert np.all(np.asarray(info["sally_sally"]["member_spread"]) > 0)
+    assert (out / "ellipses.png").stat().st_size > 0 and (out / "information_pt_j1.png").stat().st_size > 0
+    along = summary["along"]["pt_j1"]
+    assert len(along["edges"]) == len(along["sigma"]) + 1
+
+
+def test_cli_refuses_a_ratio_model_and_an_unknown_observable_in_one_line(toy_files, capsys):
+    from lfi.cli import main
+
+    folder = toy_files
+    carl = folder / "carl"
+    assert main(["train", "--data", str(folder / "train.h5"), "--estimator", "mlp", "--method", "carl",
+                 "--epochs", "1", "--out", str(carl)]) == 0
+    capsys.readouterr()
+    assert main(["fisher", "--data", str(folder / "test.h5"), "--model", str(carl), "--lumi", "20/pb",
+                 "--out", str(folder / "f1")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and str(carl) in err and "SALLY" in err
+    assert main(["fisher", "--data", str(folder / "test.h5"), "--histogram", "no_such", "--lumi", "20/pb",
+                 "--out", str(folder / "f2")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no_such" in err
+    assert not (folder / "f1").exists() and not (folder / "f2").exists()

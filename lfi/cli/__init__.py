@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "lfi.cli.sample",
     "lfi.cli.pseudodata",
     "lfi.cli.limits",
+    "lfi.cli.fisher",
     "lfi.cli.classify",
     "lfi.cli.report",
     "lfi.cli.run",

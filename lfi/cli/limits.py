@@ -37,7 +37,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _values(text: str, option: str) -> list[float]:
+def parse_point(text: str, option: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",")]
     except ValueError:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(lumi.note())
     check_out_dir(args.out)
     histograms = [[n for n in spec.split(",") if n] for spec in args.histogram]
-    theta_true = None if args.true is None else _values(args.true, "--true")
+    theta_true = None if args.true is None else parse_point(args.true, "--true")
     result = expected_limits(args.data, models=args.model, histograms=histograms, truth=args.truth, lumi=lumi.pb,
                              grid=args.grid, theta_true=theta_true, binning=args.binning, device=args.device,
                              observed=args.observed)

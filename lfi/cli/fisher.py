@@ -1,0 +1,61 @@
+"""``lfi fisher``: the Fisher information of a sample (truth, weights, rate, histograms, SALLY models)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_commands"]
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "fisher",
+        help="expected Fisher information: truth, weights, rate only, histograms and SALLY models",
+        description="Compute the expected Fisher information at θ* of the exact likelihood (--truth), of the joint "
+        "likelihood from the weights, of the rate alone, of histograms of observables and of trained SALLY models "
+        "(an ensemble gives the members' mean and spread); print each parameter's expected 1σ error with the "
+        "others fixed and profiled; write fisher.json, the information ellipses (ellipses.png; --contours DIR puts "
+        "the likelihood contours of a lfi limits directory beside them) and, per --along OBS, where along an "
+        "observable the information sits.",
+    )
+    p.add_argument("--data", required=True, metavar="FILE", help="event file (a test file for SALLY models)")
+    p.add_argument("--model", nargs="*", default=[], metavar="DIR", help="trained SALLY estimators (or ensembles)")
+    p.add_argument("--histogram", action="append", default=[], metavar="OBS[,OBS]",
+                   help="1-D or 2-D histogram of named observables (repeatable)")
+    p.add_argument("--binning", choices=["auto", "reference"], default="auto",
+                   help="histogram bins: weighted quantiles, or the reference binning of docs/statistics.md §4")
+    p.add_argument("--truth", action="store_true", help="add the exact likelihood (needs a sample that carries it)")
+    p.add_argument("--lumi", required=True, metavar="L",
+                   help="integrated luminosity: 300/fb, 139fb-1, 3/ab, 20/pb; a bare number is pb^-1")
+    p.add_argument("--true", default=None, metavar="V1,V2", help="the point θ* (default: the SM, all zeros)")
+    p.add_argument("--along", action="append", default=[], metavar="OBS",
+                   help="draw where the information sits along this observable (repeatable)")
+    p.add_argument("--contours", default=None, metavar="DIR",
+                   help="a lfi limits output directory: its contours are drawn beside the ellipses")
+    p.add_argument("--device", default="cpu", help="where SALLY networks run: cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lfi.cli.limits import parse_point
+    from lfi.luminosity import parse_luminosity
+    from lfi.workflows.fisher import fisher_table, format_fisher_table, write_fisher
+    from lfi.workflows.limits import check_out_dir
+
+    lumi = parse_luminosity(args.lumi)
+    if lumi.note():
+        print(lumi.note())
+    check_out_dir(args.out)
+    theta = None if args.true is None else parse_point(args.true, "--true")
+    histograms = [[n for n in spec.split(",") if n] for spec in args.histogram]
+    result = fisher_table(args.data, lumi=lumi.pb, theta=theta, models=args.model, histograms=histograms,
+                          truth=args.truth, binning=args.binning, along=args.along, device=args.device)
+    written = write_fisher(result, args.out, contours=args.contours)
+    print(f"L = {lumi.text}, θ* = {', '.join(f'{v:g}' for v in result.theta)}")
+    print(format_fisher_table(result))
+    for path in written:
+        if path.suffix == ".png":
+            print(f"figure: {path}")
+    print(f"wrote fisher.json to {args.out}")
+    return 0
