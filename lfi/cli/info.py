@@ -47,15 +47,21 @@ def format_info(info: dict) -> str:
         lines.append(f"morphing     {len(info['morphing_basis'])} components, basis {', '.join(info['morphing_basis'])}")
     else:
         lines.append("morphing     none (weights known at the benchmarks only)")
+    nuisances = info.get("nuisances") or {}
+    if nuisances:
+        lines.append("nuisances    " + "; ".join(
+            f"{name} (up {up}" + (f", down {down})" if down else ", one-sided)") for name, (up, down) in nuisances.items()))
     if info["negative_weight_fraction"]:
         lines.append(f"negative w   {100 * info['negative_weight_fraction']:.2f} % of weights")
     lines += _cutflow_lines(info.get("metadata") or {})
     name_width = max(len(n) for n in info["benchmarks"]) if info["benchmarks"] else 4
     header = "  ".join(f"{p:>9}" for p in info["parameters"])
     lines += ["", f"{'benchmark':<{name_width}}  {header}  {'σ [pb]':>12}"]
+    variations = {b for pair in nuisances.values() for b in pair if b}
     for name, theta in info["benchmarks"].items():
         values = "  ".join(f"{v:>9.4g}" for v in theta)
-        lines.append(f"{name:<{name_width}}  {values}  {info['cross_section_pb'][name]:>12.6g}")
+        flag = "  (nuisance variation)" if name in variations else ""
+        lines.append(f"{name:<{name_width}}  {values}  {info['cross_section_pb'][name]:>12.6g}{flag}")
     return "\n".join(lines)
 
 

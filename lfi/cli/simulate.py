@@ -31,6 +31,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="wbf: parallel generator processes")
     p.add_argument("--range", default=None, metavar="LOW:HIGH[,LOW:HIGH]",
                    help="wbf: parameter box for the morphing basis, e.g. -16.5:16.5 (TeV^-2, both parameters)")
+    p.add_argument("--nuisances", action="store_true",
+                   help="wbf: store the factorisation-scale and PDF variations as nuisance benchmarks")
     p.set_defaults(func=run)
 
 
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     options = {k: getattr(args, k) for k in ("level", "process", "workers") if getattr(args, k) is not None}
     if args.range is not None:
         options["theta_range"] = _parse_range(args.range)
+    if args.nuisances:
+        options["nuisances"] = True
     unknown = [k for k in options if k not in accepted]
     if unknown:
         flag = "range" if unknown[0] == "theta_range" else unknown[0]

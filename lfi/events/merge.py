@@ -51,6 +51,10 @@ def _difference(reference: EventSample, sample: EventSample) -> str | None:
         and np.array_equal(sample.morphing_basis, reference.morphing_basis)))
     if not same_morphing:
         return "morphing setup (components or basis) differs"
+    if sample.nuisance_names != reference.nuisance_names or not np.array_equal(sample.nuisance_benchmarks,
+                                                                                reference.nuisance_benchmarks):
+        return (f"nuisance variations {sample.nuisance_names or 'none'} differ from "
+                f"{reference.nuisance_names or 'none'} (inconsistent variations cannot be merged)")
     return None
 
 
@@ -112,6 +116,8 @@ def merge_samples(samples: Sequence[EventSample], names: Sequence[str] | None = 
                              benchmark_names=reference.benchmark_names, benchmark_theta=reference.benchmark_theta,
                              morphing_components=reference.morphing_components,
                              morphing_basis=reference.morphing_basis,
+                             nuisance_names=reference.nuisance_names,
+                             nuisance_benchmarks=reference.nuisance_benchmarks,
                              weights=np.repeat(sample.weights, reference.n_benchmarks, axis=1),
                              sampled_from=np.full(len(sample), -1, np.int16))
         difference = _difference(reference, sample)

@@ -56,6 +56,12 @@ class EventSample:
         Unit of the parameters, e.g. ``"TeV^-2"``.
     metadata : dict
         JSON-serialisable provenance (simulator, seed, settings).
+    nuisance_names : list of str, length K
+        Nuisance parameters whose variations are stored as extra benchmarks (format version 2).
+    nuisance_benchmarks : ndarray, shape (K, 2), int32, optional
+        Per nuisance the benchmark index of its ν = +1 variation and of its ν = −1 variation (−1: none). A
+        variation's weights are those of the nominal model at the benchmark's θ, times the variation's factor
+        (:meth:`nuisance_model`).
     """
 
     parameters: list[str]
@@ -76,6 +82,8 @@ class EventSample:
     truth: dict[str, np.ndarray] = field(default_factory=dict)
     units: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    nuisance_names: list[str] = field(default_factory=list)
+    nuisance_benchmarks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.weights)
@@ -100,6 +108,9 @@ class EventSample:
         self.benchmark_names = list(self.benchmark_names)
         self.global_names = list(self.global_names)
         self.process_names = list(self.process_names)
+        self.nuisance_names = list(self.nuisance_names)
+        self.nuisance_benchmarks = np.asarray(
+            np.zeros((0, 2)) if self.nuisance_benchmarks is None else self.nuisance_benchmarks, dtype=np.int32)
         self.validate()
 
     # ------------------------------------------------------------------ basic properties
@@ -122,6 +133,49 @@ class EventSample:
     @property
     def can_morph(self) -> bool:
         return self.morphing_components is not None
+
+    @property
+    def is_nuisance_benchmark(self) -> np.ndarray:
+        """True for the benchmarks that hold nuisance variations, shape (B,)."""
+        flags = np.zeros(self.n_benchmarks, dtype=bool)
+        used = self.nuisance_benchmarks[self.nuisance_benchmarks >= 0]
+        flags[used] = True
+        return flags
+
+    def nuisance_model(self):
+        """The per-event interpolation of the stored nuisances (:class:`lfi.limits.nuisance.NuisanceModel`).
+
+        The nominal weights of a variation are the weights at its benchmark's θ: morphed where the sample morphs,
+        else the physics benchmark at the same θ.
+
+        Raises
+        ------
+        EventFileError
+            If the sample has no nuisances, or a variation has no nominal (no morphing and no physics benchmark at
+            its θ).
+        """
+        from lfi.limits.nuisance import NuisanceModel
+
+        if not self.nuisance_names:
+            raise EventFileError("this sample stores no nuisance variations (simulate with nuisances, or import a "
+                                 "MadMiner file with nuisance benchmarks)")
+        up_index, down_index = self.nuisance_benchmarks[:, 0], self.nuisance_benchmarks[:, 1]
+        theta = self.benchmark_theta[up_index[0]]
+        nominal = self._nominal_weights(theta, self.benchmark_names[up_index[0]])
+        down = np.where(down_index[None, :] >= 0, self.weights[:, np.maximum(down_index, 0)], np.nan)
+        try:
+            return NuisanceModel.from_variations(self.nuisance_names, nominal, self.weights[:, up_index], down)
+        except ValueError as err:
+            raise EventFileError(str(err)) from None
+
+    def _nominal_weights(self, theta: np.ndarray, variation: str) -> np.ndarray:
+        if self.can_morph:
+            return self.weights_at(theta)
+        physics = np.flatnonzero(~self.is_nuisance_benchmark & np.all(self.benchmark_theta == theta, axis=1))
+        if len(physics) == 0:
+            raise EventFileError(f"nuisance benchmark {variation!r} has no nominal: no physics benchmark at its θ "
+                                 f"{theta.tolist()} and no morphing")
+        return self.weights[:, physics[0]]
 
     def benchmark_index(self, name: str) -> int:
         """Index of the benchmark called ``name`` (raises KeyError listing the valid names)."""
@@ -201,6 +255,25 @@ class EventSample:
                 fail("/morphing/basis", f"shape {self.morphing_basis.shape}, expected ({c},)")
             if self.morphing_basis.min() < 0 or self.morphing_basis.max() >= b:
                 fail("/morphing/basis", f"indices must lie in 0..{b - 1}")
+        self._validate_nuisances(fail)
+
+    def _validate_nuisances(self, fail) -> None:
+        k, b, pairs = len(self.nuisance_names), self.n_benchmarks, self.nuisance_benchmarks
+        if pairs.shape != (k, 2):
+            fail("/nuisances/benchmarks", f"shape {pairs.shape}, expected ({k}, 2): (up, down) per nuisance name")
+        if len(set(self.nuisance_names)) != k:
+            fail("/nuisances/names", f"names must be distinct, got {self.nuisance_names}")
+        if k == 0:
+            return
+        if pairs[:, 0].min() < 0 or pairs.max() >= b or pairs[:, 1].min() < -1:
+            fail("/nuisances/benchmarks", f"up indices must lie in 0..{b - 1}, down indices in -1..{b - 1}")
+        used = pairs[pairs >= 0]
+        if len(set(used.tolist())) != len(used):
+            fail("/nuisances/benchmarks", "a benchmark holds the variation of more than one nuisance")
+        if self.can_morph and np.isin(self.morphing_basis, used).any():
+            fail("/nuisances/benchmarks", "a nuisance variation cannot be a morphing basis point")
+        if np.any(self.benchmark_theta[used] != self.benchmark_theta[used[0]]):
+            fail("/nuisances/benchmarks", "every variation must be stored at the same θ (the nominal point)")
 
     # ------------------------------------------------------------------ slicing and combining
     def select(self, index: slice | np.ndarray | Sequence[int]) -> "EventSample":
@@ -350,6 +423,8 @@ def _contract_difference(a: EventSample, b: EventSample) -> str | None:
             np.array_equal(a.morphing_components, b.morphing_components)
             and np.array_equal(a.morphing_basis, b.morphing_basis))), None, None),
         ("globals", a.global_names == b.global_names, a.global_names, b.global_names),
+        ("nuisances", a.nuisance_names == b.nuisance_names
+         and np.array_equal(a.nuisance_benchmarks, b.nuisance_benchmarks), a.nuisance_names, b.nuisance_names),
         ("observables", sorted(a.observables) == sorted(b.observables), sorted(a.observables), sorted(b.observables)),
         ("per-event truth", sorted(a.truth_events) == sorted(b.truth_events), sorted(a.truth_events),
          sorted(b.truth_events)),

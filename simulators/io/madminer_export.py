@@ -99,16 +99,23 @@ def _write_settings(f, sample) -> None:
     f.create_dataset("parameters/max_power", data=np.asarray(stored.get("max_power", max_power), dtype=np.int64))
     f.create_dataset("parameters/val_ranges", data=np.asarray(stored.get("val_ranges", ranges), dtype=np.float64).reshape(d, 2))
     f.create_dataset("parameters/transforms", data=_strings(stored.get("transforms", ["None"] * d)))
-    reference = sample.metadata.get("madminer_reference_benchmark")
+    reference = sample.metadata.get("madminer_reference_benchmark") or _nominal_benchmark(sample)
     f.create_dataset("benchmarks/names", data=_strings(sample.benchmark_names))
     f.create_dataset("benchmarks/values", data=theta.astype(np.float64))
-    f.create_dataset("benchmarks/is_nuisance", data=np.zeros(b, dtype=np.int64))
+    f.create_dataset("benchmarks/is_nuisance", data=sample.is_nuisance_benchmark.astype(np.int64))
     f.create_dataset("benchmarks/is_reference", data=np.array([n == reference for n in sample.benchmark_names], dtype=np.int64))
     if sample.can_morph:
         basis = sample.morphing_basis
         matrix = morphing_matrix(sample.morphing_components, theta[basis], basis, b)
         f.create_dataset("morphing/components", data=sample.morphing_components.astype(np.int64))
         f.create_dataset("morphing/morphing_matrix", data=matrix)
+    if sample.nuisance_names:
+        names = sample.benchmark_names
+        f.create_dataset("nuisance_parameters/names", data=_strings(sample.nuisance_names))
+        f.create_dataset("nuisance_parameters/systematics", data=_strings(sample.nuisance_names))
+        for key, column in (("benchmark_positive", 0), ("benchmark_negative", 1)):
+            f.create_dataset(f"nuisance_parameters/{key}", data=_strings(
+                [names[i] if i >= 0 else "None" for i in sample.nuisance_benchmarks[:, column]]))
     info = {
         "writer": "lfi",
         "units": sample.units,
@@ -119,6 +126,15 @@ def _write_settings(f, sample) -> None:
     f.create_dataset("lfi/info", data=np.bytes_(json.dumps(info)))
     f.create_dataset("lfi/process", data=sample.process, chunks=True if len(sample) else None)
     f.create_dataset("lfi/sampled_from", data=sample.sampled_from, chunks=True if len(sample) else None)
+
+
+def _nominal_benchmark(sample) -> str | None:
+    """The physics benchmark at the θ of the nuisance variations: MadMiner's reference for its nuisance ratios."""
+    if not sample.nuisance_names:
+        return None
+    at = np.all(sample.benchmark_theta == sample.benchmark_theta[sample.nuisance_benchmarks[0, 0]], axis=1)
+    physics = np.flatnonzero(at & ~sample.is_nuisance_benchmark)
+    return sample.benchmark_names[physics[0]] if len(physics) else None
 
 
 def _write_samples(f, sample, columns, path: Path) -> None:

@@ -132,9 +132,11 @@ class _Importer:
         new_index[physics] = np.arange(len(physics))
         sampled_from = new_index[sampling]  # index -1 maps to the trailing -1
         components, basis = self._morphing(values[physics], d, len(physics), int(nuisance.sum()))
+        nuisance_names, variations, pairs = self._nuisance_table(names, nuisance, len(physics))
+        columns = np.concatenate([physics, variations]).astype(np.int64)
         factors = self._sample_factors(sampling, b_all)
         weights = self.finite("samples/weights", self.data(weights_node).astype(np.float64))
-        weights = weights[:, physics] if len(physics) < b_all else weights
+        weights = weights[:, columns] if len(columns) < b_all or np.any(columns != np.arange(b_all)) else weights
         if factors is not None:
             weights *= factors[sampling][:, None]
         layout = _Columns(obs_names, definitions)
@@ -169,13 +171,16 @@ class _Importer:
             metadata["madminer_reference_benchmark"] = reference[0]
         if factors is not None:
             metadata["madminer_sample_factors"] = {names[i]: float(factors[i]) for i in np.unique(sampling[sampling >= 0])}
-        if nuisance.any():
-            metadata["dropped_nuisance_benchmarks"] = [names[i] for i in np.flatnonzero(nuisance)]
+        dropped = [names[i] for i in np.flatnonzero(nuisance) if i not in set(variations.tolist())]
+        if dropped:
+            metadata["dropped_nuisance_benchmarks"] = dropped
         try:
             return EventSample(
                 parameters=parameters,
-                benchmark_names=[names[i] for i in physics],
-                benchmark_theta=values[physics],
+                benchmark_names=[names[i] for i in columns],
+                benchmark_theta=values[columns],
+                nuisance_names=nuisance_names,
+                nuisance_benchmarks=pairs,
                 momenta=momenta,
                 types=types,
                 weights=weights,
@@ -192,6 +197,35 @@ class _Importer:
             )
         except EventFileError as err:
             raise EventFileError(str(err).replace("<memory>", str(self.path), 1)) from None
+
+    def _nuisance_table(self, names: list[str], nuisance: np.ndarray, n_physics: int):
+        """Nuisance names, the file indices of the benchmarks their variations use (in the order they are appended
+        after the physics benchmarks) and the (up, down) indices into the imported benchmarks."""
+        table = self.strings("nuisance_parameters/names", required=False)
+        if not table:
+            return [], np.zeros(0, dtype=np.int64), None
+        sides = [self.strings(f"nuisance_parameters/benchmark_{side}") for side in ("positive", "negative")]
+        variations, pairs = [], []
+        for k, name in enumerate(table):
+            pair = []
+            for side, column in zip(("positive", "negative"), sides):
+                if len(column) != len(table):
+                    self.fail(f"nuisance_parameters/benchmark_{side}", f"{len(column)} entries for {len(table)} names")
+                benchmark = column[k]
+                if benchmark in ("None", ""):
+                    pair.append(-1)
+                    continue
+                if benchmark not in names:
+                    self.fail(f"nuisance_parameters/benchmark_{side}", f"nuisance {name!r}: no benchmark {benchmark!r}")
+                index = names.index(benchmark)
+                if not nuisance[index]:
+                    self.fail("benchmarks/is_nuisance", f"benchmark {benchmark!r} of nuisance {name!r} is not flagged")
+                variations.append(index)
+                pair.append(n_physics + len(variations) - 1)
+            if pair[0] < 0:
+                self.fail("nuisance_parameters/benchmark_positive", f"nuisance {name!r} has no positive variation")
+            pairs.append(pair)
+        return table, np.array(variations, dtype=np.int64), np.array(pairs, dtype=np.int32)
 
     def _flags(self, name: str, b: int) -> np.ndarray:
         node = self.read(name, "biuf", 1, required=False)

@@ -111,6 +111,8 @@ def _hard_from_batch(prt, info) -> dict[str, np.ndarray]:
         "q2_fac": ak.to_numpy(info.Q2Fac).astype(np.float64),
         "xf1": ak.to_numpy(info.pdf1).astype(np.float64),
         "xf2": ak.to_numpy(info.pdf2).astype(np.float64),
+        "x1": ak.to_numpy(info.x1).astype(np.float64),
+        "x2": ak.to_numpy(info.x2).astype(np.float64),
     }
 
 
@@ -127,7 +129,7 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
     -------
     dict
         Per-event arrays ``ids`` (N, 4), ``partons`` (N, 5, 4) = in1, in2, out1, out2, H in GeV,
-        ``leptons`` (N, 4, 4), ``lepton_ids`` (N, 2), ``alpha_em``, ``x1``, ``x2``, ``q2_fac`` (GeV²) and the
+        ``leptons`` (N, 4, 4), ``lepton_ids`` (N, 2), ``alpha_em``, ``x1``, ``x2`` (Pythia's), ``q2_fac`` (GeV²) and the
         PDFs x·f of the incoming partons ``xf1``, ``xf2`` (N,),
         at detector level also ``objects`` (dict of reconstructed arrays); and the run summary
         ``sigma_pb``, ``sigma_err_pb``, ``sigma_code_pb`` ({906: σ, 907: σ}), ``n_accepted``, ``params``
@@ -173,8 +175,4 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
             "v2ckm_sum": {i: pythia.coupSM.V2CKMsum(i) for i in range(1, 6)},
             "v2ckm_id": {(i, j): pythia.coupSM.V2CKMid(i, j) for i in range(1, 6) for j in range(1, 6)},
         }
-    partons = out["partons"]
-    root_s = 13000.0
-    out["x1"] = (partons[:, 0, 0] + partons[:, 0, 3]) / root_s
-    out["x2"] = (partons[:, 1, 0] - partons[:, 1, 3]) / root_s
     return out

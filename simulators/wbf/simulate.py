@@ -86,6 +86,7 @@ def simulate(
     verbose: bool = False,
     pythia_extra: tuple[str, ...] = (),
     detector: dict | None = None,
+    nuisances: bool = False,
 ):
     """Generate WBF H → ZZ* → 4ℓ events at 13 TeV with weights at every (f_W, f_WW) benchmark.
 
@@ -125,6 +126,11 @@ def simulate(
         Further Pythia settings.
     detector : dict, optional
         Options of :func:`simulators.pythia.detector.reconstruct`.
+    nuisances : bool
+        Store the hard-process variations as nuisance benchmarks at the SM (format version 2): ``mu_f`` (μ_F × 2
+        up, × ½ down) and ``pdf`` (CTEQ6L1 instead of NNPDF2.3 LO, up only), see :mod:`simulators.pythia.variations`;
+        and what they were computed from as per-event truth: ``pdf_x`` (x1, x2), ``pdf_q2_fac`` (GeV²), ``pdf_xf``
+        (Pythia's x·f of both incoming partons).
 
     Returns
     -------
@@ -187,13 +193,23 @@ def simulate(
     if not keep.any():
         raise OptionError(f"--events {int(n_events)}: no event of {n_generated} passed the {level}-level selection; "
                           "generate more events")
+    names = ["sm"] + [f"morphing_{i + 1}" for i in range(len(components))]
+    weights = weights[keep]
+    nuisance_names, nuisance_benchmarks = [], None
+    if nuisances:
+        variation_names, factors, nuisance_names, nuisance_benchmarks = _hard_variations(_rows(data, keep), len(names))
+        truth_events |= {"pdf_x": np.stack([data["x1"], data["x2"]], 1), "pdf_q2_fac": data["q2_fac"],
+                         "pdf_xf": np.stack([data["xf1"], data["xf2"]], 1)}
+        names += variation_names
+        theta = np.vstack([theta, np.zeros((len(variation_names), 2))])
+        weights = np.hstack([weights, weights[:, :1] * factors])
     sample = EventSample(
         parameters=PARAMETERS,
-        benchmark_names=["sm"] + [f"morphing_{i + 1}" for i in range(len(components))],
+        benchmark_names=names,
         benchmark_theta=theta,
         momenta=momenta[keep],
         types=types[keep],
-        weights=weights[keep],
+        weights=weights,
         globals_=globals_[keep],
         global_names=["met", "met_phi"],
         observables={k: observables[k][keep] for k in OBSERVABLES},
@@ -207,8 +223,22 @@ def simulate(
         units="TeV^-2",
         metadata=_metadata(data, level, seed, n_events, workers, photons, theta_range, m_ll_min, ew, morpher, poly)
         | {"min_parton_pt_GeV": float(min_parton_pt), CUTFLOW_KEY: {"wbf": steps}},
+        nuisance_names=nuisance_names,
+        nuisance_benchmarks=nuisance_benchmarks,
     )
     return sample
+
+
+def _hard_variations(data: dict[str, Any], first_index: int):
+    """Benchmark names, weight factors (N, 3) and the nuisance table of the μ_F and PDF variations."""
+    from simulators.pythia.variations import ALTERNATIVE_PDF_SET, pdf_factors
+
+    arguments = (data["ids"][:, :2], np.stack([data["x1"], data["x2"]], 1), data["q2_fac"],
+                 np.stack([data["xf1"], data["xf2"]], 1))
+    factors = np.stack([pdf_factors(*arguments, scale=2.0), pdf_factors(*arguments, scale=0.5),
+                        pdf_factors(*arguments, pdf_set=ALTERNATIVE_PDF_SET)], axis=1)
+    pairs = np.array([[first_index, first_index + 1], [first_index + 2, -1]])
+    return ["mu_f_up", "mu_f_down", "pdf_cteq6l1"], factors, ["mu_f", "pdf"], pairs
 
 
 def _rows(data: dict[str, Any], keep: np.ndarray) -> dict[str, Any]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "CHUNK_EVENTS", "INFO_BLOCK"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "CHUNK_EVENTS", "INFO_BLOCK"]
 
 FORMAT_NAME = "lfi-events"
-FORMAT_VERSION = 1
+#: The newest version: 2 adds nuisance variations (``/nuisances``). A sample without them is written as version 1,
+#: which older readers open.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 #: Events per HDF5 chunk of the per-event datasets.
 CHUNK_EVENTS = 4096
 #: Events per block when a file is summarised without loading it.

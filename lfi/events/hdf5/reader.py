@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from lfi.errors import EventFileError, first_line
-from lfi.events.hdf5.layout import FORMAT_NAME, FORMAT_VERSION, INFO_BLOCK
+from lfi.events.hdf5.layout import FORMAT_NAME, INFO_BLOCK, READABLE_VERSIONS
 from lfi.events.hdf5.opening import open_hdf5, printable_name
 from lfi.reading import reading
 
@@ -94,6 +94,7 @@ class _Reader:
         self.f = None
         self.where = ""
         self.n = 0  # events in the file: rows of /events/weights
+        self.version = 0
 
     def unreadable(self, reason: str) -> str:
         where = f"{self.where}: " if self.where else "HDF5 structure "
@@ -202,8 +203,10 @@ class _Reader:
             version = int(version)
         except (TypeError, ValueError, OverflowError):
             version = _shown(version)
-        if version != FORMAT_VERSION:
-            raise EventFileError(f"{self.path}: format version {version} is not supported (this lfi reads version {FORMAT_VERSION})")
+        if version not in READABLE_VERSIONS:
+            raise EventFileError(f"{self.path}: format version {version} is not supported (this lfi reads versions "
+                                 f"{', '.join(map(str, READABLE_VERSIONS))})")
+        self.version = version
         if not self._exists("benchmarks", "group"):
             self.fail("/benchmarks", "missing")
 
@@ -237,12 +240,25 @@ class _Reader:
             self.fail("/morphing/basis", f"indices must lie in 0..{n_benchmarks - 1}")
         return components, basis
 
+    def _nuisances(self, n_benchmarks: int) -> tuple[list[str], np.ndarray | None]:
+        """Names and (up, down) benchmark indices of the nuisances (version 2; none in version 1)."""
+        if self.version < 2 or self.group("nuisances") is None:
+            return [], None
+        names = self.strings("nuisances/names")
+        pairs = self.read("nuisances/benchmarks", "iu", ndim=2, dtype=np.int32)
+        if pairs.shape != (len(names), 2):
+            self.fail("/nuisances/benchmarks", f"shape {pairs.shape}, expected ({len(names)}, 2)")
+        if len(pairs) and (pairs[:, 0].min() < 0 or pairs.max() >= n_benchmarks or pairs[:, 1].min() < -1):
+            self.fail("/nuisances/benchmarks", f"up indices must lie in 0..{n_benchmarks - 1}, down in -1..{n_benchmarks - 1}")
+        return names, pairs
+
     def fields(self, f) -> dict[str, Any]:
         self.f = f
         self.check_format()
         parameters, names, theta = self._benchmarks()
         weights = self.slice_of(self._weights(len(names)), self.events, np.float64)
         components, basis = self._morphing(len(parameters), len(names))
+        nuisance_names, nuisance_benchmarks = self._nuisances(len(names))
         observables = {
             name: self.per_event(f"events/observables/{name}", "f", ndim=1, dtype=np.float32)
             for name in self.group("events/observables") or []
@@ -273,6 +289,8 @@ class _Reader:
             truth=truth,
             units=self.attr_text("benchmarks", "units"),
             metadata=self.metadata(),
+            nuisance_names=nuisance_names,
+            nuisance_benchmarks=nuisance_benchmarks,
         )
 
     def info(self, f) -> dict[str, Any]:
@@ -301,6 +319,7 @@ class _Reader:
             np.add.at(by_process, proc.astype(np.intp), w)
             negative += int((w < 0).sum())
         components, basis = self._morphing(len(parameters), len(names))
+        nuisance_names, pairs = self._nuisances(len(names))
         truth = []
         members = self.group("truth")
         if members is not None:
@@ -321,5 +340,7 @@ class _Reader:
             "observables": sorted(self.group("events/observables") or []),
             "globals": self.attr_texts("events/globals", "names") if self._exists("events/globals", "dataset") else [],
             "truth": truth,
+            "nuisances": {name: [names[up], names[down] if down >= 0 else None]
+                          for name, (up, down) in zip(nuisance_names, [] if pairs is None else pairs.tolist())},
             "metadata": self.metadata(),
         }

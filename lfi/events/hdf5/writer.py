@@ -43,7 +43,7 @@ def _write_groups(f, sample, compression: str | None) -> None:
 
     text = h5py.string_dtype("utf-8")
     f.attrs["format"] = FORMAT_NAME
-    f.attrs["version"] = FORMAT_VERSION
+    f.attrs["version"] = FORMAT_VERSION if sample.nuisance_names else 1
     f.attrs["metadata"] = json.dumps(sample.metadata)
     n = len(sample)
 
@@ -63,6 +63,9 @@ def _write_groups(f, sample, compression: str | None) -> None:
     if sample.can_morph:
         f.create_dataset("morphing/components", data=sample.morphing_components)
         f.create_dataset("morphing/basis", data=sample.morphing_basis)
+    if sample.nuisance_names:
+        f.create_dataset("nuisances/names", data=np.array(sample.nuisance_names, dtype=object), dtype=text)
+        f.create_dataset("nuisances/benchmarks", data=sample.nuisance_benchmarks)
     f.create_dataset("processes/names", data=np.array(sample.process_names, dtype=object), dtype=text)
     put("events/momenta", sample.momenta)
     put("events/types", sample.types)
