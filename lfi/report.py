@@ -44,6 +44,9 @@ def map_label(name: str, entry: Mapping | None = None) -> str:
     a model → method (estimator), from the ``model`` record ``lfi limits`` stores (SALLY and SALLINO say "local":
     they approximate the likelihood around the score's reference point); an observed map adds ", observed"; else
     the map name."""
+    if (entry or {}).get("profiled"):
+        base = {k: v for k, v in entry.items() if k != "profiled"}
+        return f"{map_label(name.removesuffix('_profiled'), base)}, ν profiled"
     if (entry or {}).get("observed"):
         expected = {k: v for k, v in entry.items() if k != "observed"}
         return f"{map_label(name.removesuffix('_observed'), expected)}, observed"

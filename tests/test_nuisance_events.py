@@ -90,3 +90,46 @@ def test_bad_nuisance_tables_name_the_dataset(wbf):
         replace(wbf, nuisance_benchmarks=[[1, -1], [18, -1]])
     with pytest.raises(EventFileError, match="/nuisances/names: names must be distinct"):
         replace(wbf, nuisance_names=["pdf", "pdf"])
+
+
+def test_limits_profile_the_nuisances_beside_the_fixed_maps(wbf, tmp_path, capsys):
+    import json
+
+    from lfi.cli import main
+
+    path = wbf.save(tmp_path / "wbf.h5")
+    out = tmp_path / "limits"
+    assert main(["limits", "--data", str(path), "--truth", "--histogram", "pt_j1", "--nuisance", "all",
+                 "--normalisation", "wbf=0.1", "--lumi", "300/fb", "--grid", "-20:20:15,-20:20:15",
+                 "--out", str(out)]) == 0
+    maps = json.loads((out / "limits.json").read_text())["maps"]
+    assert set(maps) == {"truth", "histogram_pt_j1", "truth_profiled", "histogram_pt_j1_profiled"}
+    for name in ("truth", "histogram_pt_j1"):
+        fixed, profiled = maps[name]["areas"], maps[f"{name}_profiled"]["areas"]
+        assert all(profiled[cl] >= fixed[cl] for cl in ("68.27", "95.45"))
+        assert profiled["95.45"] > fixed["95.45"]
+        description = maps[f"{name}_profiled"]["profiled"]
+        assert description["nuisances"] == ["mu_f", "pdf", "norm_wbf"]
+        only = description["areas_with_only"]
+        assert fixed["95.45"] <= only["rate"]["95.45"] <= profiled["95.45"] * (1 + 1e-9)
+    q = np.load(out / "q_truth.npy"), np.load(out / "q_truth_profiled.npy")
+    assert np.all(q[1] <= q[0] + 1e-9)
+    from lfi.report import map_labels
+
+    labels = map_labels(maps)
+    assert labels["truth_profiled"] == "exact likelihood, ν profiled"
+    assert labels["histogram_pt_j1_profiled"] == "1-D histogram (pt_j1), ν profiled"
+    assert (out / "contours.png").is_file()
+
+
+def test_limits_refuse_an_unknown_nuisance_or_process_in_one_line(wbf, tmp_path, capsys):
+    from lfi.cli import main
+
+    path = wbf.save(tmp_path / "wbf.h5")
+    for option, value, expected in (("--nuisance", "jes", "no nuisance 'jes' in the sample; it has mu_f, pdf"),
+                                    ("--normalisation", "ttbar=0.1", "no process 'ttbar' in the sample")):
+        assert main(["limits", "--data", str(path), "--truth", option, value, "--lumi", "300/fb",
+                     "--out", str(tmp_path / "out")]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and expected in err
+    assert not (tmp_path / "out").exists()

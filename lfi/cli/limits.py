@@ -33,6 +33,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="where networks run: cpu (default), cuda, cuda:N or auto")
     p.add_argument("--observed", default=None, metavar="FILE",
                    help="unweighted observed events (data, or lfi pseudodata): observed maps beside the expected ones")
+    p.add_argument("--nuisance", default=None, metavar="NAME[,NAME]",
+                   help="profile these stored nuisance variations (all: every one; lfi info lists them): every map "
+                   "is also computed with them profiled (<name>_profiled)")
+    p.add_argument("--normalisation", action="append", default=[], metavar="PROCESS=DELTA",
+                   help="a log-normal normalisation uncertainty of a process, profiled (repeatable), e.g. wbf=0.05")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")
     p.set_defaults(func=run)
 
@@ -42,6 +47,20 @@ def parse_point(text: str, option: str) -> list[float]:
         return [float(v) for v in text.split(",")]
     except ValueError:
         raise OptionError(f"{option} {text!r}: not a comma-separated list of numbers, e.g. 0.5,-0.2") from None
+
+
+def parse_normalisations(specs: list[str]) -> dict[str, float]:
+    """["wbf=0.05", …] → {"wbf": 0.05}; one OptionError line for a malformed entry."""
+    out = {}
+    for spec in specs:
+        process, _, value = spec.partition("=")
+        try:
+            out[process.strip()] = float(value)
+        except ValueError:
+            raise OptionError(f"--normalisation {spec!r}: expected PROCESS=DELTA, e.g. wbf=0.05") from None
+        if not process.strip():
+            raise OptionError(f"--normalisation {spec!r}: expected PROCESS=DELTA, e.g. wbf=0.05")
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     theta_true = None if args.true is None else parse_point(args.true, "--true")
     result = expected_limits(args.data, models=args.model, histograms=histograms, truth=args.truth, lumi=lumi.pb,
                              grid=args.grid, theta_true=theta_true, binning=args.binning, device=args.device,
-                             observed=args.observed)
+                             observed=args.observed,
+                             nuisances=[n for n in (args.nuisance or "").split(",") if n],
+                             normalisations=parse_normalisations(args.normalisation))
     written = write_limits(result, args.out)
     print(f"L = {lumi.text}: {result.summary['expected_events']:.4g} expected events at θ* = "
           f"{', '.join(f'{v:g}' for v in result.theta_true)}"

@@ -41,7 +41,7 @@ __all__ = ["NuisanceModel", "profiled_unbinned_q", "profiled_binned_q"]
 log = logging.getLogger("lfi.limits")
 
 _MAX_ITERATIONS = 50
-_TOLERANCE = 1e-9
+_TOLERANCE = 1e-6  # square root of the Newton decrement at which a grid point is done
 
 
 @dataclass(frozen=True)
@@ -185,25 +185,32 @@ def _check(weights: np.ndarray, weights_true: np.ndarray, model: NuisanceModel) 
 
 
 def _newton(objective, n_points: int, n_nuisances: int) -> tuple[np.ndarray, np.ndarray]:
-    """Minimise objective(ν (T, K), derivatives) per grid point; returns (value (T,), ν̂ (T, K))."""
+    """Minimise objective(ν (T, K), derivatives) per grid point; returns (value (T,), ν̂ (T, K)).
+
+    Damped Newton steps, vectorised over the grid: a step that would raise the objective (beyond rounding) is halved;
+    a point is done when its Newton decrement gᵀH⁻¹g falls below 1e-12 (q then moves by less than that).
+    """
     nu = np.zeros((n_points, n_nuisances))
     value, gradient, hessian = objective(nu, True)
     eye = np.eye(n_nuisances)
+    active = np.isfinite(value)
     for _ in range(_MAX_ITERATIONS):
         lowest = np.linalg.eigvalsh(hessian)[:, 0]
         shift = np.where(lowest < 1e-6, 1e-6 - lowest, 0.0)  # keep every step a descent direction
         step = np.linalg.solve(hessian + shift[:, None, None] * eye, gradient[:, :, None])[:, :, 0]
+        active &= np.einsum("tk,tk->t", gradient, step) > _TOLERANCE**2
+        if not np.any(active):
+            break
+        step[~active] = 0.0
         scale = np.ones(n_points)
-        for _ in range(30):  # halve the step where the objective would rise
+        for _ in range(30):  # halve the step where the objective would rise beyond rounding
             trial = objective(nu - scale[:, None] * step, False)[0]
-            worse = ~(trial <= value + 1e-12 * np.abs(value))
+            worse = active & ~(trial <= value + 1e-10 * np.maximum(1.0, np.abs(value)))
             if not np.any(worse):
                 break
             scale = np.where(worse, 0.5 * scale, scale)
         nu = nu - scale[:, None] * step
         value, gradient, hessian = objective(nu, True)
-        if np.max(np.abs(scale[:, None] * step), initial=0.0) < _TOLERANCE:
-            break
     else:
         log.warning("profiling the nuisances did not converge in %d Newton steps at every grid point", _MAX_ITERATIONS)
     return value, nu
@@ -211,7 +218,8 @@ def _newton(objective, n_points: int, n_nuisances: int) -> tuple[np.ndarray, np.
 
 def _factor_terms(model: NuisanceModel, weights: np.ndarray, nu: np.ndarray, derivatives: bool):
     """w_e(θ_t) f_e(ν_t) (N, T), and with derivatives d_etk = ∂ log f_e/∂ν_k (N, T, K)."""
-    wf = weights * np.exp(model.log_factors(nu))
+    with np.errstate(over="ignore"):  # a trial step far out: an infinite q, and the step is halved
+        wf = weights * np.exp(model.log_factors(nu))
     if not derivatives:
         return wf, None
     d = model.linear[:, None, :] + 2.0 * model.quadratic[:, None, :] * nu[None, :, :]
@@ -309,7 +317,8 @@ def profiled_binned_q(bins: np.ndarray, n_bins: int, weights: np.ndarray, weight
         with np.errstate(divide="ignore", invalid="ignore"):
             logs = np.where(data, counts * np.log(np.where(data, yields, 1.0) / np.where(data, counts, 1.0)), 0.0)
         excluded = np.any(data & (yields <= 0), axis=1)
-        value = np.where(excluded, np.inf, 2.0 * np.sum(yields - counts - logs, axis=1) + np.sum(nu**2, axis=1))
+        with np.errstate(invalid="ignore"):  # inf − inf after an overflowing trial step: NaN, rejected
+            value = np.where(excluded, np.inf, 2.0 * np.sum(yields - counts - logs, axis=1) + np.sum(nu**2, axis=1))
         if not derivatives:
             return value, None, None
         first = lumi * (onehot @ (wf[:, :, None] * d).reshape(len(w), -1)).reshape(n_bins, n_points, k)  # ∂ν_b

@@ -79,7 +79,8 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
                     histograms: Sequence[Sequence[str]] = (), truth: bool = False, lumi: float,
                     grid: str | Sequence[np.ndarray] | None = None, theta_true: Sequence[float] | None = None,
                     binning: str = "auto", device: str = "cpu",
-                    observed: str | os.PathLike | None = None) -> LimitsResult:
+                    observed: str | os.PathLike | None = None, nuisances: Sequence[str] = (),
+                    normalisations: dict[str, float] | None = None) -> LimitsResult:
     """Expected (Asimov) likelihood maps of estimators, histograms and the truth on a θ grid, and with
     ``observed`` the same maps for an observed event sample.
 
@@ -110,6 +111,10 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
     observed : path-like, optional
         An unweighted event file (data, or ``lfi pseudodata``): every map is also evaluated on it
         (:mod:`lfi.evaluate_observed`) and stored as ``<name>_observed``, with its best fit; each event counts once.
+    nuisances : sequence of str
+        Stored nuisance variations to profile (``["all"]`` for every one); with ``normalisations`` (process →
+        relative uncertainty) every expected map is also computed with the nuisances profiled and stored as
+        ``<name>_profiled`` (:mod:`lfi.workflows.limits_profiled`).
 
     Raises
     ------
@@ -155,6 +160,11 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         if not has_exact_likelihood(sample):
             raise EventFileError(f"--truth: {data} carries no exact likelihood (needs /truth/events/"
                                  "density_coefficients and /truth/sigma_coefficients; the toy has them)")
+    nuisance_model = None
+    if nuisances or normalisations:
+        from lfi.evaluate_profiled import nuisance_model_for
+
+        nuisance_model = nuisance_model_for(sample, nuisances, normalisations)
     n_points = int(np.prod([len(a) for a in axes]))
     grid_spec = grid if isinstance(grid, str) else ",".join(f"{a[0]:g}:{a[-1]:g}:{len(a)}" for a in axes)
     chunk = chunk_for_memory(grid_spec, n_points, len(sample), len(axes), len(models) + len(histograms) + truth)
@@ -184,6 +194,14 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         if record is not None:
             training[name] = record
     _describe_local_maps(loaded, result.maps, described, sample, points, theta_true, lumi)
+    if nuisance_model is not None:
+        from lfi.workflows.limits_profiled import profiled_maps
+
+        for name, (q, description) in profiled_maps(result.maps, loaded, histograms, sample, points, axes, theta_true,
+                                                    lumi, nuisance_model, binning=binning, chunk=chunk,
+                                                    device=device).items():
+            result.maps[f"{name}_profiled"] = q
+            described[f"{name}_profiled"] = {**described.get(name, {}), "profiled": description}
     if data_events is not None:
         observed_maps = _observed_maps(data_events, sample, loaded, histograms, truth, points, theta_true, lumi,
                                        binning, device, chunk)

@@ -1,0 +1,114 @@
+"""Expected likelihood maps with nuisance parameters profiled: ratio estimators and the truth (unbinned),
+histograms (binned) and SALLY (linearised, through the Fisher information) (docs/statistics.md §14).
+
+The nuisance model comes from the sample's stored variations (:meth:`lfi.events.EventSample.nuisance_model`)
+and from normalisation uncertainties per process; :mod:`lfi.limits.nuisance` does the profiling. Shapes: N test
+events, T grid points, K nuisances. Units: weights in pb, luminosity in pb⁻¹.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from lfi import limits
+from lfi.augment.joint import JointQuantities
+from lfi.errors import OptionError, UnknownNameError
+from lfi.events import EventSample
+from lfi.limits.information import profile_information
+from lfi.limits.nuisance import NuisanceModel, profiled_binned_q, profiled_unbinned_q
+
+__all__ = ["nuisance_model_for", "profiled_unbinned_map", "profiled_histogram_map", "profiled_sally_map"]
+
+_PROFILE_BLOCK = 4_000_000  # (event, grid point, nuisance²) entries per block of the Newton step
+
+
+def nuisance_model_for(sample: EventSample, names: Sequence[str] = (),
+                       normalisations: Mapping[str, float] | None = None) -> NuisanceModel:
+    """The nuisances to profile: stored variations by name (``"all"`` for every one) and a log-normal normalisation
+    uncertainty per process (process name → relative uncertainty δ).
+
+    Raises
+    ------
+    lfi.errors.UnknownNameError
+        A nuisance or process the sample does not have (the message lists those it has).
+    lfi.errors.OptionError
+        Nothing to profile, or δ ≤ −1.
+    """
+    names = list(sample.nuisance_names) if list(names) == ["all"] else list(names)
+    models = []
+    if names:
+        unknown = [n for n in names if n not in sample.nuisance_names]
+        if unknown:
+            have = ", ".join(sample.nuisance_names) or "none (simulate with --nuisances)"
+            raise UnknownNameError(f"--nuisance: no nuisance {unknown[0]!r} in the sample; it has {have}")
+        stored = sample.nuisance_model()
+        keep = [sample.nuisance_names.index(n) for n in names]
+        models.append(NuisanceModel(tuple(names), stored.linear[:, keep], stored.quadratic[:, keep]))
+    for process, relative in (normalisations or {}).items():
+        if process not in sample.process_names:
+            raise UnknownNameError(f"--normalisation: no process {process!r} in the sample; it has "
+                                   f"{', '.join(sample.process_names)}")
+        try:
+            models.append(NuisanceModel.normalisation(f"norm_{process}",
+                                                      sample.process == sample.process_names.index(process), relative))
+        except ValueError as err:
+            raise OptionError(f"--normalisation {process}={relative}: {err}") from None
+    if not models:
+        raise OptionError("no nuisance to profile: give --nuisance NAME (or all) or --normalisation PROCESS=δ")
+    return NuisanceModel.combine(models)
+
+
+def _block(sample: EventSample, model: NuisanceModel, chunk: int) -> int:
+    return max(1, min(chunk, _PROFILE_BLOCK // max(1, len(sample) * model.n_nuisances ** 2)))
+
+
+def profiled_unbinned_map(q_fixed: np.ndarray, sample: EventSample, points: np.ndarray, theta_true: np.ndarray,
+                          lumi: float, model: NuisanceModel, *, chunk: int = 128) -> np.ndarray:
+    """min_ν q(θ, ν) of an unbinned map (ratio estimator or truth) from its fixed-nuisance map ``q_fixed`` (T,)."""
+    joint = JointQuantities(sample)
+    w_true = sample.weights_at(np.asarray(theta_true, float))
+    out = np.empty(len(points))
+    step = _block(sample, model, chunk)
+    for start in range(0, len(points), step):
+        block = slice(start, start + step)
+        out[block] = profiled_unbinned_q(q_fixed[block], joint.weights(points[block]), w_true, model, lumi)[0]
+    return out
+
+
+def profiled_histogram_map(sample: EventSample, observables: Sequence[str], points: np.ndarray,
+                           theta_true: np.ndarray, lumi: float, model: NuisanceModel, *, binning: str = "auto",
+                           n_bins: int | None = None, chunk: int = 128) -> np.ndarray:
+    """min_ν q(θ, ν) of a 1-D or 2-D histogram (the bins of :func:`lfi.evaluate.histogram_map`)."""
+    from lfi.evaluate import histogram_binning
+
+    w_true = sample.weights_at(np.asarray(theta_true, float))
+    x, edges = histogram_binning(sample, observables, w_true, binning=binning, n_bins=n_bins)
+    bins, n = limits.bin_index(x, edges)
+    joint = JointQuantities(sample)
+    out = np.empty(len(points))
+    step = _block(sample, model, chunk)
+    for start in range(0, len(points), step):
+        block = slice(start, start + step)
+        out[block] = profiled_binned_q(bins, n, joint.weights(points[block]), w_true, model, lumi)[0]
+    return out
+
+
+def profiled_sally_map(score: np.ndarray, sample: EventSample, points: np.ndarray, theta_true: np.ndarray,
+                       lumi: float, model: NuisanceModel) -> np.ndarray:
+    """SALLY's linearised q(θ) = (θ − θ*)ᵀ I_prof (θ − θ*) with the nuisances profiled out of the Fisher information.
+
+    The score of ν_k at ν = 0 is known per event, a_ek − E[a_k]; with the learned t̂(x) it fills the (D + K)²
+    information, the standard-normal constraints add 1 to the ν block, and the Schur complement profiles ν.
+    """
+    if score.ndim != 2 or score.shape[1] != sample.n_parameters:
+        raise OptionError(f"the score must have shape (N, {sample.n_parameters}), got {score.shape}")
+    theta_true = np.asarray(theta_true, float)
+    w, grad = JointQuantities(sample).weights_and_gradients(theta_true)
+    nuisance_score = model.linear - (w @ model.linear) / w.sum()
+    info = limits.fisher_information(np.hstack([score, nuisance_score]), w, lumi, sigma_true=float(w.sum()),
+                                     sigma_gradient=np.concatenate([grad.sum(axis=0), w @ model.linear]))
+    d = sample.n_parameters
+    info[d:, d:] += np.eye(model.n_nuisances)
+    return limits.sally_q(points, profile_information(info, list(range(d))), theta_true)
