@@ -1,4 +1,4 @@
-"""Hard-process weight variations from Pythia's hard record: factorisation scale and PDF set (docs/generator.md §8).
+"""Hard-process weight variations from Pythia's hard record: factorisation scale and PDF set (docs/generator.md §9).
 
 Pythia has no scale or PDF variation weights for its internal hard processes (and the wheel has no LHAPDF), so
 they are computed from what the record keeps of the hard process: the incoming parton ids, their momentum
