@@ -102,13 +102,8 @@ def profiled_sally_map(score: np.ndarray, sample: EventSample, points: np.ndarra
     The score of ν_k at ν = 0 is known per event, a_ek − E[a_k]; with the learned t̂(x) it fills the (D + K)²
     information, the standard-normal constraints add 1 to the ν block, and the Schur complement profiles ν.
     """
-    if score.ndim != 2 or score.shape[1] != sample.n_parameters:
-        raise OptionError(f"the score must have shape (N, {sample.n_parameters}), got {score.shape}")
+    from lfi.fisher import score_information
+
     theta_true = np.asarray(theta_true, float)
-    w, grad = JointQuantities(sample).weights_and_gradients(theta_true)
-    nuisance_score = model.linear - (w @ model.linear) / w.sum()
-    info = limits.fisher_information(np.hstack([score, nuisance_score]), w, lumi, sigma_true=float(w.sum()),
-                                     sigma_gradient=np.concatenate([grad.sum(axis=0), w @ model.linear]))
-    d = sample.n_parameters
-    info[d:, d:] += np.eye(model.n_nuisances)
-    return limits.sally_q(points, profile_information(info, list(range(d))), theta_true)
+    info = score_information(sample, score, lumi, theta_true, nuisances=model)
+    return limits.sally_q(points, profile_information(info, list(range(sample.n_parameters))), theta_true)

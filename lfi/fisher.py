@@ -16,6 +16,11 @@ others profiled. The matrix algebra (projection, profiling, ellipses, ensembles)
 ``score``          L σ E[t̂ t̂ᵀ] + rate term, from an estimated score t̂(x) at θ* (SALLY)
 =================  =================================================================================================
 
+With ``nuisances`` (a :class:`lfi.limits.nuisance.NuisanceModel` of the sample's events) the joint, rate,
+histogram and score informations are over (θ, ν): D + K parameters, the derivative of w_e with respect to ν_k at
+ν = 0 being w_e·a_ek, plus 1 on the ν diagonal from the standard-normal constraints; profile ν with
+:func:`lfi.limits.information.profile_information`.
+
 Units: weights and cross sections in pb, luminosity in pb⁻¹.
 """
 
@@ -30,6 +35,7 @@ from lfi.events import EventSample
 from lfi.limits import bin_index, fisher_information
 from lfi.limits.checks import check_lumi
 from lfi.limits.information import binned_information, information_histogram, rate_information, weighted_information
+from lfi.limits.nuisance import NuisanceModel
 
 __all__ = [
     "joint_information",
@@ -49,26 +55,47 @@ def _point(sample: EventSample, theta: Sequence[float] | None) -> np.ndarray:
     return point
 
 
-def joint_information(sample: EventSample, lumi: float, theta: Sequence[float] | None = None) -> np.ndarray:
+def _weights_and_gradients(sample: EventSample, theta, nuisances: NuisanceModel | None):
+    """w_e (N,) at θ and ∂w_e/∂(θ, ν) (N, D [+ K])."""
+    w, grad = JointQuantities(sample).weights_and_gradients(_point(sample, theta))
+    if nuisances is None:
+        return w, grad
+    if nuisances.linear.shape[0] != len(w):
+        raise ValueError(f"the nuisance model has {nuisances.linear.shape[0]} events, the sample {len(w)}")
+    return w, np.hstack([grad, w[:, None] * nuisances.linear])
+
+
+def _constrained(info: np.ndarray, nuisances: NuisanceModel | None) -> np.ndarray:
+    if nuisances is None:
+        return info
+    k = nuisances.n_nuisances
+    info = info.copy()
+    info[-k:, -k:] += np.eye(k)  # the standard-normal constraint of every ν
+    return info
+
+
+def joint_information(sample: EventSample, lumi: float, theta: Sequence[float] | None = None, *,
+                      nuisances: NuisanceModel | None = None) -> np.ndarray:
     """Information of the joint likelihood, L Σ_e ∂w_e ∂w_eᵀ / w_e with morphed weights at θ (default: the SM).
 
     Returns
     -------
-    ndarray, shape (D, D)
+    ndarray, shape (D, D), or (D + K, D + K) with ``nuisances``
     """
-    w, grad = JointQuantities(sample).weights_and_gradients(_point(sample, theta))
-    return weighted_information(w, grad, lumi)
+    w, grad = _weights_and_gradients(sample, theta, nuisances)
+    return _constrained(weighted_information(w, grad, lumi), nuisances)
 
 
-def rate_only_information(sample: EventSample, lumi: float, theta: Sequence[float] | None = None) -> np.ndarray:
-    """Information of the total rate alone, L ∇σ ∇σᵀ / σ, shape (D, D)."""
-    w, grad = JointQuantities(sample).weights_and_gradients(_point(sample, theta))
-    return rate_information(w.sum(), grad.sum(axis=0), lumi)
+def rate_only_information(sample: EventSample, lumi: float, theta: Sequence[float] | None = None, *,
+                          nuisances: NuisanceModel | None = None) -> np.ndarray:
+    """Information of the total rate alone, L ∇σ ∇σᵀ / σ, shape (D, D) (or (D + K, D + K))."""
+    w, grad = _weights_and_gradients(sample, theta, nuisances)
+    return _constrained(rate_information(w.sum(), grad.sum(axis=0), lumi), nuisances)
 
 
 def histogram_information(sample: EventSample, observables: Sequence[str], lumi: float,
                           theta: Sequence[float] | None = None, *, binning: str = "auto",
-                          n_bins: int | None = None) -> np.ndarray:
+                          n_bins: int | None = None, nuisances: NuisanceModel | None = None) -> np.ndarray:
     """Information of a 1-D or 2-D histogram of named observables, bins filled with the morphed weights.
 
     Parameters
@@ -79,14 +106,14 @@ def histogram_information(sample: EventSample, observables: Sequence[str], lumi:
 
     Returns
     -------
-    ndarray, shape (D, D)
+    ndarray, shape (D, D), or (D + K, D + K) with ``nuisances``
     """
     from lfi.evaluate import histogram_binning
 
-    w, grad = JointQuantities(sample).weights_and_gradients(_point(sample, theta))
+    w, grad = _weights_and_gradients(sample, theta, nuisances)
     x, edges = histogram_binning(sample, observables, w, binning=binning, n_bins=n_bins)
     bins, n = bin_index(x, edges)
-    return binned_information(bins, n, w, grad, lumi)
+    return _constrained(binned_information(bins, n, w, grad, lumi), nuisances)
 
 
 def truth_information(sample: EventSample, lumi: float, theta: Sequence[float] | None = None) -> np.ndarray:
@@ -126,8 +153,10 @@ def truth_information(sample: EventSample, lumi: float, theta: Sequence[float] |
 
 
 def score_information(sample: EventSample, score: np.ndarray, lumi: float,
-                      theta: Sequence[float] | None = None) -> np.ndarray:
+                      theta: Sequence[float] | None = None, *, nuisances: NuisanceModel | None = None) -> np.ndarray:
     """SALLY's information: L σ E_θ[t̂ t̂ᵀ] + L ∇σ ∇σᵀ / σ from an estimated score t̂(x) at θ.
+
+    With ``nuisances`` the score of ν_k at ν = 0, a_ek − E[a_k], is known per event and joins t̂.
 
     Parameters
     ----------
@@ -136,13 +165,16 @@ def score_information(sample: EventSample, score: np.ndarray, lumi: float,
 
     Returns
     -------
-    ndarray, shape (D, D)
+    ndarray, shape (D, D), or (D + K, D + K) with ``nuisances``
     """
-    w, grad = JointQuantities(sample).weights_and_gradients(_point(sample, theta))
+    w, grad = _weights_and_gradients(sample, theta, nuisances)
     score = np.asarray(score, dtype=np.float64)
-    if score.shape != grad.shape:
-        raise ValueError(f"score must have shape (N, D) = {grad.shape}, got {score.shape}")
-    return fisher_information(score, w, lumi, sigma_true=float(w.sum()), sigma_gradient=grad.sum(axis=0))
+    if score.shape != (len(w), sample.n_parameters):
+        raise ValueError(f"score must have shape (N, D) = ({len(w)}, {sample.n_parameters}), got {score.shape}")
+    if nuisances is not None:
+        score = np.hstack([score, nuisances.linear - (w @ nuisances.linear) / w.sum()])
+    info = fisher_information(score, w, lumi, sigma_true=float(w.sum()), sigma_gradient=grad.sum(axis=0))
+    return _constrained(info, nuisances)
 
 
 def observable_information_histogram(sample: EventSample, observable: str, lumi: float,

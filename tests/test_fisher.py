@@ -226,6 +226,22 @@ def test_cli_writes_every_information_with_errors_ellipses_and_the_ensemble_spre
     assert (out / "ellipses.png").stat().st_size > 0 and (out / "information_pt_j1.png").stat().st_size > 0
     along = summary["along"]["pt_j1"]
     assert len(along["edges"]) == len(along["sigma"]) + 1
+    assert main(["report", str(out), "--out", str(folder / "report")]) == 0
+    report = (folder / "report" / "report.md").read_text()
+    assert "## Fisher information" in report and "| SALLY (sally) |" in report and "| exact likelihood |" in report
+
+
+def test_cli_profiles_a_normalisation_out_of_every_information(toy_files, capsys):
+    from lfi.cli import main
+
+    out = toy_files / "fisher_nuisance"
+    assert main(["fisher", "--data", str(toy_files / "test.h5"), "--normalisation", "toy=0.2", "--lumi", "20/pb",
+                 "--out", str(out)]) == 0
+    info = json.loads((out / "fisher.json").read_text())["information"]
+    assert set(info) == {"joint", "joint_profiled", "rate", "rate_profiled"}
+    assert info["joint_profiled"]["label"] == "joint likelihood (weights), ν profiled"
+    fixed, profiled = np.asarray(info["joint"]["matrix"]), np.asarray(info["joint_profiled"]["matrix"])
+    assert _is_psd(fixed - profiled, np.abs(fixed).max()) and not np.allclose(fixed, profiled)
 
 
 def test_cli_refuses_a_ratio_model_and_an_unknown_observable_in_one_line(toy_files, capsys):
@@ -245,3 +261,49 @@ def test_cli_refuses_a_ratio_model_and_an_unknown_observable_in_one_line(toy_fil
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no_such" in err
     assert not (folder / "f1").exists() and not (folder / "f2").exists()
+
+
+def _shape_nuisance(n: int):
+    from lfi.limits.nuisance import NuisanceModel
+
+    rng = np.random.default_rng(9)
+    return NuisanceModel(("shape",), 0.2 * rng.normal(size=(n, 1)), np.zeros((n, 1)))
+
+
+def test_a_normalisation_nuisance_dilutes_the_rate_information_as_in_a_counting_experiment(toy):
+    from lfi.limits.information import profile_information
+    from lfi.limits.nuisance import NuisanceModel
+
+    delta = 0.1
+    model = NuisanceModel.normalisation("norm", np.ones(len(toy), dtype=bool), delta)
+    info = fisher.rate_only_information(toy, LUMI, nuisances=model)
+    w, grad = JointQuantities(toy).weights_and_gradients(np.zeros(2))
+    sigma, g, c = w.sum(), grad.sum(axis=0), np.log1p(delta)
+    # one count, n = Lσ(1+δ)^ν: I_θθ = L g gᵀ/σ, I_θν = L g c, I_νν = Lσc² + 1 (constraint); profiling ν divides the
+    # θ information by 1 + Lσc² along g
+    np.testing.assert_allclose(info[:2, :2], LUMI * np.outer(g, g) / sigma, rtol=1e-12)
+    np.testing.assert_allclose(info[:2, 2], LUMI * g * c, rtol=1e-12)
+    assert info[2, 2] == pytest.approx(LUMI * sigma * c**2 + 1.0, rel=1e-12)
+    np.testing.assert_allclose(profile_information(info, [0, 1]),
+                               LUMI * np.outer(g, g) / sigma / (1.0 + LUMI * sigma * c**2), rtol=1e-10)
+
+
+def test_nuisances_without_effect_change_nothing_and_real_ones_only_lose_information(toy):
+    from lfi.limits.information import profile_information
+    from lfi.limits.nuisance import NuisanceModel
+
+    idle = NuisanceModel(("idle",), np.zeros((len(toy), 1)), np.zeros((len(toy), 1)))
+    info = fisher.joint_information(toy, LUMI, nuisances=idle)
+    np.testing.assert_allclose(info[:2, :2], fisher.joint_information(toy, LUMI), rtol=1e-12)
+    np.testing.assert_allclose(profile_information(info, [0, 1]), info[:2, :2], rtol=1e-12)
+    assert info[2, 2] == pytest.approx(1.0)
+    full = fisher.joint_information(toy, LUMI, nuisances=_shape_nuisance(len(toy)))
+    profiled = profile_information(full, [0, 1])
+    assert _is_psd(full[:2, :2] - profiled, np.abs(full).max()) and not np.allclose(full[:2, :2], profiled)
+
+
+def test_exact_joint_score_with_nuisances_gives_the_joint_information_over_theta_and_nu(toy):
+    model = _shape_nuisance(len(toy))
+    score = JointQuantities(toy).score(np.arange(len(toy)), np.zeros(2))
+    np.testing.assert_allclose(fisher.score_information(toy, score, LUMI, nuisances=model),
+                               fisher.joint_information(toy, LUMI, nuisances=model), rtol=1e-10, atol=1e-12)

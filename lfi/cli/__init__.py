@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "lfi.cli.pseudodata",
     "lfi.cli.limits",
     "lfi.cli.fisher",
+    "lfi.cli.coverage",
     "lfi.cli.classify",
     "lfi.cli.report",
     "lfi.cli.run",
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Options whose values may start with a minus sign ("--grid -16.5:16.5:101,..."); argparse would take such a
 # value for an option, so "--grid VALUE" is rewritten to "--grid=VALUE" before parsing.
-_SIGNED_VALUE_OPTIONS = ("--grid", "--true", "--range")
+_SIGNED_VALUE_OPTIONS = ("--grid", "--true", "--range", "--at")
 
 
 def _join_signed_values(argv: list[str]) -> list[str]:

@@ -32,13 +32,17 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="draw where the information sits along this observable (repeatable)")
     p.add_argument("--contours", default=None, metavar="DIR",
                    help="a lfi limits output directory: its contours are drawn beside the ellipses")
+    p.add_argument("--nuisance", default=None, metavar="NAME[,NAME]",
+                   help="stored nuisance variations (all: every one): each information also with them profiled")
+    p.add_argument("--normalisation", action="append", default=[], metavar="PROCESS=DELTA",
+                   help="a log-normal normalisation uncertainty of a process, profiled (repeatable), e.g. wbf=0.05")
     p.add_argument("--device", default="cpu", help="where SALLY networks run: cpu (default), cuda, cuda:N or auto")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfi.cli.limits import parse_point
+    from lfi.cli.limits import parse_normalisations, parse_point
     from lfi.luminosity import parse_luminosity
     from lfi.workflows.fisher import fisher_table, format_fisher_table, write_fisher
     from lfi.workflows.limits import check_out_dir
@@ -50,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     theta = None if args.true is None else parse_point(args.true, "--true")
     histograms = [[n for n in spec.split(",") if n] for spec in args.histogram]
     result = fisher_table(args.data, lumi=lumi.pb, theta=theta, models=args.model, histograms=histograms,
-                          truth=args.truth, binning=args.binning, along=args.along, device=args.device)
+                          truth=args.truth, binning=args.binning, along=args.along, device=args.device,
+                          nuisances=[n for n in (args.nuisance or "").split(",") if n],
+                          normalisations=parse_normalisations(args.normalisation))
     written = write_fisher(result, args.out, contours=args.contours)
     print(f"L = {lumi.text}, θ* = {', '.join(f'{v:g}' for v in result.theta)}")
     print(format_fisher_table(result))

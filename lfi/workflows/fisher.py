@@ -18,7 +18,8 @@ from lfi import fisher
 from lfi.errors import OptionError
 from lfi.events import EventSample
 from lfi.files import atomic_write_text
-from lfi.limits.information import ensemble_information, profile_information
+from lfi.fisher_figure import information_label
+from lfi.limits.information import ensemble_information, profile_information, project_information
 
 __all__ = ["FisherResult", "fisher_table", "summarise_information", "write_fisher", "format_fisher_table"]
 
@@ -70,12 +71,15 @@ def _sally_models(models: Sequence[str | os.PathLike], sample: EventSample, data
 def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float] | None = None,
                  models: Sequence[str | os.PathLike] = (), histograms: Sequence[Sequence[str]] = (),
                  truth: bool = False, binning: str = "auto", along: Sequence[str] = (),
-                 device: str = "cpu") -> FisherResult:
+                 device: str = "cpu", nuisances: Sequence[str] = (),
+                 normalisations: dict[str, float] | None = None) -> FisherResult:
     """Every requested information matrix of the sample in ``data`` at θ (default: the SM).
 
     The joint (weights) and rate-only information are always there; ``truth`` adds the exact likelihood's,
     ``histograms`` the 1-D/2-D histograms of named observables, ``models`` SALLY's (trained at θ, else a warning),
-    ``along`` the information histogram along each named observable.
+    ``along`` the information histogram along each named observable. With ``nuisances`` (stored variations by
+    name, or ``["all"]``) or ``normalisations`` (process → δ), every matrix but the truth is also given with the
+    nuisances profiled, as ``<name>_profiled``.
 
     Raises
     ------
@@ -93,29 +97,45 @@ def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float]
                           f"got {point.tolist()}")
     device = resolve_model_device(device) if models else device
     loaded = _sally_models(models, sample, path) if models else []
+    model = None
+    if nuisances or normalisations:
+        from lfi.evaluate_profiled import nuisance_model_for
+
+        model = nuisance_model_for(sample, nuisances, normalisations)
     span = np.asarray(sample.benchmark_theta, dtype=float)
     result = FisherResult(parameters=list(sample.parameters), units=sample.units, theta=point, lumi=float(lumi),
                           data=str(path), frame=list(zip(span.min(axis=0).tolist(), span.max(axis=0).tolist())))
     if truth:
         result.matrices["truth"] = fisher.truth_information(sample, lumi, point)
-    result.matrices["joint"] = fisher.joint_information(sample, lumi, point)
-    result.matrices["rate"] = fisher.rate_only_information(sample, lumi, point)
+    dim = sample.n_parameters
+
+    def add(name: str, info: np.ndarray, label: str | None = None) -> None:
+        """The θ information with ν fixed, and with ν profiled where the matrix covers nuisances."""
+        result.matrices[name] = project_information(info, range(dim)) if model is not None else info
+        if label:
+            result.labels[name] = label
+        if model is not None:
+            result.matrices[f"{name}_profiled"] = profile_information(info, range(dim))
+            result.labels[f"{name}_profiled"] = f"{label or information_label(name)}, ν profiled"
+
+    add("joint", fisher.joint_information(sample, lumi, point, nuisances=model))
+    add("rate", fisher.rate_only_information(sample, lumi, point, nuisances=model))
     for observables in histograms:
-        name = "histogram_" + "_".join(observables)
-        result.matrices[name] = fisher.histogram_information(sample, observables, lumi, point, binning=binning)
-        result.labels[name] = f"{len(observables)}-D histogram ({', '.join(observables)})"
+        add("histogram_" + "_".join(observables),
+            fisher.histogram_information(sample, observables, lumi, point, binning=binning, nuisances=model),
+            f"{len(observables)}-D histogram ({', '.join(observables)})")
     for name, estimator, directory in loaded:
         reference = np.asarray(estimator.metadata.get("reference", np.zeros(sample.n_parameters)), dtype=float)
         if not np.allclose(reference, point):
             log.warning("warning: --model %s learnt the score at θ = %s, not at θ = %s: its information is that of a "
                         "score at another point", directory, reference.tolist(), point.tolist())
         members = getattr(estimator, "members", [estimator])
-        matrices = np.stack([fisher.score_information(sample, m.score(sample, device=device), lumi, point)
-                             for m in members])
+        matrices = np.stack([fisher.score_information(sample, m.score(sample, device=device), lumi, point,
+                                                      nuisances=model) for m in members])
         mean, covariance = ensemble_information(matrices)
-        result.matrices[name] = mean
+        add(name, mean)
         if len(members) > 1:
-            result.spreads[name] = np.sqrt(np.einsum("ijij->ij", covariance))
+            result.spreads[name] = np.sqrt(np.einsum("ijij->ij", covariance))[:dim, :dim]
     for observable in along:
         edges, sigma, full, rate = fisher.observable_information_histogram(sample, observable, lumi, point)
         result.histograms[observable] = {"edges": edges, "sigma": sigma, "full": full, "rate": rate}

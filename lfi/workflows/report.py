@@ -5,6 +5,7 @@ Reads any mix of
 - ``lfi limits`` output (``limits.json`` and ``q_<map>.npy``): every map's contours, areas, best fit;
 - ``lfi classify`` output (``metrics.json`` with per-seed rows): the mean ROC and the metrics;
 - ``bench/classification.py`` output (``table.json``): its rows;
+- ``lfi fisher`` output (``fisher.json``): the expected 1σ errors of every information matrix (table only);
 
 and writes into ``--out``::
 
@@ -101,8 +102,10 @@ def _read_directory(path: Path) -> tuple[str, dict]:
         return "limits", read_limits(path)
     if (path / "metrics.json").is_file() or (path / "table.json").is_file():
         return "classification", read_classification(path)
-    raise OptionError(f"{path}: neither an lfi limits result (limits.json) nor an lfi classify result "
-                      "(metrics.json, or a bench table.json)")
+    if (path / "fisher.json").is_file():
+        return "fisher", {"directory": path, **_read_json(path / "fisher.json")}
+    raise OptionError(f"{path}: neither an lfi limits result (limits.json), an lfi classify result "
+                      "(metrics.json, or a bench table.json) nor an lfi fisher result (fisher.json)")
 
 
 def _fmt(value, digits: int = 3) -> str:
@@ -178,6 +181,26 @@ def _classification_markdown(result: dict) -> list[str]:
     return lines + [""]
 
 
+def _fisher_markdown(result: dict) -> list[str]:
+    """The expected 1σ errors of every information matrix of a ``lfi fisher`` directory."""
+    from lfi.fisher_figure import information_label
+
+    parameters, units = result["parameters"], result.get("units", "")
+    lines = [f"### {result['directory']}", "",
+             f"Sample {result['data']}; L = {result['lumi_pb'] / 1000:g} fb⁻¹; at θ = {result['theta']}. Expected 1σ "
+             f"errors in {units or 'units of θ'} with the other parameters fixed / profiled (∞: not constrained).", "",
+             "| information | det I | " + " | ".join(f"σ({p})" for p in parameters) + " |",
+             "|---|---|" + "---|" * len(parameters)]
+    for name, entry in result["information"].items():
+        cells = [f"{_fmt(entry['error_fixed'][p])} / {_fmt(entry['error_profiled'][p])}".replace("–", "∞")
+                 for p in parameters]
+        lines.append(f"| {entry.get('label') or information_label(name)} | {_fmt(entry['determinant'])} | "
+                     + " | ".join(cells) + " |")
+    if (Path(result["directory"]) / "ellipses.png").is_file():
+        lines += ["", f"Information ellipses: {Path(result['directory']) / 'ellipses.png'}"]
+    return lines + [""]
+
+
 def make_report(directories: Sequence[str | os.PathLike], out: str | os.PathLike) -> list[Path]:
     """Read result directories and write the report files (see the module docstring); returns their paths.
 
@@ -193,10 +216,11 @@ def make_report(directories: Sequence[str | os.PathLike], out: str | os.PathLike
 
     if not directories:
         raise OptionError("give at least one result directory (lfi limits or lfi classify output)")
-    limit_results, class_results = [], []
+    results: dict[str, list] = {"limits": [], "classification": [], "fisher": []}
     for directory in directories:
         kind, result = _read_directory(Path(directory))
-        (limit_results if kind == "limits" else class_results).append(result)
+        results[kind].append(result)
+    limit_results, class_results = results["limits"], results["classification"]
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OptionError(f"--out {out}: is a file")
@@ -248,7 +272,12 @@ def make_report(directories: Sequence[str | os.PathLike], out: str | os.PathLike
             roc_panel = {"curves": {}, "title": result["title"]}
         for r in result["rows"]:
             roc_panel["curves"][r["label"]] = r["roc"]
-    written += plot_report(contour_panel, roc_panel, out / "report.png")
+    if results["fisher"]:
+        markdown += ["## Fisher information", ""]
+        for result in results["fisher"]:
+            markdown += _fisher_markdown(result)
+    if contour_panel or roc_panel:
+        written += plot_report(contour_panel, roc_panel, out / "report.png")
     written.append(atomic_write_text(out / "limits_export.json", json.dumps(export, indent=1)))
     written.append(atomic_write_text(out / "report.md", "\n".join(markdown)))
     return written
