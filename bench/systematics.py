@@ -5,7 +5,7 @@ One run: simulates a parton-level WBF training sample and a test sample with the
 (``lfi simulate wbf --nuisances``: μ_F × 2 / × ½ and CTEQ6L1 against NNPDF2.3 LO), trains an MLP SALLY estimator,
 then on the test sample
 
-- expected limits (truth, the 2-D histogram of p_T,j1 and Δφ_jj in the reference binning, SALLY) with ν fixed and with
+- expected limits (truth, the 2-D histogram of p_T,j1 and the signed Δφ_jj in 10 × 10 bins of equal SM weight, SALLY) with ν fixed and with
   ν = (mu_f, pdf, a 5 % normalisation of the process) profiled, and the areas with only the rate part or only the shape
   part of the nuisances profiled;
 - the Fisher information at the SM of the truth, the weights, SALLY, the histograms and the rate, with the expected 1σ
@@ -117,11 +117,11 @@ def main() -> None:
     model = _prepare(out, args.train_events, args.test_events, args.workers)
     test = str(out / "test.h5")
     normalisation = [f"--normalisation={k}={v}" for k, v in NORMALISATION.items()]
-    _run(["limits", "--data", test, "--truth", "--histogram", ",".join(HISTOGRAM), "--binning", "reference",
+    _run(["limits", "--data", test, "--truth", "--histogram", ",".join(HISTOGRAM),
           "--model", str(model), "--lumi", LUMI, "--grid", GRID, "--nuisance", "all", *normalisation,
           "--out", str(out / "limits")])
     _run(["fisher", "--data", test, "--truth", "--histogram", ",".join(HISTOGRAM), "--histogram", HISTOGRAM[0],
-          "--histogram", HISTOGRAM[1], "--binning", "reference", "--model", str(model), "--lumi", LUMI,
+          "--histogram", HISTOGRAM[1], "--model", str(model), "--lumi", LUMI,
           "--nuisance", "all", *normalisation, "--contours", str(out / "limits"), "--out", str(out / "fisher")])
     summary = json.loads((out / "limits" / "limits.json").read_text())
     information = json.loads((out / "fisher" / "fisher.json").read_text())

@@ -47,8 +47,9 @@ def plot_information_ellipses(matrices: Mapping[str, np.ndarray], theta: Sequenc
                               *, parameters: Sequence[str], units: str = "", lumi: float | None = None,
                               limits: Mapping | None = None, labels: Mapping[str, str] | None = None,
                               frame: Sequence[tuple[float, float]] | None = None) -> Path:
-    """Information ellipses (θ − θ*)ᵀ I (θ − θ*) = q at 68.27 % (solid) and 95.45 % CL (dashed) per matrix; a
-    matrix that does not constrain both directions (rate only, in two parameters) is listed as open. With
+    """Information ellipses (θ − θ*)ᵀ I (θ − θ*) = q at 68.27 % (solid) and 95.45 % CL (dashed) per matrix, a
+    ``<name>_profiled`` matrix thick and faint in the colour of ``<name>``; a matrix that does not constrain both
+    directions (rate only, in two parameters) is listed as open. With
     ``limits`` (:func:`lfi.workflows.report.read_limits` of a ``lfi limits`` directory), the likelihood contours of
     the maps of the same names are drawn thick and faint in the same colour: where they part from the ellipse,
     the likelihood is not Gaussian. ``labels`` overrides :func:`information_label` per matrix; ``frame`` is the
@@ -65,28 +66,39 @@ def plot_information_ellipses(matrices: Mapping[str, np.ndarray], theta: Sequenc
     import matplotlib.pyplot as plt
 
     levels = [float(q_threshold(cl, dof=2)) for cl in _CL]
-    colours = itertools.cycle(plt.cm.tab10.colors)
+    palette = itertools.cycle(plt.cm.tab10.colors)
+    colours: dict[str, tuple] = {}
     fig, ax = plt.subplots(figsize=(7.8, 5.0), dpi=130)
     maps = (limits or {}).get("maps", {})
+    profiled_drawn = False
     for name, info in matrices.items():
-        colour = "black" if name == "truth" else next(colours)
+        base = name.removesuffix("_profiled")
+        profiled = base != name
+        if base not in colours:
+            colours[base] = (0.0, 0.0, 0.0) if base == "truth" else next(palette)
+        colour = colours[base]
         label = (labels or {}).get(name) or information_label(name)
         try:
             curves = [information_ellipse(info, theta, level) for level in levels]
         except ValueError:
             ax.plot([], [], color=colour, lw=0, label=f"{label}: open (not shown)")
             continue
+        width, alpha = (2.8, 0.55) if profiled else (1.3, 1.0)
         for curve, style in zip(curves, ("solid", "dashed")):
-            ax.plot(curve[:, 0], curve[:, 1], color=colour, linestyle=style, linewidth=1.4)
-        ax.plot([], [], color=colour, linewidth=1.4, label=label)
-        if name in maps:
+            ax.plot(curve[:, 0], curve[:, 1], color=colour, linestyle=style, linewidth=width, alpha=alpha)
+        profiled_drawn |= profiled
+        if not profiled:
+            ax.plot([], [], color=colour, linewidth=width, label=label)
+        if name in maps and not profiled:
             axes = limits["axes"]
             q = np.asarray(maps[name], dtype=float).reshape(len(axes[0]), len(axes[1]))
             if np.nanmin(q) < max(levels):
                 ax.contour(axes[0], axes[1], q.T, levels=levels, colors=[colour], linestyles=["solid", "dashed"],
-                           linewidths=4.0, alpha=0.3)
+                           linewidths=5.0, alpha=0.2)
+    if profiled_drawn:
+        ax.plot([], [], color="grey", linewidth=2.8, alpha=0.55, label="thick: nuisances profiled")
     if maps:
-        ax.plot([], [], color="grey", linewidth=4.0, alpha=0.3, label="likelihood contour (lfi limits)")
+        ax.plot([], [], color="grey", linewidth=5.0, alpha=0.2, label="likelihood contour (lfi limits)")
     for cl, style in zip(_CL, ("solid", "dashed")):
         ax.plot([], [], color="grey", linestyle=style, label=f"{100 * cl:.2f} % CL")
     ax.plot(*theta, marker="*", color="black", markersize=11, linestyle="none", label="θ*")
