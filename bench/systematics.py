@@ -34,7 +34,7 @@ from lfi.cli import main as lfi  # noqa: E402
 from lfi.files import atomic_write_text  # noqa: E402
 
 LUMI = "117.6/fb"  # 36 expected SM events before cuts (the reference analysis, docs/statistics.md §8)
-GRID = "-20:20:41,-20:20:41"
+GRID = "-30:30:61,-30:30:61"  # the 2-D histogram's 95 % region reaches beyond ±20 TeV⁻²
 HISTOGRAM = ["pt_j1", "delta_phi_jj"]
 NORMALISATION = {"wbf": 0.05}
 
@@ -63,9 +63,10 @@ def _area_rows(summary: dict) -> list[dict]:
         if name.endswith("_profiled"):
             continue
         profiled = summary["maps"].get(f"{name}_profiled")
-        row = {"map": name, "fixed": entry["areas"]}
+        row = {"map": name, "fixed": entry["areas"], "open": entry["open"]}
         if profiled:
             row["profiled"] = profiled["areas"]
+            row["open_profiled"] = profiled["open"]
             row.update({f"only_{part}": areas for part, areas in profiled["profiled"]["areas_with_only"].items()})
         rows.append(row)
     return rows
@@ -79,15 +80,19 @@ def _table(area_rows: list[dict], information: dict, parameters: list[str], sett
              "| map | ν fixed | ν profiled | profiled / fixed | rate part only | shape part only |",
              "|---|---|---|---|---|---|"]
 
-    def pair(areas: dict | None) -> str:
-        return "–" if not areas else f"{areas['68.27']:.4g} / {areas['95.45']:.4g}"
+    def pair(areas: dict | None, open_: dict | None = None) -> str:
+        if not areas:
+            return "–"
+        return " / ".join(f"{areas[cl]:.4g}{'*' if (open_ or {}).get(cl) else ''}" for cl in ("68.27", "95.45"))
 
     for row in area_rows:
         ratio = ("–" if "profiled" not in row else
                  f"{row['profiled']['68.27'] / row['fixed']['68.27']:.3f} / {row['profiled']['95.45'] / row['fixed']['95.45']:.3f}")
-        lines.append(f"| {row['map']} | {pair(row['fixed'])} | {pair(row.get('profiled'))} | {ratio} | "
+        lines.append(f"| {row['map']} | {pair(row['fixed'], row['open'])} | "
+                     f"{pair(row.get('profiled'), row.get('open_profiled'))} | {ratio} | "
                      f"{pair(row.get('only_rate'))} | {pair(row.get('only_shape'))} |")
-    lines += ["", "Fisher information at the SM: expected 1σ error [TeV⁻²] on each parameter with the other fixed / "
+    lines += ["", "\\* the region reaches the grid edge: the area is a lower bound.", "",
+              "Fisher information at the SM: expected 1σ error [TeV⁻²] on each parameter with the other fixed / "
               "profiled (ν fixed), and profiled over the other and ν:", "",
               "| information | det I | " + " | ".join(f"σ({p}) fixed / profiled / +ν profiled" for p in parameters) + " |",
               "|---|---|" + "---|" * len(parameters)]

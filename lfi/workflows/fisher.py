@@ -93,7 +93,7 @@ def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float]
     sample = EventSample.load(path)
     point = np.zeros(sample.n_parameters) if theta is None else np.asarray(theta, dtype=np.float64)
     if point.shape != (sample.n_parameters,):
-        raise OptionError(f"--at needs {sample.n_parameters} values ({', '.join(sample.parameters)}), "
+        raise OptionError(f"--true needs {sample.n_parameters} values ({', '.join(sample.parameters)}), "
                           f"got {point.tolist()}")
     device = resolve_model_device(device) if models else device
     loaded = _sally_models(models, sample, path) if models else []
