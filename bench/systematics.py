@@ -73,7 +73,7 @@ def _area_rows(summary: dict) -> list[dict]:
 
 
 def _table(area_rows: list[dict], information: dict, parameters: list[str], settings: dict) -> str:
-    lines = [f"Machine: {settings['machine']}, no GPU; parton-level WBF, {settings['train_events']} training and "
+    lines = [f"Machine: {settings['machine']} (CPU); parton-level WBF, {settings['train_events']} training and "
              f"{settings['test_events']} test events, L = {LUMI}; nuisances {', '.join(settings['nuisances'])} "
              f"(normalisation {NORMALISATION['wbf']:.0%}); wall time {settings['seconds']:.0f} s.", "",
              "Contour areas [TeV⁻⁴] at 68 % / 95 % CL:", "",
@@ -104,7 +104,7 @@ def _table(area_rows: list[dict], information: dict, parameters: list[str], sett
         for p in parameters:
             values = [entry["error_fixed"][p], entry["error_profiled"][p], nu["error_profiled"][p] if nu else None]
             cells.append(" / ".join("∞" if v is None else f"{v:.3g}" for v in values[:2])
-                         + (" / " + ("∞" if values[2] is None else f"{values[2]:.3g}") if nu else ""))
+                         + (" / " + ("∞" if values[2] is None else f"{values[2]:.3g}") if nu else " / –"))
         lines.append(f"| {entry.get('label', name)} | {entry['determinant']:.3g} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lfi.files import atomic_write
 
 __all__ = ["plot_coverage"]
 
 
 def plot_coverage(result: dict, path: str | os.PathLike) -> Path:
     """One panel per map and test point: the normalised histogram of the toys' q(θ), the χ² density with D degrees
-    of freedom, the Wilks thresholds (dashed) and the Neyman critical values (solid) at each CL."""
+    of freedom, the Wilks thresholds (dashed) and the Neyman critical values (solid) at each CL. Writes the PNG and a
+    PDF beside it; returns the PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,6 +22,7 @@ def plot_coverage(result: dict, path: str | os.PathLike) -> Path:
     from scipy.stats import chi2
 
     from lfi.report import map_label
+    from lfi.roc_figure import finish_figure
 
     panels = [(entry, name, m) for entry in result["points"] for name, m in entry["maps"].items()]
     dof = len(result["points"][0]["theta"])
@@ -34,7 +35,7 @@ def plot_coverage(result: dict, path: str | os.PathLike) -> Path:
         ax.hist(q, bins=np.linspace(0.0, top, 31), density=True, color="grey", alpha=0.5, label=f"{len(q)} toys")
         grid = np.linspace(0.0, top, 300)
         ax.plot(grid, chi2.pdf(grid, dof), color="black", lw=1.4, label=f"χ² ({dof} d.o.f.)")
-        for (level, wilks), colour in zip(result["wilks_thresholds"].items(), ("tab:blue", "tab:red")):
+        for (level, wilks), colour in zip(result["wilks_thresholds"].items(), plt.cm.tab10.colors):
             ax.axvline(wilks, color=colour, ls="dashed", lw=1.0)
             ax.axvline(m["neyman_critical_value"][level], color=colour, lw=1.4,
                        label=f"{level} %: covered {m['covered'][level]:.3f} ± {m['binomial_error'][level]:.3f}")
@@ -44,11 +45,4 @@ def plot_coverage(result: dict, path: str | os.PathLike) -> Path:
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.suptitle("coverage of the Wilks contours: dashed Wilks thresholds, solid Neyman critical values", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    try:
-        with atomic_write(path) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:] or "png")
-    finally:
-        plt.close(fig)
-    return path
+    return finish_figure(fig, path)[0]

@@ -36,7 +36,7 @@ def nuisance_model_for(sample: EventSample, names: Sequence[str] = (),
     lfi.errors.OptionError
         Nothing to profile, or δ ≤ −1.
     """
-    names = list(sample.nuisance_names) if list(names) == ["all"] else list(names)
+    names = list(sample.nuisance_names) if list(names) == ["all"] else list(dict.fromkeys(names))
     models = []
     if names:
         unknown = [n for n in names if n not in sample.nuisance_names]
@@ -57,7 +57,10 @@ def nuisance_model_for(sample: EventSample, names: Sequence[str] = (),
             raise OptionError(f"--normalisation {process}={relative}: {err}") from None
     if not models:
         raise OptionError("no nuisance to profile: give --nuisance NAME (or all) or --normalisation PROCESS=δ")
-    return NuisanceModel.combine(models)
+    try:
+        return NuisanceModel.combine(models)
+    except ValueError as err:  # a stored nuisance called norm_<process>
+        raise OptionError(f"--nuisance/--normalisation: {err}") from None
 
 
 def _block(sample: EventSample, model: NuisanceModel, chunk: int) -> int:

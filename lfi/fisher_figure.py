@@ -10,7 +10,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from lfi.files import atomic_write
 from lfi.limits import q_threshold
 from lfi.limits.information import information_ellipse
 from lfi.report import map_label, parameter_label
@@ -32,15 +31,11 @@ def information_label(name: str) -> str:
     return map_label(name)
 
 
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
+def _finish(fig, path: str | os.PathLike) -> Path:
+    """Lay out, write PNG and PDF (:func:`lfi.roc_figure.finish_figure`) and close; returns the PNG."""
+    from lfi.roc_figure import finish_figure
 
-    try:
-        with atomic_write(path) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:] or "png")
-    finally:
-        plt.close(fig)
-    return path
+    return finish_figure(fig, path)[0]
 
 
 def plot_information_ellipses(matrices: Mapping[str, np.ndarray], theta: Sequence[float], path: str | os.PathLike,
@@ -110,8 +105,7 @@ def plot_information_ellipses(matrices: Mapping[str, np.ndarray], theta: Sequenc
     lumi_text = f", L = {lumi / 1000:g} fb⁻¹" if lumi else ""
     ax.set_title(f"Fisher information ellipses (linearised expected likelihood){lumi_text}", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    fig.tight_layout()
-    return _save(fig, Path(path))
+    return _finish(fig, path)
 
 
 def plot_information_histogram(histogram: Mapping[str, np.ndarray], observable: str, path: str | os.PathLike, *,
@@ -151,5 +145,4 @@ def plot_information_histogram(histogram: Mapping[str, np.ndarray], observable: 
     events = lumi * float(np.mean(histogram["sigma"]))
     ax.set_title(f"where the information sits along {observable}: {events:.3g} expected events per bin, "
                  f"L = {lumi / 1000:g} fb⁻¹", fontsize=9)
-    fig.tight_layout()
-    return _save(fig, Path(path))
+    return _finish(fig, path)

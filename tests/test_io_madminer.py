@@ -299,6 +299,35 @@ def test_round_trip_keeps_the_nuisance_variations(sample, tmp_path):
     np.testing.assert_allclose(back.weights, varied.weights, rtol=1e-12)
     model, model_back = varied.nuisance_model(), back.nuisance_model()
     np.testing.assert_allclose(model_back.linear, model.linear, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(model_back.quadratic, model.quadratic, rtol=1e-12, atol=1e-15)
+
+
+def test_madminer_style_variations_are_taken_against_the_reference_benchmark(sample, tmp_path):
+    """MadMiner stores nuisance benchmarks at θ = 0 and takes them against the is_reference benchmark."""
+    varied = _with_nuisances(sample)
+    path = write_madminer(varied, tmp_path / "mm.h5")
+    reference = NAMES.index("b1")  # θ = (1, 0)
+    factor = np.random.default_rng(5).uniform(0.9, 1.1, len(sample))
+    with h5py.File(path, "r+") as f:
+        f["benchmarks/is_reference"][...] = np.arange(len(NAMES) + 3) == reference
+        weights = f["samples/weights"][()]
+        weights[:, len(NAMES)] = np.abs(weights[:, reference]) * factor  # jes_up against b1
+        weights[:, reference] = np.abs(weights[:, reference])
+        f["samples/weights"][...] = weights
+    back = read_madminer(path)
+    np.testing.assert_array_equal(back.benchmark_theta[back.benchmark_index("jes_up")], THETA[reference])
+    np.testing.assert_allclose(back.nuisance_model().linear[:, 0] + back.nuisance_model().quadratic[:, 0],
+                               np.log(factor), rtol=1e-10)
+
+
+def test_a_benchmark_used_by_two_nuisances_is_one_line(sample, tmp_path):
+    path = write_madminer(_with_nuisances(sample), tmp_path / "mm.h5")
+    with h5py.File(path, "a") as f:
+        del f["nuisance_parameters/benchmark_positive"]
+        f["nuisance_parameters/benchmark_positive"] = np.array([b"jes_up", b"jes_up"], dtype="S256")
+    with pytest.raises(EventFileError, match="benchmark 'jes_up' is used twice") as err:
+        read_madminer(path)
+    assert "\n" not in str(err.value)
 
 
 def test_a_nuisance_pointing_at_a_missing_benchmark_is_one_line(sample, tmp_path):

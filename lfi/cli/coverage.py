@@ -31,18 +31,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfi.cli.limits import parse_point
-    from lfi.luminosity import parse_luminosity
+    from lfi.cli.limits import histogram_specs, luminosity_and_output, parse_point
     from lfi.workflows.coverage import coverage_study, format_coverage, write_coverage
-    from lfi.workflows.limits import check_out_dir
 
-    lumi = parse_luminosity(args.lumi)
-    if lumi.note():
-        print(lumi.note())
-    check_out_dir(args.out)
+    lumi = luminosity_and_output(args)
     result = coverage_study(args.data, args.source, lumi=lumi.pb, test_points=[parse_point(a, "--at") for a in args.at],
-                            toys=args.toys, truth=args.truth,
-                            histograms=[[n for n in spec.split(",") if n] for spec in args.histogram],
+                            toys=args.toys, truth=args.truth, histograms=histogram_specs(args.histogram),
                             models=args.model, grid=args.grid, binning=args.binning, seed=args.seed,
                             device=args.device)
     written = write_coverage(result, args.out)

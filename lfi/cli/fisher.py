@@ -42,17 +42,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfi.cli.limits import parse_normalisations, parse_point
-    from lfi.luminosity import parse_luminosity
+    from lfi.cli.limits import histogram_specs, luminosity_and_output, parse_normalisations, parse_point
     from lfi.workflows.fisher import fisher_table, format_fisher_table, write_fisher
-    from lfi.workflows.limits import check_out_dir
 
-    lumi = parse_luminosity(args.lumi)
-    if lumi.note():
-        print(lumi.note())
-    check_out_dir(args.out)
+    lumi = luminosity_and_output(args)
     theta = None if args.true is None else parse_point(args.true, "--true")
-    histograms = [[n for n in spec.split(",") if n] for spec in args.histogram]
+    histograms = histogram_specs(args.histogram)
     result = fisher_table(args.data, lumi=lumi.pb, theta=theta, models=args.model, histograms=histograms,
                           truth=args.truth, binning=args.binning, along=args.along, device=args.device,
                           nuisances=[n for n in (args.nuisance or "").split(",") if n],

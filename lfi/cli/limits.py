@@ -63,16 +63,28 @@ def parse_normalisations(specs: list[str]) -> dict[str, float]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def luminosity_and_output(args: argparse.Namespace):
+    """The ``--lumi`` as read (its note printed) after ``--out`` was checked; the start of every limits-like command."""
     from lfi.luminosity import parse_luminosity
-    from lfi.workflows.limits import (check_out_dir, expected_limits, format_table, format_training, lumi_warnings,
-                                      write_limits)
+    from lfi.workflows.limits_checks import check_out_dir
 
     lumi = parse_luminosity(args.lumi)
     if lumi.note():
         print(lumi.note())
     check_out_dir(args.out)
-    histograms = [[n for n in spec.split(",") if n] for spec in args.histogram]
+    return lumi
+
+
+def histogram_specs(specs: list[str]) -> list[list[str]]:
+    """``--histogram a,b`` options → [["a", "b"], …]."""
+    return [[n for n in spec.split(",") if n] for spec in specs]
+
+
+def run(args: argparse.Namespace) -> int:
+    from lfi.workflows.limits import expected_limits, format_table, format_training, lumi_warnings, write_limits
+
+    lumi = luminosity_and_output(args)
+    histograms = histogram_specs(args.histogram)
     theta_true = None if args.true is None else parse_point(args.true, "--true")
     result = expected_limits(args.data, models=args.model, histograms=histograms, truth=args.truth, lumi=lumi.pb,
                              grid=args.grid, theta_true=theta_true, binning=args.binning, device=args.device,

@@ -145,8 +145,8 @@ class EventSample:
     def nuisance_model(self):
         """The per-event interpolation of the stored nuisances (:class:`lfi.limits.nuisance.NuisanceModel`).
 
-        The nominal weights of a variation are the weights at its benchmark's θ: morphed where the sample morphs,
-        else the physics benchmark at the same θ.
+        The nominal weights of a variation are those of the physics benchmark at its θ, or the morphed weights at
+        that θ where no physics benchmark is stored there.
 
         Raises
         ------
@@ -169,13 +169,15 @@ class EventSample:
             raise EventFileError(str(err)) from None
 
     def _nominal_weights(self, theta: np.ndarray, variation: str) -> np.ndarray:
+        """The stored physics benchmark at θ where there is one (exactly what the variations were scaled from),
+        else the morphed weights."""
+        physics = np.flatnonzero(~self.is_nuisance_benchmark & np.all(self.benchmark_theta == theta, axis=1))
+        if len(physics):
+            return self.weights[:, physics[0]]
         if self.can_morph:
             return self.weights_at(theta)
-        physics = np.flatnonzero(~self.is_nuisance_benchmark & np.all(self.benchmark_theta == theta, axis=1))
-        if len(physics) == 0:
-            raise EventFileError(f"nuisance benchmark {variation!r} has no nominal: no physics benchmark at its θ "
-                                 f"{theta.tolist()} and no morphing")
-        return self.weights[:, physics[0]]
+        raise EventFileError(f"nuisance benchmark {variation!r} has no nominal: no physics benchmark at its θ "
+                             f"{theta.tolist()} and no morphing")
 
     def benchmark_index(self, name: str) -> int:
         """Index of the benchmark called ``name`` (raises KeyError listing the valid names)."""

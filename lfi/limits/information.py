@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lfi.errors import EventFileError
 from lfi.limits.checks import as_columns, check_lumi
 
 __all__ = [
@@ -46,15 +47,25 @@ def _weights_and_gradients(weights: np.ndarray, weight_gradients: np.ndarray) ->
     return w, g
 
 
+def _bins(bins: np.ndarray, n_bins: int, n_events: int) -> np.ndarray:
+    index = np.asarray(bins)
+    if index.shape != (n_events,) or not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(f"bins must be integers of shape (N,) = ({n_events},), got {index.dtype} {index.shape}")
+    if len(index) and (index.min() < 0 or index.max() >= n_bins):
+        raise ValueError(f"bins must lie in [0, {n_bins}), got [{index.min()}, {index.max()}]")
+    return index
+
+
 def _sum_over_positive(sigma: np.ndarray, gradient: np.ndarray, what: str) -> np.ndarray:
-    """Σ_k ∂σ_k ∂σ_kᵀ / σ_k over entries with σ_k > 0; entries with σ_k < 0 are an error (no Poisson mean)."""
+    """Σ_k ∂σ_k ∂σ_kᵀ / σ_k over entries with σ_k > 0; entries with σ_k < 0 are an error (no Poisson mean): an
+    :class:`lfi.errors.EventFileError` (a ValueError), as the weights come from the events."""
     if np.any(sigma < 0.0):
-        raise ValueError(f"{int(np.sum(sigma < 0.0))} {what} have a negative weight at θ*: the Poisson information "
+        raise EventFileError(f"{int(np.sum(sigma < 0.0))} {what} have a negative weight at θ*: the Poisson information "
                          "needs non-negative expected yields")
     keep = sigma > 0.0
     vanishing = (~keep) & np.any(gradient != 0.0, axis=1)
     if np.any(vanishing):
-        raise ValueError(f"{int(vanishing.sum())} {what} have zero weight but a non-zero gradient at θ*: "
+        raise EventFileError(f"{int(vanishing.sum())} {what} have zero weight but a non-zero gradient at θ*: "
                          "their information is infinite")
     g = gradient[keep]
     info = (g.T / sigma[keep]) @ g
@@ -114,11 +125,7 @@ def binned_information(bins: np.ndarray, n_bins: int, weights: np.ndarray, weigh
     ndarray, shape (D, D)
     """
     w, g = _weights_and_gradients(weights, weight_gradients)
-    index = np.asarray(bins)
-    if index.shape != w.shape or not np.issubdtype(index.dtype, np.integer):
-        raise ValueError(f"bins must be integers of shape (N,) = ({len(w)},), got {index.dtype} {index.shape}")
-    if len(index) and (index.min() < 0 or index.max() >= n_bins):
-        raise ValueError(f"bins must lie in [0, {n_bins}), got [{index.min()}, {index.max()}]")
+    index = _bins(bins, n_bins, len(w))
     sigma = np.bincount(index, weights=w, minlength=n_bins)
     gradient = np.stack([np.bincount(index, weights=g[:, d], minlength=n_bins) for d in range(g.shape[1])], axis=1)
     return check_lumi(lumi) * _sum_over_positive(sigma, gradient, "bins")
@@ -154,9 +161,7 @@ def information_histogram(bins: np.ndarray, n_bins: int, weights: np.ndarray, we
     rate : ndarray, shape (B, D, D)
     """
     w, g = _weights_and_gradients(weights, weight_gradients)
-    index = np.asarray(bins)
-    if index.shape != w.shape:
-        raise ValueError(f"bins must have shape (N,) = ({len(w)},), got {index.shape}")
+    index = _bins(bins, n_bins, len(w))
     dim = g.shape[1]
     sigma = np.bincount(index, weights=w, minlength=n_bins)
     full, rate = np.zeros((n_bins, dim, dim)), np.zeros((n_bins, dim, dim))

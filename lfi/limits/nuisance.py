@@ -41,7 +41,7 @@ __all__ = ["NuisanceModel", "profiled_unbinned_q", "profiled_binned_q"]
 log = logging.getLogger("lfi.limits")
 
 _MAX_ITERATIONS = 50
-_TOLERANCE = 1e-6  # square root of the Newton decrement at which a grid point is done
+_TOLERANCE = 1e-6  # a grid point is done when its Newton decrement gᵀH⁻¹g is below _TOLERANCE²
 
 
 @dataclass(frozen=True)
@@ -95,16 +95,19 @@ class NuisanceModel:
         """
         names = tuple(names)
         w = np.asarray(nominal, dtype=np.float64)
-        up = np.asarray(up, dtype=np.float64).reshape(len(w), -1)
-        down = np.full_like(up, np.nan) if down is None else np.asarray(down, dtype=np.float64).reshape(up.shape)
-        if up.shape[1] != len(names):
-            raise ValueError(f"{len(names)} nuisance names but {up.shape[1]} variations")
+        up = np.asarray(up, dtype=np.float64)
+        down = np.full_like(up, np.nan) if down is None else np.asarray(down, dtype=np.float64)
+        if w.ndim != 1 or up.shape != (len(w), len(names)) or down.shape != up.shape:
+            raise ValueError(f"need nominal (N,), up and down (N, K) with K = {len(names)} names; got {w.shape}, "
+                             f"{up.shape} and {down.shape}")
         if np.any(w <= 0):
             raise ValueError(f"{int(np.sum(w <= 0))} events have a non-positive nominal weight: the nuisance "
                              "interpolation needs log(w_variation / w_nominal)")
         linear, quadratic = np.empty_like(up), np.empty_like(up)
         for k, name in enumerate(names):
             one_sided = np.all(np.isnan(down[:, k]))
+            if not one_sided and np.any(np.isnan(down[:, k])):
+                raise ValueError(f"nuisance {name!r}: its down variation is missing for some events only")
             for label, column in (("up", up[:, k]), ("down", None if one_sided else down[:, k])):
                 if column is not None and not np.all(column > 0):
                     raise ValueError(f"nuisance {name!r}: {int(np.sum(~(column > 0)))} events have a non-positive "
@@ -167,11 +170,6 @@ class NuisanceModel:
         """What is left when the rate part is taken out: each variation keeps its shape but not its total."""
         rate = self.rate_part(weights)
         return NuisanceModel(self.names, self.linear - rate.linear, self.quadratic - rate.quadratic)
-
-    def select(self, events: np.ndarray | slice) -> "NuisanceModel":
-        """The coefficients of some events (e.g. a test subsample)."""
-        return NuisanceModel(self.names, self.linear[events], self.quadratic[events])
-
 
 def _check(weights: np.ndarray, weights_true: np.ndarray, model: NuisanceModel) -> tuple[np.ndarray, np.ndarray]:
     w = np.asarray(weights, dtype=np.float64)

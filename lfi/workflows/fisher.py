@@ -105,6 +105,12 @@ def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float]
     span = np.asarray(sample.benchmark_theta, dtype=float)
     result = FisherResult(parameters=list(sample.parameters), units=sample.units, theta=point, lumi=float(lumi),
                           data=str(path), frame=list(zip(span.min(axis=0).tolist(), span.max(axis=0).tolist())))
+    _fill(result, sample, lumi, point, truth, histograms, binning, loaded, device, model, along)
+    return result
+
+
+def _fill(result: FisherResult, sample: EventSample, lumi: float, point: np.ndarray, truth: bool, histograms,
+          binning: str, loaded: list, device: str, model, along) -> None:
     if truth:
         result.matrices["truth"] = fisher.truth_information(sample, lumi, point)
     dim = sample.n_parameters
@@ -139,7 +145,6 @@ def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float]
     for observable in along:
         edges, sigma, full, rate = fisher.observable_information_histogram(sample, observable, lumi, point)
         result.histograms[observable] = {"edges": edges, "sigma": sigma, "full": full, "rate": rate}
-    return result
 
 
 def summarise_information(info: np.ndarray, parameters: Sequence[str]) -> dict:

@@ -41,6 +41,12 @@ def profiled_maps(maps: dict[str, np.ndarray], loaded, histograms: list[list[str
         if estimator.kind == "ratio":
             jobs[name] = ("unbinned", None, None)
         elif estimator.metadata.get("method", "sally") == "sally":
+            reference = np.asarray(estimator.metadata.get("reference", np.zeros(sample.n_parameters)), float)
+            if not np.allclose(reference, theta_true):
+                log.warning("%s is not profiled: its score was learnt at θ_ref = %s, not at θ* = %s, and its profiled "
+                            "information would be expanded around another point than its map", name,
+                            reference.tolist(), theta_true.tolist())
+                continue
             jobs[name] = ("sally", None, estimator.score(sample, device=device))
         else:
             log.warning("%s: SALLINO maps are not profiled (one histogram per direction has no single nuisance fit); "

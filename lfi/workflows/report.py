@@ -215,7 +215,7 @@ def make_report(directories: Sequence[str | os.PathLike], out: str | os.PathLike
     from lfi.report import map_labels, plot_report
 
     if not directories:
-        raise OptionError("give at least one result directory (lfi limits or lfi classify output)")
+        raise OptionError("give at least one result directory (lfi limits, lfi classify or lfi fisher output)")
     results: dict[str, list] = {"limits": [], "classification": [], "fisher": []}
     for directory in directories:
         kind, result = _read_directory(Path(directory))

@@ -27,8 +27,9 @@ log = logging.getLogger("lfi")
 def read_madminer(path: str | os.PathLike) -> "EventSample":  # noqa: F821
     """Read a MadMiner v0.9 HDF5 file (with its events) into an EventSample.
 
-    Physics benchmarks keep their order; nuisance benchmarks (``is_nuisance``) are left out and
-    listed in the metadata. Weights (pb) are combined over the generation samples as MadMiner does
+    Physics benchmarks keep their order; nuisance benchmarks named in ``nuisance_parameters`` become the sample's
+    nuisance variations (appended after them, at the θ of the reference benchmark, against which MadMiner takes its
+    nuisance ratios); other nuisance benchmarks are left out and listed in the metadata. Weights (pb) are combined over the generation samples as MadMiner does
     (factors N_b / N_signal, see the module docstring); ``sampling_benchmarks`` become
     ``sampled_from`` (−1 for background). A file not written by lfi gets the processes ``signal``
     and, if it has background events, ``background``. Observables are stored as float32 (the lfi
@@ -133,6 +134,11 @@ class _Importer:
         sampled_from = new_index[sampling]  # index -1 maps to the trailing -1
         components, basis = self._morphing(values[physics], d, len(physics), int(nuisance.sum()))
         nuisance_names, variations, pairs = self._nuisance_table(names, nuisance, len(physics))
+        if len(variations):
+            if not reference:
+                self.fail("benchmarks/is_reference", "nuisance variations need a reference benchmark (MadMiner takes "
+                          "its nuisance ratios against it); none is flagged")
+            values[variations] = values[names.index(reference[0])]
         columns = np.concatenate([physics, variations]).astype(np.int64)
         factors = self._sample_factors(sampling, b_all)
         weights = self.finite("samples/weights", self.data(weights_node).astype(np.float64))
@@ -218,6 +224,8 @@ class _Importer:
                 if benchmark not in names:
                     self.fail(f"nuisance_parameters/benchmark_{side}", f"nuisance {name!r}: no benchmark {benchmark!r}")
                 index = names.index(benchmark)
+                if index in variations:
+                    self.fail(f"nuisance_parameters/benchmark_{side}", f"benchmark {benchmark!r} is used twice")
                 if not nuisance[index]:
                     self.fail("benchmarks/is_nuisance", f"benchmark {benchmark!r} of nuisance {name!r} is not flagged")
                 variations.append(index)
