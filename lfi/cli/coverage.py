@@ -8,19 +8,17 @@ __all__ = ["add_commands"]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    from lfi.cli.limits import add_map_inputs
+
     p = subparsers.add_parser(
         "coverage", help="do the Wilks contours cover? pseudo-experiments at chosen θ points",
         description="Draw Poisson pseudo-experiments at each --at point from an independent --source sample, "
         "recompute the observed statistic of every map per toy, and report the fraction of toys whose CL region "
         "contains the true point (with its binomial error) and the Neyman critical values; writes coverage.json and "
         "coverage.png.")
-    p.add_argument("--data", required=True, metavar="FILE", help="simulated sample the statistic uses (a test file)")
-    p.add_argument("--source", required=True, metavar="FILE", help="independent weighted sample to draw toys from")
-    p.add_argument("--model", nargs="*", default=[], metavar="DIR", help="trained estimators")
-    p.add_argument("--histogram", action="append", default=[], metavar="OBS[,OBS]", help="histogram (repeatable)")
-    p.add_argument("--binning", choices=["auto", "reference"], default="auto")
-    p.add_argument("--truth", action="store_true", help="the exact likelihood (the source must carry the truth)")
-    p.add_argument("--lumi", required=True, metavar="L", help="integrated luminosity: 300/fb, 20/pb, …")
+    add_map_inputs(p, data_help="simulated sample the statistic uses (a test file)", model_help="trained estimators")
+    p.add_argument("--source", required=True, metavar="FILE",
+                   help="independent weighted sample to draw toys from (with the truth, for --truth)")
     p.add_argument("--at", action="append", required=True, metavar="V1,V2", help="a test point (repeatable)")
     p.add_argument("--toys", type=int, default=200, metavar="K", help="pseudo-experiments per point (default 200)")
     p.add_argument("--grid", default=None, metavar="SPEC", help='"low:high:n,low:high:n" (default as lfi limits)')

@@ -8,6 +8,8 @@ __all__ = ["add_commands"]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    from lfi.cli.limits import add_map_inputs, add_nuisance_options
+
     p = subparsers.add_parser(
         "fisher",
         help="expected Fisher information: truth, weights, rate only, histograms and SALLY models",
@@ -18,24 +20,14 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "the likelihood contours of a lfi limits directory beside them) and, per --along OBS, where along an "
         "observable the information sits.",
     )
-    p.add_argument("--data", required=True, metavar="FILE", help="event file (a test file for SALLY models)")
-    p.add_argument("--model", nargs="*", default=[], metavar="DIR", help="trained SALLY estimators (or ensembles)")
-    p.add_argument("--histogram", action="append", default=[], metavar="OBS[,OBS]",
-                   help="1-D or 2-D histogram of named observables (repeatable)")
-    p.add_argument("--binning", choices=["auto", "reference"], default="auto",
-                   help="histogram bins: weighted quantiles, or the reference binning of docs/statistics.md §4")
-    p.add_argument("--truth", action="store_true", help="add the exact likelihood (needs a sample that carries it)")
-    p.add_argument("--lumi", required=True, metavar="L",
-                   help="integrated luminosity: 300/fb, 139fb-1, 3/ab, 20/pb; a bare number is pb^-1")
+    add_map_inputs(p, data_help="event file (a test file for SALLY models)",
+                   model_help="trained SALLY estimators (or ensembles)")
     p.add_argument("--true", default=None, metavar="V1,V2", help="the point θ* (default: the SM, all zeros)")
     p.add_argument("--along", action="append", default=[], metavar="OBS",
                    help="draw where the information sits along this observable (repeatable)")
     p.add_argument("--contours", default=None, metavar="DIR",
                    help="a lfi limits output directory: its contours are drawn beside the ellipses")
-    p.add_argument("--nuisance", default=None, metavar="NAME[,NAME]",
-                   help="stored nuisance variations (all: every one): each information also with them profiled")
-    p.add_argument("--normalisation", action="append", default=[], metavar="PROCESS=DELTA",
-                   help="a log-normal normalisation uncertainty of a process, profiled (repeatable), e.g. wbf=0.05")
+    add_nuisance_options(p, "each information also with them profiled")
     p.add_argument("--device", default="cpu", help="where SALLY networks run: cpu (default), cuda, cuda:N or auto")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")
     p.set_defaults(func=run)

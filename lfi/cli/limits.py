@@ -6,7 +6,8 @@ import argparse
 
 from lfi.errors import OptionError
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "add_map_inputs", "add_nuisance_options", "parse_point", "parse_normalisations",
+           "luminosity_and_output", "histogram_specs"]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -17,15 +18,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "the exact truth; write q maps and Wilks p-value maps (.npy), a summary (limits.json) with contour "
         "areas and best fits, and a contour figure (contours.png).",
     )
-    p.add_argument("--data", required=True, metavar="FILE", help="test event file (not the training file)")
-    p.add_argument("--model", nargs="*", default=[], metavar="DIR", help="trained estimator directories")
-    p.add_argument("--histogram", action="append", default=[], metavar="OBS[,OBS]",
-                   help="1-D or 2-D histogram baseline of named observables (repeatable)")
-    p.add_argument("--binning", choices=["auto", "reference"], default="auto",
-                   help="histogram bins: weighted quantiles, or the reference binning of docs/statistics.md §4")
-    p.add_argument("--truth", action="store_true", help="add the exact likelihood (needs a sample that carries it)")
-    p.add_argument("--lumi", required=True, metavar="L",
-                   help="integrated luminosity: 300/fb, 139fb-1, 3/ab, 20/pb; a bare number is pb^-1")
+    add_map_inputs(p, data_help="test event file (not the training file)", model_help="trained estimator directories")
     p.add_argument("--grid", default=None, metavar="SPEC",
                    help='"low:high:n,low:high:n" per parameter (default: 41 points per parameter over the range the '
                    "sample's benchmarks span, printed)")
@@ -33,13 +26,31 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="where networks run: cpu (default), cuda, cuda:N or auto")
     p.add_argument("--observed", default=None, metavar="FILE",
                    help="unweighted observed events (data, or lfi pseudodata): observed maps beside the expected ones")
-    p.add_argument("--nuisance", default=None, metavar="NAME[,NAME]",
-                   help="profile these stored nuisance variations (all: every one; lfi info lists them): every map "
-                   "is also computed with them profiled (<name>_profiled)")
-    p.add_argument("--normalisation", action="append", default=[], metavar="PROCESS=DELTA",
-                   help="a log-normal normalisation uncertainty of a process, profiled (repeatable), e.g. wbf=0.05")
+    add_nuisance_options(p, "every map is also computed with them profiled (<name>_profiled)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")
     p.set_defaults(func=run)
+
+
+def add_map_inputs(p: argparse.ArgumentParser, *, data_help: str, model_help: str) -> None:
+    """The options naming what a likelihood map is made of: --data, --model, --histogram, --binning, --truth, --lumi
+    (shared by lfi limits, lfi fisher and lfi coverage)."""
+    p.add_argument("--data", required=True, metavar="FILE", help=data_help)
+    p.add_argument("--model", nargs="*", default=[], metavar="DIR", help=model_help)
+    p.add_argument("--histogram", action="append", default=[], metavar="OBS[,OBS]",
+                   help="1-D or 2-D histogram of named observables (repeatable)")
+    p.add_argument("--binning", choices=["auto", "reference"], default="auto",
+                   help="histogram bins: weighted quantiles, or the reference binning of docs/statistics.md §4")
+    p.add_argument("--truth", action="store_true", help="add the exact likelihood (needs a sample that carries it)")
+    p.add_argument("--lumi", required=True, metavar="L",
+                   help="integrated luminosity: 300/fb, 139fb-1, 3/ab, 20/pb; a bare number is pb^-1")
+
+
+def add_nuisance_options(p: argparse.ArgumentParser, what: str) -> None:
+    """--nuisance and --normalisation (lfi limits, lfi fisher); ``what`` says what profiling them adds."""
+    p.add_argument("--nuisance", default=None, metavar="NAME[,NAME]",
+                   help=f"profile these stored nuisance variations (all: every one; lfi info lists them): {what}")
+    p.add_argument("--normalisation", action="append", default=[], metavar="PROCESS=DELTA",
+                   help="a log-normal normalisation uncertainty of a process, profiled (repeatable), e.g. wbf=0.05")
 
 
 def parse_point(text: str, option: str) -> list[float]:
