@@ -39,7 +39,7 @@ def plot_coverage(result: dict, path: str | os.PathLike) -> Path:
             ax.axvline(wilks, color=colour, ls="dashed", lw=1.0)
             ax.axvline(m["neyman_critical_value"][level], color=colour, lw=1.4,
                        label=f"{level} %: covered {m['covered'][level]:.3f} ± {m['binomial_error'][level]:.3f}")
-        ax.set_title(f"{map_label(name)} at θ = ({', '.join(f'{v:g}' for v in entry['theta'])})", fontsize=8)
+        ax.set_title(f"{result.get('labels', {}).get(name) or map_label(name)} at θ = ({', '.join(f'{v:g}' for v in entry['theta'])})", fontsize=8)
         ax.set_xlabel("q(θ) of each toy")
         ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(panels):]:

@@ -39,6 +39,7 @@ def test_toys_cover_at_the_nominal_rate_and_the_report_is_consistent(files, caps
         assert abs(truth["covered"][level] - cl) < 3 * np.sqrt(cl * (1 - cl) / toys)
         assert truth["neyman_critical_value"][level] == pytest.approx(np.quantile(q, cl))
     assert set(point["maps"]) == {"truth", "histogram_pt_j1"}
+    assert result["labels"]["histogram_pt_j1"] == "1-D histogram (pt_j1)"
     assert (out / "coverage.png").stat().st_size > 0
 
 

@@ -93,8 +93,13 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
             raise OptionError(f"--at needs {sample.n_parameters} values ({', '.join(sample.parameters)}), got {p.tolist()}")
     dof = sample.n_parameters
     thresholds = {f"{100 * c:.2f}": float(limits.q_threshold(c, dof)) for c in cl}
+    from lfi.report import map_label
+
+    labels = {"truth": map_label("truth")} if truth else {}
+    labels |= {"histogram_" + "_".join(names): map_label("histogram_" + "_".join(names), {"observables": list(names)})
+               for names in histograms}
     result = {"data": str(data), "source": str(source), "lumi_pb": float(lumi), "toys": int(toys), "seed": int(seed),
-              "grid": grid or default_grid(sample), "wilks_thresholds": thresholds, "points": []}
+              "grid": grid or default_grid(sample), "wilks_thresholds": thresholds, "labels": labels, "points": []}
     bar = tqdm(total=len(points) * int(toys), desc="toys", unit="toy", disable=None if progress is None else not progress)
     for j, theta in enumerate(points):
         with_theta = np.vstack([grid_points, theta])
