@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--amp", default="auto", help="auto (bf16 on CUDA), off, bf16, fp16")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=2, help="processes for the WBF simulation")
+    parser.add_argument("--ensemble", type=int, default=1,
+                        help="members per row (seeds 0, 1, ...): the row is the ensemble mean, and the table gives the "
+                             "spread (standard deviation) of the members' area ratios")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = Path(args.out)
@@ -199,17 +202,32 @@ def _row(estimator: str, method: str, args, train_path: Path, test, points, refe
     model = train_estimator(train_path, encoder, method, model_dir,
                             config=TrainConfig(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size,
                                                device=args.device, amp=args.amp), options=options,
-                            resume=(model_dir / "checkpoint.pt").exists(), progress=False)
+                            resume=model_dir.exists(), progress=False, ensemble=args.ensemble)
     trained = time.perf_counter() - start
     start = time.perf_counter()
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
-    q = estimator_map(model, test, points, np.zeros(2), args.lumi, device="cpu" if device == "auto" else device)
+    device = "cpu" if device == "auto" else device
+    q = estimator_map(model, test, points, np.zeros(2), args.lumi, device=device)
+    members = getattr(model, "members", None)
     entry = {**_entry(q, reference, axes, exact), "train_seconds": trained, "map_seconds": time.perf_counter() - start,
-             "parameters": sum(p.numel() for p in model.parameters()) if hasattr(model, "parameters") else None}
+             "parameters": sum(p.numel() for p in (members or [model])[0].parameters())
+             if hasattr((members or [model])[0], "parameters") else None}
+    if members:
+        entry["members"] = _member_ratios([estimator_map(m, test, points, np.zeros(2), args.lumi, device=device)
+                                           for m in members], reference, axes)
     if model.kind == "ratio" and exact:
         entry["log_r_mse"] = _log_r_mse(model, test, scale)
     atomic_write_text(done, json.dumps(entry, indent=2))
     return entry
+
+
+def _member_ratios(member_maps: list[np.ndarray], reference: np.ndarray, axes) -> dict:
+    """Each ensemble member's contour-area ratios to the reference and their spread (standard deviation) per CL."""
+    ratios = [limits.map_difference(q, reference, axes)["area_ratio"] for q in member_maps]
+    by_level = {level: [r[level] for r in ratios] for level in ratios[0]}
+    spread = {level: float(np.std([v for v in values if v is not None], ddof=1))
+              if sum(v is not None for v in values) > 1 else None for level, values in by_level.items()}
+    return {"count": len(member_maps), "area_ratio": by_level, "area_ratio_spread": spread}
 
 
 def _table(entries: dict, reference: str) -> str:
@@ -219,11 +237,17 @@ def _table(entries: dict, reference: str) -> str:
     for name, e in entries.items():
         ratio = e.get("area_ratio", {"68.27": 1.0, "95.45": 1.0})
         lr = e.get("log_r_mse", {})
-        cells = [_fmt(e["areas"]["68.27"]), _fmt(e["areas"]["95.45"]), _fmt(ratio["68.27"], ".3f"),
-                 _fmt(ratio["95.45"], ".3f"), _fmt(e.get("mse_in_95")), _fmt(lr.get("mse")), _fmt(lr.get("mse_trimmed")),
+        spread = e.get("members", {}).get("area_ratio_spread", {})
+        cells = [_fmt(e["areas"]["68.27"]), _fmt(e["areas"]["95.45"]), _ratio(ratio["68.27"], spread.get("68.27")),
+                 _ratio(ratio["95.45"], spread.get("95.45")), _fmt(e.get("mse_in_95")), _fmt(lr.get("mse")), _fmt(lr.get("mse_trimmed")),
                  _fmt(e.get("train_seconds"), ".0f")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _ratio(value, spread) -> str:
+    """An area ratio, with ± the ensemble members' spread when the row is an ensemble."""
+    return _fmt(value, ".3f") + ("" if spread is None else f" ± {spread:.3f}")
 
 
 def _gpu_name(device: str) -> str:
