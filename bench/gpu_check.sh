@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check of the EFT-accuracy study, on a machine with a CUDA device:   bash bench/gpu_check.sh [OUT]
 #  1. the device tests (tests/test_device.py, marker `device`: CUDA forward = CPU forward; bf16 and torch.compile
-#     training give the CPU's q maps);
+#     training give the CPU's q maps; SKIP_TESTS=1 leaves them out);
 #  2. ParT with the SM interaction bias (ALICES, parton-level WBF): events/s in bf16 on CUDA and in fp32 on all CPU
 #     cores at batch BATCH (default 2048: at 256 an H200 was no faster than 16 CPU cores, results/gpu_check), and the
 #     limits of both trainings against the truth (SKIP_COMPARE=1 leaves this stage out);
@@ -21,9 +21,11 @@ python3 -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'
 print('device:', torch.cuda.get_device_name(0), '| torch', torch.__version__, '|', torch.get_num_threads(), 'CPU threads')" \
   || exit 1
 
-echo "== 1. device tests"
-timeout "${TEST_SECONDS:-240}" python3 -m pytest -q -o addopts="" -p no:cacheprovider -m device tests/test_device.py 2>&1 \
-  | tail -8
+if [ "${SKIP_TESTS:-0}" != 1 ]; then
+  echo "== 1. device tests"
+  timeout "${TEST_SECONDS:-240}" python3 -m pytest -q -o addopts="" -p no:cacheprovider -m device tests/test_device.py \
+    2>&1 | tail -8
+fi
 
 if [ "${SKIP_COMPARE:-0}" != 1 ]; then
   echo "== 2. ParT int. SM, ALICES: CUDA bf16 against the CPU"
