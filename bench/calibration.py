@@ -159,11 +159,14 @@ def _plot_ratios(entries: dict, reference: str, path: Path) -> None:
     y = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
     for offset, level, label in ((-0.18, "68.27", "68 % CL"), (0.18, "95.45", "95 % CL")):
-        ax.barh(y + offset, [entries[n]["area_ratio"][level] or np.nan for n in names], height=0.34, label=label)
+        spread = [entries[n].get("members", {}).get("area_ratio_spread", {}).get(level) or np.nan for n in names]
+        ax.barh(y + offset, [entries[n]["area_ratio"][level] or np.nan for n in names], height=0.34, label=label,
+                xerr=spread if not np.isnan(spread).all() else None, capsize=2)
     ax.axvline(1.0, color="black", lw=1)
     ax.set_yticks(y, names, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(f"contour area / {reference}")
+    ax.set_xlabel(f"contour area / {reference}" + (" (error bars: spread of the ensemble members)"
+                                                   if any("members" in entries[n] for n in names) else ""))
     ax.legend(fontsize=8)
     save_figure(fig, path)
     plt.close(fig)
