@@ -1,5 +1,7 @@
 """``lfi simulate wbf|toy|ggf|zz|tth|ttbar --events N --out FILE``: run an embedded simulator and write an event file,
 then print its summary and cut flow, warning in one line when the selection kept fewer events than requested.
+With ``--shards S [--scheduler ADDRESS]`` the run is split into independent shards written into the directory
+``--out`` (:mod:`lfi.workflows.sharded`), on the local pool or on a Dask cluster; the directory reads as one sample.
 
 FILE appears complete or not at all (``lfi.files.atomic_write``). Ctrl-C stops the simulation and its worker
 processes and leaves nothing. ``kill -9`` can leave only a temporary next to FILE, ``.STEM.XXXXXXXX.tmp.h5``,
@@ -33,6 +35,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    help="wbf: parameter box for the morphing basis, e.g. -16.5:16.5 (TeV^-2, both parameters)")
     p.add_argument("--nuisances", action="store_true",
                    help="wbf: store the factorisation-scale and PDF variations as nuisance benchmarks")
+    p.add_argument("--shards", type=int, default=None, metavar="S",
+                   help="split the run into S independent shards written into the directory --out (resumable: a rerun "
+                        "writes only the missing shards); with --workers K they run K at a time")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the shards on this dask.distributed scheduler (e.g. tcp://host:8786); needs --shards")
     p.set_defaults(func=run)
 
 
@@ -50,10 +57,15 @@ def run(args: argparse.Namespace) -> int:
         options["theta_range"] = _parse_range(args.range)
     if args.nuisances:
         options["nuisances"] = True
+    workers = options.pop("workers", 1) if args.shards is not None else None  # with shards: the pool size
     unknown = [k for k in options if k not in accepted]
     if unknown:
         flag = "range" if unknown[0] == "theta_range" else unknown[0]
         raise OptionError(f"--{flag} is not an option of the {args.simulator} simulator")
+    if args.scheduler and args.shards is None:
+        raise OptionError("--scheduler runs shards: give --shards S as well")
+    if args.shards is not None:
+        return _run_sharded(args, options, workers)
     start = time.perf_counter()
     with remember_interrupts() as interrupts:
         sample = module.simulate(args.events, seed=args.seed, **options)
@@ -66,6 +78,25 @@ def run(args: argparse.Namespace) -> int:
         _report_cutflow(sample.metadata.get(CUTFLOW_KEY), args.events)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; {path} was written completely") from None
+    return 0
+
+
+def _run_sharded(args: argparse.Namespace, options: dict, workers: int) -> int:
+    """``--shards``: the sharded run (:mod:`lfi.workflows.sharded`), then the summary of the whole directory."""
+    from lfi.cli.info import print_info
+    from lfi.events import EventSample
+    from lfi.events.cutflow import CUTFLOW_KEY
+    from lfi.workflows.sharded import simulate_sharded
+
+    start = time.perf_counter()
+    out = simulate_sharded(args.simulator, args.events, args.out, shards=args.shards, seed=args.seed, options=options,
+                           workers=workers, scheduler=args.scheduler)
+    info = EventSample.read_info(out)
+    where = f"on {args.scheduler}" if args.scheduler else f"with {workers} worker(s)"
+    log.info("wrote %d events in %d shards to %s %s in %.1f s", info["events"], args.shards, out, where,
+             time.perf_counter() - start)
+    print_info(out)
+    _report_cutflow(info["metadata"].get(CUTFLOW_KEY), args.events)
     return 0
 
 

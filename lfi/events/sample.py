@@ -392,6 +392,7 @@ class EventSample:
         Parameters
         ----------
         path : path-like
+            An event file, or the directory of a sharded sample (:mod:`lfi.events.shards`).
         events : slice, optional
             Read only these events (the chunked layout makes this cheap).
 
@@ -401,6 +402,10 @@ class EventSample:
             One line naming the file and the dataset for a missing file or dataset, a wrong shape
             or dtype, a non-finite weight or momentum, another format or version, or a truncated file.
         """
+        from lfi.events.shards import is_sharded, load_sharded
+
+        if is_sharded(path):
+            return load_sharded(cls, path, events)
         fields = hdf5.read_fields(path, events)
         try:
             return cls(**fields)
@@ -411,7 +416,9 @@ class EventSample:
     def read_info(path: str | os.PathLike) -> dict[str, Any]:
         """Summary of a file (see :func:`lfi.events.hdf5.read_info`): reads only weights and process ids,
         block by block, so it is fast and its memory does not grow with the file."""
-        return hdf5.read_info(path)
+        from lfi.events.shards import is_sharded, read_sharded_info
+
+        return read_sharded_info(path) if is_sharded(path) else hdf5.read_info(path)
 
 
 def _contract_difference(a: EventSample, b: EventSample) -> str | None:

@@ -11,6 +11,8 @@ LimitsResult, format_table           (``lfi.workflows.limits``)
 classify, ClassifyResult             event files → K trained classifiers, test metrics, ROC (``lfi.workflows.classification``)
 make_report                          result directories → contours beside ROC, report.md, exports (``lfi.workflows.report``)
 run_pipeline, read_config            a TOML pipeline or scan, unchanged steps reused (``lfi.workflows.pipeline``)
+simulate_sharded                     one simulation as independent shards on a local pool or a Dask cluster
+                                     (``lfi.workflows.sharded``)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _LAZY = {
     "make_report": "lfi.workflows.report",
     "run_pipeline": "lfi.workflows.pipeline",
     "read_config": "lfi.workflows.run_config",
+    "simulate_sharded": "lfi.workflows.sharded",
 }
 
 __all__ = sorted(_LAZY)
