@@ -9,6 +9,7 @@ import torch
 
 from estimators.encoders import parse_options
 from estimators.network_training import options_as_text
+from lfi.train.distributed import is_main_process
 from lfi.train.class_batches import ClassBatches
 from lfi.train.losses import get_loss
 from lfi.train.trainer import CHECKPOINT_FILE, fit, resolve_device
@@ -40,6 +41,7 @@ def train_classifier_network(cls, setup):
     val_batches = ClassBatches(events, setup.validation, setup.validation_weights, batch_size=config.batch_size,
                                shuffle=False)
     fit(model, loss, train_batches, val_batches, config, out, progress=setup.progress)
-    (out / CHECKPOINT_FILE).unlink(missing_ok=True)  # finished: the saved model is what counts
-    model.to("cpu").save(out)
+    if is_main_process():  # under torchrun, rank 0 alone writes
+        (out / CHECKPOINT_FILE).unlink(missing_ok=True)  # finished: the saved model is what counts
+        model.to("cpu").save(out)
     return model

@@ -14,6 +14,7 @@ from estimators.encoders import parse_options
 from lfi.augment import AugmentedBatches
 from lfi.errors import Interrupted, ModelError, OptionError, first_line
 from lfi.files import atomic_write_text
+from lfi.train.distributed import is_main_process
 from lfi.train.losses import get_loss
 from lfi.train.methods import DENSITY, method_kind
 from lfi.train.setup import TrainingSetup
@@ -120,7 +121,9 @@ def fit_and_save(model, model_config: dict, setup: TrainingSetup, loss, train_ba
     out = setup.out
     created = not out.exists()
     record = {**setup.record(), "model": model_config}
-    atomic_write_text(out / RECORD_FILE, json.dumps(record, indent=2, default=str))
+    main = is_main_process()  # under torchrun, rank 0 alone writes
+    if main:
+        atomic_write_text(out / RECORD_FILE, json.dumps(record, indent=2, default=str))
     try:
         fit(model, loss, train_batches, val_batches, setup.config, out, resume=setup.resume, progress=setup.progress,
             on_epoch=setup.on_epoch)
@@ -130,7 +133,8 @@ def fit_and_save(model, model_config: dict, setup: TrainingSetup, loss, train_ba
             if created and not any(out.iterdir()):
                 out.rmdir()
         raise
-    model.to("cpu").save(out)
+    if main:
+        model.to("cpu").save(out)
     return model
 
 

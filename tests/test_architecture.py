@@ -37,10 +37,11 @@ def discover(root: Path) -> dict[str, Path]:
 
 
 def layer(module: str) -> int | None:
-    """0 core, 1 estimators/simulators, 2 workflows, 3 cli; None for the ``lfi`` package root (a lazy namespace)."""
+    """0 core, 1 estimators/simulators, 2 workflows, 3 cli (``lfi.__main__``, the ``python -m lfi`` entry point, runs
+    the command line); None for the ``lfi`` package root (a lazy namespace)."""
     if module == "lfi":
         return None
-    if module == "lfi.cli" or module.startswith("lfi.cli."):
+    if module in ("lfi.cli", "lfi.__main__") or module.startswith("lfi.cli."):
         return 3
     if module == "lfi.workflows" or module.startswith("lfi.workflows."):
         return 2

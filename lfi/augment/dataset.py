@@ -72,6 +72,7 @@ class AugmentedBatches(IterableDataset):
         self.batch_size, self.events_per_theta, self.only_theta0 = batch_size, events_per_theta, only_theta0
         self.n_events = n_events or len(sample)
         self.seed, self.epoch = seed, 0
+        self.rank, self.world = 0, 1
         missing = [name for name in observables if name not in sample.observables]
         if missing:
             raise OptionError(f"observable {missing[0]!r} is not in this sample; it has "
@@ -83,8 +84,20 @@ class AugmentedBatches(IterableDataset):
         """Choose the epoch whose draws the next iteration yields."""
         self.epoch = epoch
 
-    def __len__(self) -> int:
+    def set_rank(self, rank: int, world: int) -> None:
+        """Yield only every ``world``-th batch of each epoch, starting at ``rank`` (data-parallel training: every
+        process draws the same epoch, and all get the same number of batches)."""
+        if self._all_batches() < world:
+            raise OptionError(f"{self._all_batches()} batch(es) per epoch cannot feed {world} processes: raise "
+                              "events_per_epoch or lower the batch size")
+        self.rank, self.world = rank, world
+
+    def _all_batches(self) -> int:
         return max(self.n_events // self.batch_size, 1)
+
+    def __len__(self) -> int:
+        """Batches per epoch that this process yields."""
+        return self._all_batches() // self.world
 
     def _draw_events(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """Indices of n events drawn with probability ∝ w_e(θ_t) for each of T points θ_t, shape (T, n).
@@ -114,7 +127,7 @@ class AugmentedBatches(IterableDataset):
         return np.minimum(drawn, n_sample - 1)
 
     def _epoch_draws(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        n_total = len(self) * self.batch_size
+        n_total = self._all_batches() * self.batch_size
         per_label = 1 if self.only_theta0 else 2
         n_theta = int(np.ceil(n_total / (per_label * self.events_per_theta)))
         theta0 = self.theta0_prior.sample(n_theta, rng)
@@ -133,7 +146,7 @@ class AugmentedBatches(IterableDataset):
         rng = np.random.default_rng([self.seed, self.epoch])
         draws = self._epoch_draws(rng)
         worker = torch.utils.data.get_worker_info()
-        batches = range(len(self))
+        batches = range(self._all_batches())[self.rank :: self.world][: len(self)]
         if worker is not None:
             batches = batches[worker.id :: worker.num_workers]
         for b in batches:

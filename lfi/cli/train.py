@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from lfi.errors import OptionError
 from lfi.train.methods import METHODS
@@ -88,7 +89,11 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from lfi.train import TrainConfig
+    from lfi.train.distributed import is_main_process
     from lfi.workflows.train import train_estimator
+
+    if not is_main_process():  # a torchrun process other than rank 0: rank 0 reports for all
+        logging.getLogger("lfi").setLevel(logging.WARNING)
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                          patience=args.patience, device=args.device, amp=args.amp, compile=args.compile, seed=args.seed)

@@ -43,20 +43,35 @@ class ClassBatches(IterableDataset):
             raise ValueError(f"{len(index)} events but {len(weights)} weights")
         self.events, self.index, self.weights = events, np.asarray(index), np.asarray(weights, np.float32)
         self.batch_size, self.shuffle, self.seed, self.epoch = int(batch_size), shuffle, seed, 0
+        self.rank, self.world = 0, 1
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose order the next iteration yields."""
         self.epoch = epoch
 
-    def __len__(self) -> int:
+    def set_rank(self, rank: int, world: int) -> None:
+        """Yield only every ``world``-th batch, starting at ``rank`` (data-parallel training). Shuffled (training)
+        batches are cut to the same number in every process, as each step waits for all of them; validation
+        batches are not, so that every event is evaluated once."""
+        if self._all_batches() < world:
+            raise OptionError(f"{self._all_batches()} batch(es) cannot feed {world} processes: lower the batch size")
+        self.rank, self.world = rank, world
+
+    def _all_batches(self) -> int:
         return -(-len(self.index) // self.batch_size)
+
+    def __len__(self) -> int:
+        """Batches that this process yields."""
+        mine = len(range(self._all_batches())[self.rank :: self.world])
+        return min(mine, self._all_batches() // self.world) if self.shuffle else mine
 
     def __iter__(self):
         order = np.arange(len(self.index))
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
         e = self.events
-        for start in range(0, len(order), self.batch_size):
+        for batch in range(self._all_batches())[self.rank :: self.world][: len(self)]:
+            start = batch * self.batch_size
             rows = order[start : start + self.batch_size]
             events = self.index[rows]
             yield {

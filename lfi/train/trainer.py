@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from lfi.allocator import keep_freed_memory
 from lfi.errors import Interrupted, ModelError, OptionError
 from lfi.files import atomic_write, atomic_write_text
+from lfi.train.distributed import all_sum, distributed_run
 from lfi.train.losses import Loss
 from lfi.train.progress import PROGRESS_FILE
 from lfi.train.setup import TrainConfig
@@ -150,6 +151,15 @@ def fit(
     if checkpoint_path.exists() and not resume:
         raise OptionError(f"{checkpoint_path} exists from an earlier run: pass --resume to continue it, or pick another --out")
     device = resolve_device(config.device)
+    run = distributed_run(device)
+    if run is not None:
+        if device.type == "cuda":
+            device = torch.device("cuda", run.local_rank)  # one device per process
+        for data in (train_data, val_data):
+            if not hasattr(data, "set_rank"):
+                raise OptionError(f"{type(data).__name__} batches cannot be shared out over torchrun processes")
+            data.set_rank(run.rank, run.world)
+    main = run is None or run.is_main
     if device.type == "cpu":
         keep_freed_memory()  # ≈ 20 % per step for large models: no page faults on reused activations
     amp_dtype = _amp_dtype(config.amp, device)
@@ -175,6 +185,10 @@ def fit(
     if config.compile:
         _compile(model)
     forward = model
+    if run is not None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     epoch = start_epoch
     try:
@@ -186,7 +200,7 @@ def fit(
                     data.set_epoch(epoch)
             start, n_events, total = time.perf_counter(), 0, 0.0
             model.train()
-            with tqdm(train_data, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=not progress,
+            with tqdm(train_data, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, disable=not (progress and main),
                        total=len(train_data) if hasattr(train_data, "__len__") else None) as bar:
                 for batch in bar:
                     batch = _to(batch, device)
@@ -204,7 +218,9 @@ def fit(
                     bar.set_postfix(loss=f"{total / n_events:.4g}", ev_s=f"{n_events / (time.perf_counter() - start):.0f}")
             train_seconds = time.perf_counter() - start
             scheduler.step()
-            val_loss = evaluate(forward, loss, val_data, device, amp_dtype)
+            total, n_events = all_sum([total, n_events], run)  # every process's batches
+            val_total, val_events = all_sum(list(_loss_sums(model, loss, val_data, device, amp_dtype)), run)
+            val_loss = val_total / max(val_events, 1)
             entry = {
                 "epoch": epoch + 1,
                 "train_loss": total / max(n_events, 1),
@@ -223,6 +239,8 @@ def fit(
                 best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
             else:
                 stale += 1
+            if not main:
+                continue  # rank 0 writes the checkpoint and the progress
             log.info("epoch %d: train %.5g, validation %.5g, %.0f events/s", epoch + 1, entry["train_loss"], val_loss,
                      entry["events_per_s"])
             _atomic_torch_save(
@@ -243,6 +261,10 @@ def fit(
             _write_progress(out_dir, history, best_loss, config, finished=False)
     except KeyboardInterrupt:
         raise Interrupted(_interrupt_message(epoch, start_epoch, len(history), checkpoint_path)) from None
+    if not main:
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        return history
     if stale >= config.patience:
         log.info("early stopping: no better validation loss for %d epochs", config.patience)
     elif history and len(history) == config.epochs and stale == 0:
@@ -286,9 +308,15 @@ def _interrupt_message(epoch: int, start_epoch: int, finished: int, checkpoint: 
     return f"interrupted in epoch {epoch + 1} before any epoch finished; no model was written"
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, loss: Loss, data: Iterable, device: torch.device, amp_dtype=None) -> float:
     """Mean loss over a data source (gradients only where the loss needs t̂ = ∇θ log r̂)."""
+    total, n = _loss_sums(model, loss, data, device, amp_dtype)
+    return total / max(n, 1)
+
+
+@torch.no_grad()
+def _loss_sums(model: nn.Module, loss: Loss, data: Iterable, device: torch.device, amp_dtype=None) -> tuple[float, int]:
+    """The loss summed over the events of a data source, and their number."""
     model.eval()
     total, n = 0.0, 0
     for batch in data:
@@ -296,4 +324,4 @@ def evaluate(model: nn.Module, loss: Loss, data: Iterable, device: torch.device,
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
             value = loss(batch, model_outputs(model, loss, batch, create_graph=False))
         total, n = total + value.item() * len(batch["momenta"]), n + len(batch["momenta"])
-    return total / max(n, 1)
+    return total, n
