@@ -145,7 +145,8 @@ def test_shipped_configs_are_valid():
 
     folder = Path(__file__).resolve().parents[1] / "configs"
     names = sorted(p.name for p in folder.glob("*.toml"))
-    assert names == ["demo.toml", "tth_classification.toml", "wbf_detector.toml", "wbf_parton.toml"]
+    assert names == ["demo.toml", "tth_classification.toml", "wbf_detector.toml", "wbf_parton.toml",
+                     "wbf_parton_cluster.toml"]
     for path in folder.glob("*.toml"):
         read_config(path)
 

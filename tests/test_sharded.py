@@ -136,3 +136,26 @@ def test_the_cli_writes_and_reads_a_sharded_sample(tmp_path, capsys):
     assert main(["simulate", "toy", "--events", "900", "--scheduler", "tcp://127.0.0.1:1", "--out",
                  str(tmp_path / "x")]) == 1
     assert "--shards" in capsys.readouterr().err
+
+
+def test_the_example_cluster_config_runs_on_a_local_cluster(tmp_path):
+    """configs/wbf_parton_cluster.toml as shipped, with the address of a 2-worker LocalCluster: sharded samples on
+    Dask, then training and limits on them here."""
+    distributed = pytest.importorskip("distributed")
+    from pathlib import Path
+
+    from lfi.workflows.pipeline import run_pipeline
+
+    shipped = Path(__file__).resolve().parents[1] / "configs" / "wbf_parton_cluster.toml"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        config = tmp_path / "cluster.toml"
+        config.write_text(shipped.read_text().replace("tcp://127.0.0.1:8786", cluster.scheduler_address))
+        result = run_pipeline(config, out=tmp_path / "out", progress=False)
+    train = result.outputs["samples.train"]
+    assert train.is_dir() and len(list(train.glob("shard_*.h5"))) == 4
+    summary = json.loads((result.outputs["limits.main"] / "limits.json").read_text())
+    learned = [name for name in summary["maps"] if name.startswith("sally")]
+    assert "truth" in summary["maps"] and len(learned) == 1
+    assert summary["maps"][learned[0]]["versus_truth"]["area_ratio"]["68.27"] > 0
+    assert summary["events"] == EventSample.read_info(result.outputs["samples.test"])["events"]

@@ -324,7 +324,14 @@ def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def file_sha256(path: str | os.PathLike, block: int = 1 << 22) -> str:
-    """SHA-256 of a file's bytes, read in blocks of ``block`` bytes (hex)."""
+    """SHA-256 of a file's bytes, read in blocks of ``block`` bytes (hex); of a sharded sample's directory
+    (:mod:`lfi.events.shards`), the SHA-256 of its shards' digests in manifest order."""
+    from lfi.events.shards import is_sharded, read_manifest
+
+    if is_sharded(path):
+        shards = read_manifest(path)["shards"]
+        joined = "".join(file_sha256(Path(path) / entry["file"], block) for entry in shards)
+        return hashlib.sha256(joined.encode()).hexdigest()
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(block):

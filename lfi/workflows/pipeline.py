@@ -93,7 +93,9 @@ def _plan(config: PipelineConfig) -> list[Step]:
 
 def _target(base: Path, step: Step) -> Path:
     if step.kind == "samples":
-        return Path(step.settings["file"]) if "file" in step.settings else base / "samples" / f"{step.name}.h5"
+        if "file" in step.settings:
+            return Path(step.settings["file"])
+        return base / "samples" / (step.name if "shards" in step.settings else f"{step.name}.h5")  # shards: a folder
     if step.kind == "report":
         return base / "report"
     return base / step.kind / step.name
@@ -114,10 +116,16 @@ def _train_config(table: dict, **defaults):
     return TrainConfig(**{**defaults, **{k: table[k] for k in keys if k in table}})
 
 
-def _execute(step: Step, target: Path, paths: dict[str, Path], progress: bool) -> None:
-    """Run one step, writing its output to ``target``."""
+def _execute(step: Step, target: Path, paths: dict[str, Path], progress: bool, scheduler: str | None) -> None:
+    """Run one step, writing its output to ``target``; sharded samples on ``scheduler`` (Dask) when one is given."""
     s = step.settings
-    if step.kind == "samples":
+    if step.kind == "samples" and "shards" in s:
+        from lfi.workflows.sharded import simulate_sharded
+
+        options = {k: s[k] for k in ("level",) if k in s}
+        simulate_sharded(s["simulator"], s["events"], target, shards=s["shards"], seed=s.get("seed", 0),
+                         options=options, workers=s.get("workers", 1), scheduler=scheduler, progress=progress)
+    elif step.kind == "samples":
         import inspect
 
         import simulators
@@ -184,7 +192,7 @@ def _run_steps(config: PipelineConfig, base: Path, registry_dir: Path, progress:
             del registry[old]
         say(f"{step.key}: running …")
         start = time.perf_counter()
-        _execute(step, target, paths, progress)
+        _execute(step, target, paths, progress, config.data.get("dask", {}).get("scheduler"))
         paths[step.key] = target
         result.ran.append(step.key)
         registry[step.fingerprint] = str(target)

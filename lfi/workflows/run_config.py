@@ -4,7 +4,8 @@ key and its line (docs/pipelines.md).
 Sections, in the order they run::
 
     [run]            out (folder, relative to the file), title
-    [samples.NAME]   simulator, events, seed, level, workers  — or  file (an existing event file)
+    [dask]           scheduler (address of a dask.distributed scheduler: sharded samples are generated there)
+    [samples.NAME]   simulator, events, seed, level, workers, shards  — or  file (an existing event file)
     [train.NAME]     data (a sample), estimator, method, options, epochs, batch_size, learning_rate, patience,
                      seed, ensemble, bootstrap
     [limits.NAME]    data (a sample), models (train names), histograms, truth, lumi ("300/fb", "3/ab" or pb⁻¹), grid
@@ -38,8 +39,10 @@ _LUMINOSITY_UNITS = {"lumi": "pb", "lumi_fb": "fb"}
 #: section → key → (accepted types, required)
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "run": {"out": ((str,), True), "title": ((str,), False)},
+    "dask": {"scheduler": ((str,), True)},
     "samples": {"simulator": ((str,), False), "file": ((str,), False), "events": ((int,), False),
-                "seed": ((int,), False), "level": ((str,), False), "workers": ((int,), False)},
+                "seed": ((int,), False), "level": ((str,), False), "workers": ((int,), False),
+                "shards": ((int,), False)},
     "train": {"data": ((str,), True), "estimator": ((str,), True), "method": ((str,), True),
               "options": ((dict,), False), "epochs": ((int,), False), "batch_size": ((int,), False),
               "learning_rate": (_NUMBER, False), "patience": ((int,), False), "seed": ((int,), False),

@@ -1,0 +1,137 @@
+"""Scaling out on one machine: generation on the local process pool against a Dask LocalCluster, and training in one
+process against two under torchrun (DistributedDataParallel, gloo), side by side in one run.
+
+Generation: parton-level WBF (Pythia 8), ``--events`` in ``--shards`` shards, with 1 and 2 pool workers and on a
+LocalCluster (loopback) of 1 and 2 single-threaded workers; events/s counts generated events over the wall time of
+:func:`lfi.workflows.sharded.simulate_sharded` (the cluster's start-up is timed apart). The pool and the cluster must
+write the same events for the same seed: the table says whether they did.
+
+Training: the MLP with ALICES on the toy, ``--epochs`` epochs of ``--events-per-epoch`` events; one process with one
+CPU thread (batch 2B), one process with two threads (batch 2B), and two torchrun processes with one thread each
+(batch B each: the same steps). Training events/s is the median over the epochs after the first.
+
+    python bench/scale.py [--events 8000] [--shards 8] [--out results/scale]
+
+Prints a table and writes ``OUT/scale.json`` and ``OUT/table.md``. Run it alone: other work on the machine skews the
+ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from machine import cpu_name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=8000, help="generated WBF events per generation row")
+    parser.add_argument("--shards", type=int, default=8)
+    parser.add_argument("--train-sample", type=int, default=40_000, help="toy events to train on")
+    parser.add_argument("--events-per-epoch", type=int, default=32_768)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=256, help="2B: the batch of one process")
+    parser.add_argument("--out", default="results/scale")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        generation = _generation(args, tmp)
+        training = _training(args, tmp)
+    result = {"machine": f"{cpu_name()}, {os.cpu_count()} CPU threads", "args": vars(args),
+              "generation": generation, "training": training}
+    (out / "scale.json").write_text(json.dumps(result, indent=2))
+    table = _table(result)
+    (out / "table.md").write_text(table + "\n")
+    print(table)
+    print(f"\nwrote {out / 'scale.json'} and {out / 'table.md'}")
+
+
+def _generation(args, tmp: Path) -> dict:
+    from distributed import LocalCluster
+
+    from lfi.events import EventSample
+    from lfi.workflows.sharded import simulate_sharded
+
+    rows = {}
+    common = dict(shards=args.shards, seed=7, options={"level": "parton"})
+    for workers in (1, 2):
+        start = time.perf_counter()
+        simulate_sharded("wbf", args.events, tmp / f"pool{workers}", workers=workers, **common)
+        rows[f"pool, {workers} worker(s)"] = {"seconds": time.perf_counter() - start}
+    for workers in (1, 2):
+        start = time.perf_counter()
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as cluster:
+            started = time.perf_counter() - start
+            start = time.perf_counter()
+            simulate_sharded("wbf", args.events, tmp / f"dask{workers}", scheduler=cluster.scheduler_address, **common)
+            rows[f"Dask LocalCluster, {workers} worker(s)"] = {"seconds": time.perf_counter() - start,
+                                                               "cluster_start_seconds": started}
+    for row in rows.values():
+        row["events_per_s"] = args.events / row["seconds"]
+    a, b = EventSample.load(tmp / "pool2"), EventSample.load(tmp / "dask2")
+    same = bool(np.array_equal(a.momenta, b.momenta) and np.array_equal(a.weights, b.weights))
+    return {"rows": rows, "same_events_pool_and_dask": same, "kept_events": len(a)}
+
+
+def _training(args, tmp: Path) -> dict:
+    import simulators
+
+    data = tmp / "toy.h5"
+    simulators.get("toy").simulate(args.train_sample, seed=1).save(data)
+    half = args.batch_size // 2
+    setups = {"1 process, 1 thread": (1, 1, args.batch_size), "1 process, 2 threads": (1, 2, args.batch_size),
+              "torchrun, 2 processes × 1 thread": (2, 1, half)}
+    rows = {}
+    for name, (processes, threads, batch) in setups.items():
+        out = tmp / name.replace(" ", "_").replace(",", "").replace("×", "x")
+        launcher = ([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(processes), "-m", "lfi"]
+                    if processes > 1 else [sys.executable, "-m", "lfi"])
+        command = launcher + ["train", "--data", str(data), "--estimator", "mlp", "--method", "alices", "--out", str(out),
+                              "--epochs", str(args.epochs), "--patience", "100", "--batch-size", str(batch), "--quiet",
+                              "--option", f"events_per_epoch={args.events_per_epoch}"]
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        start = time.perf_counter()
+        subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+        history = json.loads((out / "history.json").read_text())
+        rows[name] = {"seconds": time.perf_counter() - start, "batch_per_process": batch,
+                      "events_per_s": float(np.median([e["events_per_s"] for e in history[1:]])),
+                      "final_val_loss": history[-1]["val_loss"]}
+    return {"rows": rows}
+
+
+def _table(result: dict) -> str:
+    gen, train = result["generation"]["rows"], result["training"]["rows"]
+    base = gen["pool, 1 worker(s)"]["events_per_s"]
+    lines = [f"Machine: {result['machine']}. Generation: {result['args']['events']} parton-level WBF events in "
+             f"{result['args']['shards']} shards; pool and Dask wrote the same events: "
+             f"{result['generation']['same_events_pool_and_dask']}.", "",
+             "| generation | events/s | vs pool, 1 worker | cluster start-up [s] |", "|---|---|---|---|"]
+    for name, row in gen.items():
+        start = row.get("cluster_start_seconds")
+        lines.append(f"| {name} | {row['events_per_s']:.0f} | {row['events_per_s'] / base:.2f} | "
+                     f"{'–' if start is None else f'{start:.1f}'} |")
+    base = train["1 process, 1 thread"]["events_per_s"]
+    lines += ["", f"Training: MLP ALICES on {result['args']['train_sample']} toy events, {result['args']['epochs']} epochs "
+              f"of {result['args']['events_per_epoch']} events, batch {result['args']['batch_size']} per step.", "",
+              "| training | batch per process | events/s | vs 1 process, 1 thread | final validation loss |",
+              "|---|---|---|---|---|"]
+    for name, row in train.items():
+        lines.append(f"| {name} | {row['batch_per_process']} | {row['events_per_s']:.0f} | "
+                     f"{row['events_per_s'] / base:.2f} | {row['final_val_loss']:.5g} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
