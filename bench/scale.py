@@ -6,9 +6,10 @@ LocalCluster (loopback) of 1 and 2 single-threaded workers; events/s counts gene
 :func:`lfi.workflows.sharded.simulate_sharded` (the cluster's start-up is timed apart). The pool and the cluster must
 write the same events for the same seed: the table says whether they did.
 
-Training: the MLP with ALICES on the toy, ``--epochs`` epochs of ``--events-per-epoch`` events; one process with one
-CPU thread (batch 2B), one process with two threads (batch 2B), and two torchrun processes with one thread each
-(batch B each: the same steps). Training events/s is the median over the epochs after the first.
+Training: each of ``--estimators`` (default the MLP and ParT) with ALICES on the toy, ``--epochs`` epochs of
+``--events-per-epoch`` events (ParT: a quarter of them); one process with one CPU thread (batch 2B), one process with
+two threads (batch 2B), and two torchrun processes with one thread each (batch B each: the same steps). Training
+events/s is the median over the epochs after the first.
 
     python bench/scale.py [--events 8000] [--shards 8] [--out results/scale]
 
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--events-per-epoch", type=int, default=32_768)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=256, help="2B: the batch of one process")
+    parser.add_argument("--estimators", default="mlp,part")
     parser.add_argument("--out", default="results/scale")
     args = parser.parse_args()
     out = Path(args.out)
@@ -94,21 +96,30 @@ def _training(args, tmp: Path) -> dict:
     setups = {"1 process, 1 thread": (1, 1, args.batch_size), "1 process, 2 threads": (1, 2, args.batch_size),
               "torchrun, 2 processes × 1 thread": (2, 1, half)}
     rows = {}
-    for name, (processes, threads, batch) in setups.items():
-        out = tmp / name.replace(" ", "_").replace(",", "").replace("×", "x")
-        launcher = ([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(processes), "-m", "lfi"]
-                    if processes > 1 else [sys.executable, "-m", "lfi"])
-        command = launcher + ["train", "--data", str(data), "--estimator", "mlp", "--method", "alices", "--out", str(out),
-                              "--epochs", str(args.epochs), "--patience", "100", "--batch-size", str(batch), "--quiet",
-                              "--option", f"events_per_epoch={args.events_per_epoch}"]
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        start = time.perf_counter()
-        subprocess.run(command, check=True, env=env, capture_output=True, text=True)
-        history = json.loads((out / "history.json").read_text())
-        rows[name] = {"seconds": time.perf_counter() - start, "batch_per_process": batch,
-                      "events_per_s": float(np.median([e["events_per_s"] for e in history[1:]])),
-                      "final_val_loss": history[-1]["val_loss"]}
+    for estimator in args.estimators.split(","):
+        events = args.events_per_epoch if estimator == "mlp" else args.events_per_epoch // 4
+        for setup, (processes, threads, batch) in setups.items():
+            rows[f"{estimator}: {setup}"] = _train_row(data, tmp, estimator, events, args.epochs, processes, threads,
+                                                       batch)
     return {"rows": rows}
+
+
+def _train_row(data: Path, tmp: Path, estimator: str, events: int, epochs: int, processes: int, threads: int,
+               batch: int) -> dict:
+    """One training under the given launcher: wall time, median events/s after the first epoch, final loss."""
+    out = tmp / f"{estimator}_{processes}x{threads}"
+    launcher = ([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(processes), "-m", "lfi"]
+                if processes > 1 else [sys.executable, "-m", "lfi"])
+    command = launcher + ["train", "--data", str(data), "--estimator", estimator, "--method", "alices", "--out",
+                          str(out), "--epochs", str(epochs), "--patience", "100", "--batch-size", str(batch),
+                          "--quiet", "--option", f"events_per_epoch={events}"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+    history = json.loads((out / "history.json").read_text())
+    return {"seconds": time.perf_counter() - start, "batch_per_process": batch, "events_per_epoch": events,
+            "events_per_s": float(np.median([e["events_per_s"] for e in history[1:]])),
+            "final_val_loss": history[-1]["val_loss"]}
 
 
 def _table(result: dict) -> str:
@@ -122,13 +133,13 @@ def _table(result: dict) -> str:
         start = row.get("cluster_start_seconds")
         lines.append(f"| {name} | {row['events_per_s']:.0f} | {row['events_per_s'] / base:.2f} | "
                      f"{'–' if start is None else f'{start:.1f}'} |")
-    base = train["1 process, 1 thread"]["events_per_s"]
-    lines += ["", f"Training: MLP ALICES on {result['args']['train_sample']} toy events, {result['args']['epochs']} epochs "
-              f"of {result['args']['events_per_epoch']} events, batch {result['args']['batch_size']} per step.", "",
-              "| training | batch per process | events/s | vs 1 process, 1 thread | final validation loss |",
-              "|---|---|---|---|---|"]
+    lines += ["", f"Training: ALICES on {result['args']['train_sample']} toy events, {result['args']['epochs']} epochs, "
+              f"batch {result['args']['batch_size']} per step.", "",
+              "| training | events per epoch | batch per process | events/s | vs 1 process, 1 thread | "
+              "final validation loss |", "|---|---|---|---|---|---|"]
     for name, row in train.items():
-        lines.append(f"| {name} | {row['batch_per_process']} | {row['events_per_s']:.0f} | "
+        base = train[name.split(":")[0] + ": 1 process, 1 thread"]["events_per_s"]
+        lines.append(f"| {name} | {row['events_per_epoch']} | {row['batch_per_process']} | {row['events_per_s']:.0f} | "
                      f"{row['events_per_s'] / base:.2f} | {row['final_val_loss']:.5g} |")
     return "\n".join(lines)
 
