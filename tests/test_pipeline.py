@@ -119,6 +119,8 @@ CASES = [
     ("[samples.s]\nsimulator = 'toy'\nevents = 3\n", r"missing section \[run\]"),
     ("[run]\nout = 'o'\n[samples.s]\nsimulator = 'toy'\nevents = 10\n[limits.m]\ndata = 's'\ntruth = true\n"
      "lumi = '300 fb'\n", r"pipeline.toml:9: limits.m.lumi: cannot read '300 fb' as a luminosity"),
+    ("[run]\nout = 'o'\n[samples.s]\nsimulator = 'toy'\nevents = 10\n[limits.m]\ndata = 's'\nlumi = 1\n"
+     "normalisations = { wbf = 'five' }\n", r"pipeline.toml:9: limits.m.normalisations: wbf = 'five': give a relative"),
 ]
 
 
@@ -160,3 +162,30 @@ def test_demo_flags_maps_whose_region_excludes_the_true_point(tmp_path):
     (tmp_path / "limits.json").write_text(json.dumps({"theta_true": [0.0, 0.0], "maps": maps}))
     (line,) = _uncalibrated({"limits.x": tmp_path, "classify.y": tmp_path / "none"})
     assert line.startswith("  ALICES (MLP): its best fit (-2.7, -1.98)") and "q_min = -8.3" in line
+
+
+def test_limits_with_nuisances_profile_every_map(tmp_path):
+    """[samples] nuisances = true stores WBF's variations; [limits] nuisances and normalisations profile them."""
+    path = tmp_path / "pipeline.toml"
+    path.write_text(textwrap.dedent("""
+        [run]
+        out = "out"
+        [samples.test]
+        simulator = "wbf"
+        level = "parton"
+        events = 1500
+        nuisances = true
+        [limits.main]
+        data = "test"
+        truth = true
+        histograms = [["pt_j1"]]
+        lumi = "117.6/fb"
+        grid = "-16.5:16.5:9,-16.5:16.5:9"
+        nuisances = ["all"]
+        normalisations = { wbf = 0.05 }
+    """))
+    result = run_pipeline(path, progress=False)
+    maps = json.loads((result.outputs["limits.main"] / "limits.json").read_text())["maps"]
+    assert {"truth_profiled", "histogram_pt_j1_profiled"} <= set(maps)
+    for name in ("truth", "histogram_pt_j1"):  # profiling can only widen a region
+        assert maps[f"{name}_profiled"]["areas"]["68.27"] >= maps[name]["areas"]["68.27"]

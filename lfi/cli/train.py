@@ -16,9 +16,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "train",
         help="train an estimator (ratio, score or classifier) on an event file",
         description="Train an estimator. Run the same command again with --resume after an interruption "
-        "to continue from the last finished epoch.",
+        "to continue from the last finished epoch (on any number of processes). Data-parallel on N processes "
+        "(gloo on CPUs, NCCL on GPUs): torchrun --nproc-per-node N -m lfi train …; each process takes "
+        "--batch-size events per step.",
     )
-    p.add_argument("--data", required=True, metavar="FILE", help="training event file")
+    p.add_argument("--data", required=True, metavar="FILE", help="training event file (or sharded sample directory)")
     p.add_argument("--estimator", required=True, metavar="NAME",
                    help="mlp, cnn1d, mixer, particlenet, part, sett, iaformer (networks), bdt (LightGBM, carl only) "
                    "or flow (normalising flow over observables, nde and scandal; needs lfi[flows])")

@@ -1,6 +1,6 @@
 """Sharded event samples: a directory of independent event files plus a manifest, read as one sample.
 
-A sharded sample (``docs/event-format.md`` §6) is what ``lfi simulate … --shards S`` writes, on a local process pool
+A sharded sample (``docs/event-format.md`` §10) is what ``lfi simulate … --shards S`` writes, on a local process pool
 or on a Dask cluster::
 
     DIR/manifest.json          {"format": "lfi-shards", "version": 1, "simulator": ..., "options": {...},

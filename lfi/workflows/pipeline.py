@@ -122,7 +122,7 @@ def _execute(step: Step, target: Path, paths: dict[str, Path], progress: bool, s
     if step.kind == "samples" and "shards" in s:
         from lfi.workflows.sharded import simulate_sharded
 
-        options = {k: s[k] for k in ("level",) if k in s}
+        options = {k: s[k] for k in ("level", "nuisances") if k in s}
         simulate_sharded(s["simulator"], s["events"], target, shards=s["shards"], seed=s.get("seed", 0),
                          options=options, workers=s.get("workers", 1), scheduler=scheduler, progress=progress)
     elif step.kind == "samples":
@@ -132,7 +132,7 @@ def _execute(step: Step, target: Path, paths: dict[str, Path], progress: bool, s
 
         simulate = simulators.get(s["simulator"]).simulate
         accepted = inspect.signature(simulate).parameters
-        options = {k: s[k] for k in ("level", "workers") if k in s}
+        options = {k: s[k] for k in ("level", "workers", "nuisances") if k in s}
         for key in options:
             if key not in accepted:
                 raise OptionError(f"{step.key}.{key}: not an option of the {s['simulator']} simulator")
@@ -153,7 +153,8 @@ def _execute(step: Step, target: Path, paths: dict[str, Path], progress: bool, s
 
         result = expected_limits(paths[step.inputs[0]], models=[paths[i] for i in step.inputs[1:]],
                                  histograms=s.get("histograms", []), truth=s.get("truth", False), lumi=parse_luminosity(s["lumi"]).pb,
-                                 grid=s.get("grid"))
+                                 grid=s.get("grid"), nuisances=s.get("nuisances", []),
+                                 normalisations={k: float(v) for k, v in s.get("normalisations", {}).items()})
         write_limits(result, target)
     elif step.kind == "classify":
         from lfi.workflows.classification import classify

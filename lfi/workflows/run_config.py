@@ -5,10 +5,11 @@ Sections, in the order they run::
 
     [run]            out (folder, relative to the file), title
     [dask]           scheduler (address of a dask.distributed scheduler: sharded samples are generated there)
-    [samples.NAME]   simulator, events, seed, level, workers, shards  — or  file (an existing event file)
+    [samples.NAME]   simulator, events, seed, level, workers, shards, nuisances  — or  file (an existing event file)
     [train.NAME]     data (a sample), estimator, method, options, epochs, batch_size, learning_rate, patience,
                      seed, ensemble, bootstrap
-    [limits.NAME]    data (a sample), models (train names), histograms, truth, lumi ("300/fb", "3/ab" or pb⁻¹), grid
+    [limits.NAME]    data (a sample), models (train names), histograms, truth, lumi ("300/fb", "3/ab" or pb⁻¹), grid,
+                     nuisances (stored variations to profile, ["all"] for every one), normalisations ({process = δ})
     [classify.NAME]  data (samples, signal first), estimator, options, loss, seeds, epochs, batch_size,
                      learning_rate, patience, lumi_fb ("300/fb" or fb⁻¹), syst, train_events, signal
     [report]         enabled (default: true when there are limits or classifications)
@@ -42,13 +43,14 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "dask": {"scheduler": ((str,), True)},
     "samples": {"simulator": ((str,), False), "file": ((str,), False), "events": ((int,), False),
                 "seed": ((int,), False), "level": ((str,), False), "workers": ((int,), False),
-                "shards": ((int,), False)},
+                "shards": ((int,), False), "nuisances": ((bool,), False)},
     "train": {"data": ((str,), True), "estimator": ((str,), True), "method": ((str,), True),
               "options": ((dict,), False), "epochs": ((int,), False), "batch_size": ((int,), False),
               "learning_rate": (_NUMBER, False), "patience": ((int,), False), "seed": ((int,), False),
               "ensemble": ((int,), False), "bootstrap": ((bool,), False)},
     "limits": {"data": ((str,), True), "models": ((list,), False), "histograms": ((list,), False),
-               "truth": ((bool,), False), "lumi": (_NUMBER + (str,), True), "grid": ((str,), False)},
+               "truth": ((bool,), False), "lumi": (_NUMBER + (str,), True), "grid": ((str,), False),
+               "nuisances": ((list,), False), "normalisations": ((dict,), False)},
     "classify": {"data": ((list,), True), "estimator": ((str,), True), "options": ((dict,), False),
                  "loss": ((str,), False), "seeds": ((int,), False), "epochs": ((int,), False),
                  "batch_size": ((int,), False), "learning_rate": (_NUMBER, False), "patience": ((int,), False),
@@ -212,6 +214,12 @@ def _check_references(config: PipelineConfig) -> None:
         for histogram in table.get("histograms", []):
             if not (isinstance(histogram, list) and 1 <= len(histogram) <= 2 and all(isinstance(h, str) for h in histogram)):
                 raise config.error(f"limits.{name}.histograms", "each histogram is an array of 1 or 2 observable names")
+        if not all(isinstance(n, str) for n in table.get("nuisances", [])):
+            raise config.error(f"limits.{name}.nuisances", 'give names of stored variations, e.g. ["all"]')
+        for process, delta in table.get("normalisations", {}).items():
+            if isinstance(delta, bool) or not isinstance(delta, (int, float)) or not delta > 0:
+                raise config.error(f"limits.{name}.normalisations", f"{process} = {delta!r}: give a relative "
+                                   "uncertainty > 0, e.g. { wbf = 0.05 }")
     for name, table in data.get("classify", {}).items():
         if len(table["data"]) < 2 or any(d not in samples for d in table["data"]):
             raise config.error(f"classify.{name}.data", "give two or more sample names, signal first; samples: "
