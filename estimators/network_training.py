@@ -12,6 +12,7 @@ import torch
 
 from estimators.encoders import parse_options
 from lfi.augment import AugmentedBatches
+from lfi.augment.streaming import EventChunks, StreamingBatches
 from lfi.errors import Interrupted, ModelError, OptionError, first_line
 from lfi.files import atomic_write_text
 from lfi.train.distributed import is_main_process
@@ -74,15 +75,16 @@ def train_network(cls, setup: TrainingSetup):
                           **parse_options(setup.estimator, options_as_text(setup.options.encoder))}
         torch.manual_seed(config.seed)  # reproducible initial weights
         model = cls(setup.estimator, encoder_config, head, head_config(setup, head), setup.metadata())
-        train = setup.train
+        train = setup.sample if isinstance(setup.train, EventChunks) else setup.train  # streaming: the first chunk
         model.encoder.fit_input_scaling(torch.from_numpy(train.momenta), torch.from_numpy(train.types.astype(np.int64)),
                                         torch.from_numpy(train.globals_))
     n_epoch = setup.events_per_epoch
     only_theta0 = setup.kind == "score"
     common = dict(batch_size=config.batch_size, only_theta0=only_theta0, seed=config.seed)
-    train_batches = AugmentedBatches(setup.train, setup.theta0_prior, setup.theta1_prior, n_events=n_epoch, **common)
-    val_batches = AugmentedBatches(setup.validation, setup.theta0_prior, setup.theta1_prior,
-                                   n_events=max(n_epoch // 4, config.batch_size), **{**common, "seed": config.seed + 1})
+    batches = StreamingBatches if isinstance(setup.train, EventChunks) else AugmentedBatches
+    train_batches = batches(setup.train, setup.theta0_prior, setup.theta1_prior, n_events=n_epoch, **common)
+    val_batches = batches(setup.validation, setup.theta0_prior, setup.theta1_prior,
+                          n_events=max(n_epoch // 4, config.batch_size), **{**common, "seed": config.seed + 1})
     model_config = {k: model.config[k] for k in ("encoder", "encoder_config", "head", "head_config", "metadata")}
     return fit_and_save(model, model_config, setup, loss, train_batches, val_batches)
 

@@ -107,6 +107,9 @@ class DataOptions:
         Augmented events drawn per epoch (default: the training split's size).
     validation_fraction : float
         Fraction of the events held out for validation.
+    stream : int, optional
+        Read the file in chunks of this many events instead of loading it (:mod:`lfi.augment.streaming`): memory
+        set by the chunk; every round(1/validation_fraction)-th chunk validates.
     """
 
     prior: str | None = None
@@ -114,6 +117,7 @@ class DataOptions:
     theta1: str = "reference"
     events_per_epoch: int | None = None
     validation_fraction: float = 0.2
+    stream: int | None = None
 
     def __post_init__(self) -> None:
         if self.theta1 not in ("reference", "prior"):
@@ -122,6 +126,8 @@ class DataOptions:
             raise OptionError(f"option validation_fraction={self.validation_fraction}: expected a number in (0, 1)")
         if self.events_per_epoch is not None and self.events_per_epoch < 1:
             raise OptionError(f"option events_per_epoch={self.events_per_epoch}: expected a positive integer")
+        if self.stream is not None and self.stream < 1:
+            raise OptionError(f"option stream={self.stream}: expected a positive number of events per chunk")
 
 
 @dataclass(frozen=True)
@@ -160,7 +166,8 @@ class MethodOptions:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-_DATA_KEYS = {"prior": str, "reference": str, "theta1": str, "events_per_epoch": int, "validation_fraction": float}
+_DATA_KEYS = {"prior": str, "reference": str, "theta1": str, "events_per_epoch": int, "validation_fraction": float,
+              "stream": int}
 _HEAD_KEYS = {"head": "name", "head_hidden": "hidden", "head_dropout": "dropout"}
 _METHOD_KEYS = ("alpha", "focal_alpha", "focal_gamma")
 
@@ -218,7 +225,9 @@ class TrainingSetup:
     data_file : Path
         The event file (recorded in the model's metadata).
     sample, train, validation : EventSample
-        The whole sample and its split by event (weights of each part rescaled to the full cross section).
+        The whole sample and its split by event (weights of each part rescaled to the full cross section). With the
+        option ``stream``: the file's first chunk, and the training and validation
+        :class:`~lfi.augment.streaming.EventChunks`.
     method : str
         Training method, see :mod:`lfi.train.methods`.
     theta0_prior, theta1_prior

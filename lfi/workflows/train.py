@@ -16,6 +16,7 @@ import numpy as np
 
 from estimators.network_training import default_head
 from lfi.augment import PointPrior, UniformPrior, parse_prior
+from lfi.augment.streaming import EventChunks
 from lfi.errors import OptionError
 from lfi.events import EventSample
 from lfi.train.methods import WITH_SCORE, method_kind
@@ -42,6 +43,11 @@ def _reference(sample: EventSample, value: str | None) -> np.ndarray:
     return values
 
 
+def _first_chunk(data: str | os.PathLike, stream: int) -> EventSample:
+    """The first ``stream`` events: what the checks, the priors' box and the input scaling see when streaming."""
+    return EventSample.load(data, slice(0, stream))
+
+
 def _refuse_unused_options(options: TrainOptions, method: str, kind: str) -> None:
     """An option the method would silently ignore is an error, naming it."""
     unused = []
@@ -65,7 +71,8 @@ def training_setup(data: str | os.PathLike, estimator: str, method: str, out: st
     config = config or TrainConfig()
     if Path(out).exists() and not Path(out).is_dir():
         raise OptionError(f"--out {out}: is a file; an estimator is saved as a directory")
-    sample = EventSample.load(data)
+    stream = options.data.stream
+    sample = EventSample.load(data) if stream is None else _first_chunk(data, stream)
     if kind == "classifier":
         raise OptionError(f"--method {method}: classifiers train with `lfi classify --data SIGNAL BACKGROUND... "
                           f"--estimator NAME --loss {method}`")
@@ -75,7 +82,13 @@ def training_setup(data: str | os.PathLike, estimator: str, method: str, out: st
         raise OptionError(f"{data}: this sample has no object lists; estimators need objects")
     _refuse_unused_options(options, method.lower(), kind)
     fraction = options.data.validation_fraction
-    train, validation = sample.split((1 - fraction, fraction), seed=config.seed)
+    if stream is None:
+        train, validation = sample.split((1 - fraction, fraction), seed=config.seed)
+    else:
+        if bootstrap or estimator in ("bdt", "flow"):
+            raise OptionError("option stream: only network ratio and score estimators stream their training file "
+                              "(not bdt, flow or --bootstrap)")
+        train, validation = EventChunks.split(data, EventSample.read_info(data)["events"], stream, fraction)
     low, high = sample.benchmark_theta.min(axis=0), sample.benchmark_theta.max(axis=0)
     prior = (parse_prior(options.data.prior, sample.n_parameters) if options.data.prior
              else UniformPrior(tuple(low), tuple(high)))
