@@ -13,6 +13,10 @@ events/s is the median over the epochs after the first.
 
     python bench/scale.py [--events 8000] [--shards 8] [--out results/scale]
 
+Streaming: a toy sample of ``--stream-events`` events (sharded, several times the memory the streaming run needs) is
+trained on for one epoch with the file loaded and with ``--option stream=CHUNK``; the table gives each run's peak
+resident memory beside the file's size.
+
 Prints a table and writes ``OUT/scale.json`` and ``OUT/table.md``. Run it alone: other work on the machine skews the
 ratios.
 """
@@ -42,6 +46,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=256, help="2B: the batch of one process")
     parser.add_argument("--estimators", default="mlp,part")
+    parser.add_argument("--stream-events", type=int, default=6_000_000, help="toy events of the streaming file")
+    parser.add_argument("--stream-chunk", type=int, default=100_000)
     parser.add_argument("--out", default="results/scale")
     args = parser.parse_args()
     out = Path(args.out)
@@ -50,8 +56,9 @@ def main() -> None:
         tmp = Path(tmp)
         generation = _generation(args, tmp)
         training = _training(args, tmp)
+        streaming = _streaming(args, tmp)
     result = {"machine": f"{cpu_name()}, {os.cpu_count()} CPU threads", "args": vars(args),
-              "generation": generation, "training": training}
+              "generation": generation, "training": training, "streaming": streaming}
     (out / "scale.json").write_text(json.dumps(result, indent=2))
     table = _table(result)
     (out / "table.md").write_text(table + "\n")
@@ -122,6 +129,28 @@ def _train_row(data: Path, tmp: Path, estimator: str, events: int, epochs: int, 
             "final_val_loss": history[-1]["val_loss"]}
 
 
+def _streaming(args, tmp: Path) -> dict:
+    """Peak resident memory of one training epoch with the file loaded and streamed."""
+    from lfi.workflows.sharded import simulate_sharded
+
+    data = simulate_sharded("toy", args.stream_events, tmp / "big", shards=max(1, args.stream_events // 100_000),
+                            seed=3, workers=2)
+    size = sum(p.stat().st_size for p in data.glob("shard_*.h5"))
+    rows = {}
+    for name, extra in (("file loaded", []), (f"stream={args.stream_chunk}", ["--option", f"stream={args.stream_chunk}"])):
+        out = tmp / f"stream_{len(rows)}"
+        argv = ["train", "--data", str(data), "--estimator", "mlp", "--method", "sally", "--out", str(out), "--epochs",
+                "1", "--quiet", "--option", "events_per_epoch=50000", *extra]
+        probe = ("import resource, sys\nfrom lfi.cli import main\nrc = main(sys.argv[1:])\n"
+                 "print('peak_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(rc)")
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", probe, *argv], check=True, env=env, capture_output=True, text=True)
+        peak = int(done.stdout.split("peak_kib")[-1].split()[0]) * 1024
+        rows[name] = {"peak_rss_bytes": peak, "seconds": time.perf_counter() - start}
+    return {"file_bytes": size, "events": args.stream_events, "rows": rows}
+
+
 def _table(result: dict) -> str:
     gen, train = result["generation"]["rows"], result["training"]["rows"]
     base = gen["pool, 1 worker(s)"]["events_per_s"]
@@ -141,6 +170,13 @@ def _table(result: dict) -> str:
         base = train[name.split(":")[0] + ": 1 process, 1 thread"]["events_per_s"]
         lines.append(f"| {name} | {row['events_per_epoch']} | {row['batch_per_process']} | {row['events_per_s']:.0f} | "
                      f"{row['events_per_s'] / base:.2f} | {row['final_val_loss']:.5g} |")
+    stream = result["streaming"]
+    lines += ["", f"Streaming: one SALLY epoch (50 000 events) on {stream['events']} toy events in a "
+              f"{stream['file_bytes'] / 2**20:.0f} MiB sharded sample.", "",
+              "| training | peak resident memory [MiB] | / file size | wall time [s] |", "|---|---|---|---|"]
+    for name, row in stream["rows"].items():
+        lines.append(f"| {name} | {row['peak_rss_bytes'] / 2**20:.0f} | {row['peak_rss_bytes'] / stream['file_bytes']:.2f} "
+                     f"| {row['seconds']:.0f} |")
     return "\n".join(lines)
 
 
