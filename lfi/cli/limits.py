@@ -27,6 +27,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--observed", default=None, metavar="FILE",
                    help="unweighted observed events (data, or lfi pseudodata): observed maps beside the expected ones")
     add_nuisance_options(p, "every map is also computed with them profiled (<name>_profiled)")
+    p.add_argument("--stream", type=int, default=None, metavar="N",
+                   help="read --data in chunks of N events instead of loading it (memory set by N; expected maps "
+                   "only; automatic histogram bins from the first chunk)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (made if missing)")
     p.set_defaults(func=run)
 
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
                              grid=args.grid, theta_true=theta_true, binning=args.binning, device=args.device,
                              observed=args.observed,
                              nuisances=[n for n in (args.nuisance or "").split(",") if n],
-                             normalisations=parse_normalisations(args.normalisation))
+                             normalisations=parse_normalisations(args.normalisation), stream=args.stream)
     written = write_limits(result, args.out)
     print(f"L = {lumi.text}: {result.summary['expected_events']:.4g} expected events at θ* = "
           f"{', '.join(f'{v:g}' for v in result.theta_true)}"

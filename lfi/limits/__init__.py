@@ -7,7 +7,7 @@ Pure functions of arrays: no I/O, no torch, no global state. One module per job:
   ``expected_log_r`` + ``extended_asimov_q`` (the same in two steps, for θ-chunked evaluation).
 - :mod:`~lfi.limits.histogram` — ``histogram_q`` (1-D/2-D histogram baselines), ``quantile_edges``,
   ``reference_edges``, ``bin_index``, ``bin_sums``, ``binned_asimov_q``.
-- :mod:`~lfi.limits.score` — ``fisher_information`` + ``sally_q`` (SALLY, linearised), ``sallino_q``.
+- :mod:`~lfi.limits.score` — ``fisher_information`` (``fisher_from_moments`` from sums over chunks) + ``sally_q`` (SALLY, linearised), ``sallino_q``.
 - :mod:`~lfi.limits.grid` — ``parse_grid``, ``grid_axes``, ``grid_points`` (C order, last parameter fastest).
 - :mod:`~lfi.limits.contours` — ``contour_areas``, ``contour_is_open``, ``best_fit``, ``contour_summary``.
 - :mod:`~lfi.limits.compare` — ``map_difference`` (area ratios, MSE over the 95 % region), ``log_r_mse``.
@@ -34,7 +34,7 @@ from lfi.limits.histogram import (
     quantile_edges,
     reference_edges,
 )
-from lfi.limits.score import fisher_information, sallino_q, sally_q
+from lfi.limits.score import fisher_from_moments, fisher_information, sallino_q, sally_q
 from lfi.limits.wilks import DEFAULT_CL, p_value, q_threshold
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "REFERENCE_EDGES",
     # score
     "fisher_information",
+    "fisher_from_moments",
     "sally_q",
     "sallino_q",
     # intervals and exports

@@ -23,7 +23,7 @@ from lfi.errors import OptionError
 from lfi.limits.checks import as_columns, check_lumi
 from lfi.limits.histogram import _quantile_edges_1d, _scale_to_sigma, bin_sums, binned_asimov_q
 
-__all__ = ["fisher_information", "sally_q", "sallino_q"]
+__all__ = ["fisher_information", "fisher_from_moments", "sally_q", "sallino_q"]
 
 
 def fisher_information(
@@ -71,20 +71,40 @@ def fisher_information(
     array([[10.]])
     """
     t = as_columns(score, "score")
-    lumi = check_lumi(lumi)
     w = np.asarray(weights_true, dtype=np.float64)
     if w.shape != (len(t),):
         raise ValueError(f"weights_true must have shape (N,) = ({len(t)},), got {w.shape}")
     if not np.all(np.isfinite(w)) or not w.sum() > 0.0:
         raise ValueError("weights_true must be finite and sum to a positive cross section")
-    sig = float(w.sum()) if sigma_true is None else float(sigma_true)
+    return fisher_from_moments((t.T * w) @ t, float(w.sum()), lumi, sigma_true=sigma_true,
+                               sigma_gradient=sigma_gradient)
+
+
+def fisher_from_moments(weighted_outer: np.ndarray, weight_sum: float, lumi: float, *,
+                        sigma_true: float | None = None, sigma_gradient: np.ndarray | None = None) -> np.ndarray:
+    """:func:`fisher_information` from the sums it needs, which add up over chunks of events.
+
+    Parameters
+    ----------
+    weighted_outer : array_like, shape (D, D)
+        Σ_i w_i t̂_i t̂_iᵀ in pb.
+    weight_sum : float
+        Σ_i w_i in pb.
+    lumi, sigma_true, sigma_gradient
+        As for :func:`fisher_information`.
+    """
+    lumi = check_lumi(lumi)
+    moment = np.asarray(weighted_outer, dtype=np.float64)
+    if not weight_sum > 0.0:
+        raise ValueError("weights_true must be finite and sum to a positive cross section")
+    sig = float(weight_sum) if sigma_true is None else float(sigma_true)
     if not (np.isfinite(sig) and sig > 0.0):
         raise ValueError(f"sigma_true must be a positive cross section in pb, got {sigma_true!r}")
-    info = lumi * sig * (t.T * w) @ t / w.sum()
+    info = lumi * sig * moment / weight_sum
     if sigma_gradient is not None:
         g = np.asarray(sigma_gradient, dtype=np.float64)
-        if g.shape != (t.shape[1],):
-            raise ValueError(f"sigma_gradient must have shape (D,) = ({t.shape[1]},), got {g.shape}")
+        if g.shape != (moment.shape[0],):
+            raise ValueError(f"sigma_gradient must have shape (D,) = ({moment.shape[0]},), got {g.shape}")
         info = info + lumi * np.outer(g, g) / sig
     return 0.5 * (info + info.T)
 

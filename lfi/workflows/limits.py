@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from lfi import limits
+from lfi.augment.joint import JointQuantities
 from lfi.errors import EventFileError, OptionError, UnknownNameError
 from lfi.evaluate import estimator_map, histogram_map, truth_map
 from lfi.events import EventSample
@@ -80,7 +81,7 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
                     grid: str | Sequence[np.ndarray] | None = None, theta_true: Sequence[float] | None = None,
                     binning: str = "auto", device: str = "cpu",
                     observed: str | os.PathLike | None = None, nuisances: Sequence[str] = (),
-                    normalisations: dict[str, float] | None = None) -> LimitsResult:
+                    normalisations: dict[str, float] | None = None, stream: int | None = None) -> LimitsResult:
     """Expected (Asimov) likelihood maps of estimators, histograms and the truth on a θ grid, and with
     ``observed`` the same maps for an observed event sample.
 
@@ -108,6 +109,10 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         Histogram bins (see :func:`lfi.evaluate.histogram_map`).
     device : str
         Where networks run: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+    stream : int, optional
+        Read ``data`` in chunks of this many events instead of loading it (:mod:`lfi.evaluate_streaming`): memory set
+        by the chunk. Not with ``observed``, nuisances or SALLINO; no ensemble member spreads; automatic histogram
+        bins from the first chunk.
     observed : path-like, optional
         An unweighted event file (data, or ``lfi pseudodata``): every map is also evaluated on it
         (:mod:`lfi.evaluate_observed`) and stored as ``<name>_observed``, with its best fit; each event counts once.
@@ -135,7 +140,10 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         if binning == "reference":
             limits.reference_edges(names)
     data = Path(data)
-    sample = EventSample.load(data)
+    if stream is not None and (stream < 1 or observed is not None or nuisances or normalisations):
+        raise OptionError("--stream N (N ≥ 1 events per chunk) makes the expected maps only: not with --observed, "
+                          "--nuisance or --normalisation")
+    sample = EventSample.load(data) if stream is None else EventSample.load(data, slice(0, stream))  # stream: 1st chunk
     if grid is None:
         grid = default_grid(sample)
         log.info("grid: %s (%d points per parameter over the benchmarks' range; set --grid to choose)",
@@ -174,17 +182,27 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         device = resolve_model_device(device)
     points = limits.grid_points(axes)
     result = LimitsResult(axes, sample.parameters, sample.units, theta_true, lumi)
-    if truth:
+    streamed = None
+    if stream is not None:
+        from lfi.evaluate_streaming import streamed_maps
+
+        streamed = streamed_maps(data, stream, points=points, theta_true=theta_true, lumi=lumi,
+                                 models=[(name, estimator) for name, estimator, _ in loaded], histograms=histograms,
+                                 truth=truth, binning=binning, device=device, chunk=chunk)
+        result.maps.update(streamed.maps)
+    if truth and streamed is None:
         result.maps["truth"] = truth_map(sample, points, theta_true, lumi, chunk=chunk)
     described: dict[str, dict] = {}
     for names in histograms:
-        result.maps["histogram_" + "_".join(names)] = histogram_map(sample, names, points, theta_true, lumi,
-                                                                    binning=binning, chunk=chunk)
+        if streamed is None:
+            result.maps["histogram_" + "_".join(names)] = histogram_map(sample, names, points, theta_true, lumi,
+                                                                        binning=binning, chunk=chunk)
         described["histogram_" + "_".join(names)] = {"observables": list(names)}
     training = {}
     for name, estimator, directory in loaded:
-        result.maps[name] = _model_map(estimator, directory, sample, points, theta_true, lumi, device, chunk)
-        members = getattr(estimator, "members", None)  # an ensemble: each member's map gives the spread
+        if streamed is None:
+            result.maps[name] = _model_map(estimator, directory, sample, points, theta_true, lumi, device, chunk)
+        members = getattr(estimator, "members", None) if streamed is None else None  # spread: each member's map
         if members:
             result.member_maps[name] = [_model_map(m, directory, sample, points, theta_true, lumi, device, chunk)
                                         for m in members]
@@ -193,7 +211,8 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         record = training_record(directory, estimator.metadata)
         if record is not None:
             training[name] = record
-    _describe_local_maps(loaded, result.maps, described, sample, points, theta_true, lumi)
+    sigma_of = JointQuantities(sample).sigma if streamed is None else streamed.sigma
+    _describe_local_maps(loaded, result.maps, described, sigma_of, points, theta_true, lumi)
     if nuisance_model is not None:
         from lfi.workflows.limits_profiled import profiled_maps
 
@@ -209,11 +228,14 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
             result.maps[f"{name}_observed"] = q
             described[f"{name}_observed"] = {**described.get(name, {}), "observed": str(observed)}
     result.summary = {"data": str(data), "lumi_pb": float(lumi), "theta_true": theta_true.tolist(),
-                      "expected_events": float(lumi * sample.weights_at(theta_true).sum()),
+                      "expected_events": float(lumi * (sample.weights_at(theta_true).sum() if streamed is None
+                                                       else sigma_of(theta_true[None])[0])),
                       **({"observed": {"data": str(observed), "events": len(data_events)}}
                          if data_events is not None else {}),
                       "grid": grid if isinstance(grid, str) else [[float(a[0]), float(a[-1]), len(a)] for a in axes],
-                      "parameters": sample.parameters, "units": sample.units, "events": len(sample), "maps": {}}
+                      "parameters": sample.parameters, "units": sample.units,
+                      "events": len(sample) if streamed is None else streamed.events, "maps": {},
+                      **({"stream": {"chunk_events": stream}} if streamed is not None else {})}
     for name, q in result.maps.items():
         entry = {**limits.contour_summary(q, axes), **described.get(name, {})}
         if "truth" in result.maps and name != "truth":
@@ -264,18 +286,16 @@ def _observed_maps(data_events: EventSample, sample: EventSample, loaded, histog
     return maps
 
 
-def _describe_local_maps(loaded, maps: dict, described: dict, sample: EventSample, points: np.ndarray,
+def _describe_local_maps(loaded, maps: dict, described: dict, sigma_of, points: np.ndarray,
                          theta_true: np.ndarray, lumi: float) -> None:
     """Say in each score estimator's entry that its map is a local approximation around θ_ref, and warn when its
-    95 % region reaches points that the rate alone excludes: there the expansion no longer holds."""
-    from lfi.augment.joint import JointQuantities
-
+    95 % region reaches points that the rate alone excludes (``sigma_of``: θ (T, D) → σ(θ) in pb, shape (T,)):
+    there the expansion no longer holds."""
     scores = [(name, estimator) for name, estimator, _ in loaded if estimator.kind == "score"]
     if not scores:
         return
-    joint = JointQuantities(sample)
-    sigma_true = float(joint.sigma(theta_true[None])[0])
-    rate_only = limits.extended_asimov_q(np.zeros(len(points)), joint.sigma(points), lumi, sigma_true=sigma_true,
+    sigma_true = float(sigma_of(theta_true[None])[0])
+    rate_only = limits.extended_asimov_q(np.zeros(len(points)), sigma_of(points), lumi, sigma_true=sigma_true,
                                          mean_log_r_true=0.0)
     threshold = limits.q_threshold(0.9545, points.shape[1])
     for name, estimator in scores:
