@@ -14,8 +14,9 @@ events/s is the median over the epochs after the first.
     python bench/scale.py [--events 8000] [--shards 8] [--out results/scale]
 
 Streaming: a toy sample of ``--stream-events`` events (sharded, several times the memory the streaming run needs) is
-trained on for one epoch with the file loaded and with ``--option stream=CHUNK``; the table gives each run's peak
-resident memory beside the file's size.
+trained on for one epoch with the file loaded and with ``--option stream=CHUNK``, and its exact-likelihood map is
+computed by ``lfi limits`` loaded and with ``--stream CHUNK``; the table gives each run's peak resident memory beside
+the file's size.
 
 Prints a table and writes ``OUT/scale.json`` and ``OUT/table.md``. Run it alone: other work on the machine skews the
 ratios.
@@ -48,17 +49,18 @@ def main() -> None:
     parser.add_argument("--estimators", default="mlp,part")
     parser.add_argument("--stream-events", type=int, default=6_000_000, help="toy events of the streaming file")
     parser.add_argument("--stream-chunk", type=int, default=100_000)
+    parser.add_argument("--parts", default="generation,training,streaming",
+                        help="which parts to measure; the others are kept from an earlier OUT/scale.json")
     parser.add_argument("--out", default="results/scale")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    parts = {"generation": _generation, "training": _training, "streaming": _streaming}
+    result = json.loads((out / "scale.json").read_text()) if (out / "scale.json").exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        generation = _generation(args, tmp)
-        training = _training(args, tmp)
-        streaming = _streaming(args, tmp)
-    result = {"machine": f"{cpu_name()}, {os.cpu_count()} CPU threads", "args": vars(args),
-              "generation": generation, "training": training, "streaming": streaming}
+        for part in args.parts.split(","):
+            result[part] = {**parts[part](args, Path(tmp)), "args": vars(args)}
+    result["machine"] = f"{cpu_name()}, {os.cpu_count()} CPU threads"
     (out / "scale.json").write_text(json.dumps(result, indent=2))
     table = _table(result)
     (out / "table.md").write_text(table + "\n")
@@ -137,10 +139,16 @@ def _streaming(args, tmp: Path) -> dict:
                             seed=3, workers=2)
     size = sum(p.stat().st_size for p in data.glob("shard_*.h5"))
     rows = {}
-    for name, extra in (("file loaded", []), (f"stream={args.stream_chunk}", ["--option", f"stream={args.stream_chunk}"])):
+    runs = [("lfi train, file loaded", ["train"], []),
+            (f"lfi train, stream={args.stream_chunk}", ["train"], ["--option", f"stream={args.stream_chunk}"]),
+            ("lfi limits --truth, file loaded", ["limits"], []),
+            (f"lfi limits --truth, --stream {args.stream_chunk}", ["limits"], ["--stream", str(args.stream_chunk)])]
+    for name, (command,), extra in runs:
         out = tmp / f"stream_{len(rows)}"
-        argv = ["train", "--data", str(data), "--estimator", "mlp", "--method", "sally", "--out", str(out), "--epochs",
-                "1", "--quiet", "--option", "events_per_epoch=50000", *extra]
+        argv = (["train", "--data", str(data), "--estimator", "mlp", "--method", "sally", "--out", str(out), "--epochs",
+                 "1", "--quiet", "--option", "events_per_epoch=50000"] if command == "train" else
+                ["limits", "--data", str(data), "--truth", "--lumi", "20", "--grid", "-1:1:9,-1:1:9", "--out",
+                 str(out)]) + extra
         probe = ("import resource, sys\nfrom lfi.cli import main\nrc = main(sys.argv[1:])\n"
                  "print('peak_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(rc)")
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
@@ -153,17 +161,19 @@ def _streaming(args, tmp: Path) -> dict:
 
 def _table(result: dict) -> str:
     gen, train = result["generation"]["rows"], result["training"]["rows"]
+    gen_args = result["generation"].get("args", result.get("args"))
+    train_args = result["training"].get("args", result.get("args"))
     base = gen["pool, 1 worker(s)"]["events_per_s"]
-    lines = [f"Machine: {result['machine']}. Generation: {result['args']['events']} parton-level WBF events in "
-             f"{result['args']['shards']} shards; pool and Dask wrote the same events: "
+    lines = [f"Machine: {result['machine']}. Generation: {gen_args['events']} parton-level WBF events in "
+             f"{gen_args['shards']} shards; pool and Dask wrote the same events: "
              f"{result['generation']['same_events_pool_and_dask']}.", "",
              "| generation | events/s | vs pool, 1 worker | cluster start-up [s] |", "|---|---|---|---|"]
     for name, row in gen.items():
         start = row.get("cluster_start_seconds")
         lines.append(f"| {name} | {row['events_per_s']:.0f} | {row['events_per_s'] / base:.2f} | "
                      f"{'–' if start is None else f'{start:.1f}'} |")
-    lines += ["", f"Training: ALICES on {result['args']['train_sample']} toy events, {result['args']['epochs']} epochs, "
-              f"batch {result['args']['batch_size']} per step.", "",
+    lines += ["", f"Training: ALICES on {train_args['train_sample']} toy events, {train_args['epochs']} epochs, "
+              f"batch {train_args['batch_size']} per step.", "",
               "| training | events per epoch | batch per process | events/s | vs 1 process, 1 thread | "
               "final validation loss |", "|---|---|---|---|---|---|"]
     for name, row in train.items():
@@ -171,9 +181,9 @@ def _table(result: dict) -> str:
         lines.append(f"| {name} | {row['events_per_epoch']} | {row['batch_per_process']} | {row['events_per_s']:.0f} | "
                      f"{row['events_per_s'] / base:.2f} | {row['final_val_loss']:.5g} |")
     stream = result["streaming"]
-    lines += ["", f"Streaming: one SALLY epoch (50 000 events) on {stream['events']} toy events in a "
-              f"{stream['file_bytes'] / 2**20:.0f} MiB sharded sample.", "",
-              "| training | peak resident memory [MiB] | / file size | wall time [s] |", "|---|---|---|---|"]
+    lines += ["", f"Streaming: one SALLY epoch (50 000 events), and the exact-likelihood map on a 9 × 9 grid, on "
+              f"{stream['events']} toy events in a {stream['file_bytes'] / 2**20:.0f} MiB sharded sample.", "",
+              "| run | peak resident memory [MiB] | / file size | wall time [s] |", "|---|---|---|---|"]
     for name, row in stream["rows"].items():
         lines.append(f"| {name} | {row['peak_rss_bytes'] / 2**20:.0f} | {row['peak_rss_bytes'] / stream['file_bytes']:.2f} "
                      f"| {row['seconds']:.0f} |")
