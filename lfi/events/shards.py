@@ -20,6 +20,8 @@ accepts such a directory. Reading refuses, in one line, a directory whose manife
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 from dataclasses import replace
@@ -122,9 +124,9 @@ def load_sharded(sample_type: type, directory: str | os.PathLike, events: slice 
         pieces.append(_scaled(sample_type.load(directory / entry["file"], part), fraction))
     if not pieces:  # an empty slice: zero events of the first shard keep the sample's structure
         pieces.append(_scaled(sample_type.load(directory / shards[0]["file"], slice(0, 0)), fractions[0]))
-    headers = [sample_type.load(directory / entry["file"], slice(0, 0)) for entry in shards]
-    sample = sample_type.concatenate(_with_common_truth(pieces, [h.truth for h in headers], fractions))
-    flows = _summed_cutflows([h.metadata for h in headers], fractions)
+    truth, flows = _shared_parts(sample_type, str(directory), json.dumps(manifest, sort_keys=True))
+    sample = sample_type.concatenate([replace(p, truth={k: v.copy() for k, v in truth.items()}) for p in pieces])
+    flows = copy.deepcopy(flows)  # the cached parts stay as read
     metadata = {k: v for k, v in sample.metadata.items() if k != CUTFLOW_KEY}
     metadata.update({"seed": manifest.get("seed"), "n_requested": manifest.get("events"),
                      "shards": {"directory": str(directory), "count": len(shards)}})
@@ -154,19 +156,21 @@ def _scaled(sample, fraction: float):
     return replace(sample, weights=sample.weights * fraction, truth_events=truth_events)
 
 
-def _with_common_truth(pieces: list, per_shard: list[dict], fractions: list[float]) -> list:
-    """The pieces with one sample-level truth: equal in every shard → kept, else the n_i/N-weighted sum."""
-    first = pieces[0]
-    if not first.truth:
-        return pieces
-    common = {}
-    for key, value in first.truth.items():
-        values = [np.asarray(t[key]) for t in per_shard]
-        if all(np.array_equal(values[0], v) for v in values[1:]):
-            common[key] = values[0]
-        else:
-            common[key] = sum(f * v for f, v in zip(fractions, values))
-    return [replace(p, truth=common) for p in pieces]
+@functools.lru_cache(maxsize=4)
+def _shared_parts(sample_type: type, directory: str, manifest: str) -> tuple[dict, dict]:
+    """What every read of a sharded sample shares, from each shard's header (no events): the sample-level truth
+    (equal in every shard → kept, else the n_i/N-weighted sum) and the summed cut flows. Kept for the last few
+    manifests, so that reading a file chunk by chunk opens each shard's header once."""
+    shards = json.loads(manifest)["shards"]
+    generated = sum(int(entry["events"]) for entry in shards)
+    fractions = [int(entry["events"]) / generated for entry in shards]
+    headers = [sample_type.load(Path(directory) / entry["file"], slice(0, 0)) for entry in shards]
+    truth = {}
+    for key in headers[0].truth:
+        values = [np.asarray(h.truth[key]) for h in headers]
+        same = all(np.array_equal(values[0], v) for v in values[1:])
+        truth[key] = values[0] if same else sum(f * v for f, v in zip(fractions, values))
+    return truth, _summed_cutflows([h.metadata for h in headers], fractions)
 
 
 def _summed_cutflows(metadata: list[dict], fractions: list[float]) -> dict[str, list[dict]]:
