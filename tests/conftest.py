@@ -14,6 +14,23 @@ def toy_sample():
     return toy.simulate(20_000, seed=11)
 
 
+@pytest.fixture(scope="session")
+def toy_file_of(tmp_path_factory):
+    """``toy_file_of(n_events, seed)``: the path of a toy event file, simulated once per session for each pair."""
+    made = {}
+
+    def make(n_events: int, seed: int):
+        if (n_events, seed) not in made:
+            import simulators.toy as toy
+
+            path = tmp_path_factory.mktemp("toy") / f"toy_{n_events}_{seed}.h5"
+            toy.simulate(n_events, seed=seed).save(path)
+            made[n_events, seed] = path
+        return made[n_events, seed]
+
+    return make
+
+
 @pytest.fixture()
 def small_sample():
     """A hand-made 50-event sample with two benchmarks and no morphing."""

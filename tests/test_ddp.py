@@ -22,12 +22,8 @@ EPOCH = ["--option", "events_per_epoch=4096", "--option", "head_hidden=16", "--p
 
 
 @pytest.fixture(scope="module")
-def toy_file(tmp_path_factory):
-    import simulators.toy as toy
-
-    path = tmp_path_factory.mktemp("data") / "toy.h5"
-    toy.simulate(6000, seed=3).save(path)
-    return path
+def toy_file(toy_file_of):
+    return toy_file_of(6000, 3)
 
 
 def _train(toy_file: Path, out: Path, processes: int, batch: int, epochs: int, *extra: str) -> subprocess.Popen:

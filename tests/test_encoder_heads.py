@@ -22,12 +22,8 @@ SMALL = {
 
 
 @pytest.fixture(scope="module")
-def toy_file(tmp_path_factory):
-    import simulators.toy as toy
-
-    path = tmp_path_factory.mktemp("toy") / "toy.h5"
-    toy.simulate(1500, seed=9).save(path)
-    return path
+def toy_file(toy_file_of):
+    return toy_file_of(1500, 9)
 
 
 def test_the_table_covers_every_registered_encoder():

@@ -17,12 +17,8 @@ OPTIONS = {"events_per_epoch": 512, "head_hidden": "16"}
 
 
 @pytest.fixture(scope="module")
-def toy_file(tmp_path_factory):
-    import simulators.toy as toy
-
-    path = tmp_path_factory.mktemp("data") / "toy.h5"
-    toy.simulate(3000, seed=5).save(path)
-    return path
+def toy_file(toy_file_of):
+    return toy_file_of(3000, 5)
 
 
 def _config(epochs=1):

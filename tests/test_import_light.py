@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-HEAVY = ("torch", "pythia8mc", "uproot", "fastjet", "lightgbm", "matplotlib", "h5py")
+HEAVY = ("torch", "pythia8mc", "uproot", "fastjet", "lightgbm", "matplotlib", "h5py", "dask", "distributed")
 
 
 def _loaded_after(statement: str) -> list[str]:
@@ -22,6 +22,13 @@ def test_public_names_resolve_lazily():
 
 def test_import_simulators_and_estimators_packages_is_light():
     assert _loaded_after("import simulators, estimators") == []
+
+
+def test_single_machine_paths_import_no_cluster_package():
+    """Dask is an optional extra: sharded generation, training and streaming import it only for a --scheduler."""
+    loaded = _loaded_after("import lfi.workflows.sharded, lfi.train.trainer, lfi.augment.streaming, "
+                           "lfi.evaluate_streaming, lfi.cli.simulate, lfi.cli.train")
+    assert "dask" not in loaded and "distributed" not in loaded
 
 
 def test_dir_lists_public_api():

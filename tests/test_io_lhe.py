@@ -285,3 +285,31 @@ def test_import_without_benchmarks_says_which_reweighting_weights_it_leaves_out(
     assert len(warnings) == 1 and f"declares {len(THETA) + 1} reweighting weights" in warnings[0]
     assert all(name in warnings[0] for name in list(THETA)[:3]) and "--benchmarks" in warnings[0]
     assert EventSample.load(tmp_path / "nominal.h5").benchmark_names == ["nominal"]
+
+
+def test_a_sharded_import_reads_as_the_single_import(tmp_path, capsys):
+    """`lfi import lhe A B C --shards --workers 2`: one shard per file; read as one sample it has the events, weights
+    (runs of one process averaged, processes apart) and cut flows of the one-file-at-once import; a rerun after a
+    lost shard imports only that file."""
+    files = [write_lhe(tmp_path / f"{k}.lhe", make_events(n, seed=k), xs=xs)
+             for k, (n, xs) in enumerate([(40, 1.0), (60, 1.5), (30, 0.7)])]
+    specs = [f"{n}={t[0]},{t[1]}" for n, t in THETA.items()]
+    common = ["--benchmarks", *specs, "--sampled-from", "sm", "--morphing-degree", "2", "--process", "signal",
+              "signal", "other", "--observable", "lead=pt(l1)", "--quiet"]
+    assert main(["import", "lhe", *map(str, files), "--out", str(tmp_path / "one.h5"), *common]) == 0
+    shards = tmp_path / "shards"
+    assert main(["import", "lhe", *map(str, files), "--out", str(shards), "--shards", "--workers", "2", *common]) == 0
+    one, sharded = EventSample.load(tmp_path / "one.h5"), EventSample.load(shards)
+    assert sharded.process_names == one.process_names == ["signal", "other"]
+    np.testing.assert_allclose(sharded.weights, one.weights, rtol=1e-12)
+    np.testing.assert_array_equal(sharded.momenta, one.momenta)
+    np.testing.assert_array_equal(sharded.observables["lead"], one.observables["lead"])
+    np.testing.assert_allclose(sharded.cross_sections, one.cross_sections, rtol=1e-12)
+    before = (shards / "shard_0000.h5").stat().st_mtime_ns
+    (shards / "shard_0002.h5").unlink()
+    assert main(["import", "lhe", *map(str, files), "--out", str(shards), "--shards", *common]) == 0
+    assert (shards / "shard_0000.h5").stat().st_mtime_ns == before
+    np.testing.assert_allclose(EventSample.load(shards).weights, one.weights, rtol=1e-12)
+    capsys.readouterr()
+    assert main(["import", "lhe", str(files[0]), "--out", str(tmp_path / "x.h5"), "--workers", "2"]) == 1
+    assert "--shards" in capsys.readouterr().err

@@ -15,12 +15,8 @@ from lfi.events import EventSample
 
 
 @pytest.fixture(scope="module")
-def toy_file(tmp_path_factory):
-    import simulators.toy as toy
-
-    path = tmp_path_factory.mktemp("stream") / "toy.h5"
-    toy.simulate(600, seed=8).save(path)
-    return path
+def toy_file(toy_file_of):
+    return toy_file_of(600, 8)
 
 
 def test_chunked_draws_follow_the_weights_of_the_whole_file(toy_file):

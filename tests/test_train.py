@@ -15,12 +15,8 @@ from lfi.train.trainer import CHECKPOINT_FILE
 
 
 @pytest.fixture(scope="module")
-def toy_file(tmp_path_factory):
-    import simulators.toy as toy
-
-    path = tmp_path_factory.mktemp("data") / "toy.h5"
-    toy.simulate(4000, seed=5).save(path)
-    return path
+def toy_file(toy_file_of):
+    return toy_file_of(4000, 5)
 
 
 def _config(epochs):

@@ -33,6 +33,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="init: scale each file so its event weights sum to the <init> cross section in pb (default); "
         "keep: use the weights as written",
     )
+    _shard_options(lhe)
     lhe.set_defaults(func=run_import_lhe)
 
     delphes = formats.add_parser("delphes", help="Delphes ROOT files, read in chunks")
@@ -55,6 +56,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--cross-section", type=float, nargs="+", metavar="PB", help="rescale each process to this cross section in pb"
     )
     delphes.add_argument("--chunk-size", type=int, default=100_000, metavar="N", help="events read at a time")
+    _shard_options(delphes)
     delphes.set_defaults(func=run_import_delphes)
 
     madminer = formats.add_parser("madminer", help="a MadMiner v0.9 HDF5 file with events")
@@ -92,6 +94,48 @@ def _benchmark_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--morphing-basis", metavar="NAME,...", help="basis benchmarks (default: the first C)")
     p.add_argument("--process", nargs="+", default=["signal"], metavar="NAME", help="process name, one for all inputs or one per input")
     p.add_argument("--max-objects", type=int, metavar="P", help="keep at most P objects per event (highest pT)")
+
+
+def _shard_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shards", action="store_true",
+                   help="one shard per input file, written into the directory --out (a sharded sample; a rerun "
+                   "imports only the missing shards)")
+    p.add_argument("--workers", type=int, default=1, metavar="K", help="with --shards: import K files at a time")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --shards: import on this dask.distributed scheduler (e.g. tcp://host:8786)")
+
+
+def _import_sharded(args: argparse.Namespace, options: dict, description: dict) -> int:
+    """``--shards``: every input its own shard (:func:`lfi.workflows.sharded.import_sharded`), then the summary."""
+    from lfi.cli.select import parse_definitions
+    from lfi.workflows.sharded import import_sharded
+
+    start = time.perf_counter()
+    processes = args.process if len(args.process) == len(args.inputs) else args.process * len(args.inputs)
+    if len(args.process) not in (1, len(args.inputs)):
+        raise OptionError(f"--process: give one name for all inputs or one per input ({len(args.inputs)})")
+    out = import_sharded(args.format, args.inputs, args.out, options=options, description=description,
+                         processes=processes, observables=parse_definitions(args.observable, "--observable"),
+                         cuts=args.cut, workers=args.workers, scheduler=args.scheduler)
+    log.info("imported %d files into %s in %.1f s", len(args.inputs), out, time.perf_counter() - start)
+    if not args.quiet:
+        from lfi.cli.info import print_info
+
+        print_info(out)
+    return 0
+
+
+def _shards_requested(args: argparse.Namespace) -> bool:
+    if (args.scheduler or args.workers != 1) and not args.shards:
+        raise OptionError("--workers and --scheduler import files as shards: give --shards as well")
+    return args.shards
+
+
+def _benchmark_description(args: argparse.Namespace) -> dict:
+    """The benchmark options as typed: what a sharded import records and compares on a rerun."""
+    keys = ("benchmarks", "parameters", "units", "sampled_from", "background", "morphing_degree", "morphing_basis",
+            "max_objects")
+    return {key: getattr(args, key) for key in keys}
 
 
 def _benchmarks(args: argparse.Namespace):
@@ -145,13 +189,11 @@ def run_import_lhe(args: argparse.Namespace) -> int:
             shown = ", ".join(ids[:8]) + (", ..." if len(ids) > 8 else "")
             log.warning("warning: %s declares %d reweighting weights in <initrwgt> (%s) that are not imported; "
                         "give --benchmarks ID=V1,V2 ... to use them as benchmarks", args.inputs[0], len(ids), shown)
-    sample = read_lhe(
-        args.inputs,
-        _benchmarks(args),
-        process=args.process,
-        normalisation=args.normalisation,
-        max_objects=args.max_objects,
-    )
+    options = dict(normalisation=args.normalisation, max_objects=args.max_objects)
+    if _shards_requested(args):
+        return _import_sharded(args, {**options, "benchmarks": _benchmarks(args)},
+                               {**_benchmark_description(args), **options})
+    sample = read_lhe(args.inputs, _benchmarks(args), process=args.process, **options)
     return _save(sample, args, start)
 
 
@@ -164,11 +206,8 @@ def run_import_delphes(args: argparse.Namespace) -> int:
         weight_ids = [w.strip() for w in args.weight_ids.split(",") if w.strip()]
     elif args.weight_ids_from:
         weight_ids = lhe_weight_ids(args.weight_ids_from)
-    sample = read_delphes(
-        args.inputs,
-        _benchmarks(args),
+    options = dict(
         weight_ids=weight_ids,
-        process=args.process,
         tree=args.tree,
         collections=[c.strip() for c in args.collections.split(",") if c.strip()],
         min_pt=_pairs(args.min_pt, "--min-pt"),
@@ -179,6 +218,10 @@ def run_import_delphes(args: argparse.Namespace) -> int:
         cross_section=args.cross_section,
         chunk_size=args.chunk_size,
     )
+    if _shards_requested(args):
+        return _import_sharded(args, {**options, "benchmarks": _benchmarks(args)},
+                               {**_benchmark_description(args), **options})
+    sample = read_delphes(args.inputs, _benchmarks(args), process=args.process, **options)
     return _save(sample, args, start)
 
 

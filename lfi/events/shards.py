@@ -8,8 +8,9 @@ or on a Dask cluster::
                                 "events": n_0, "kept": k_0, "bytes": b_0, "done": true}, ...]}
     DIR/shard_0000.h5 ...      each a complete event file of its own n_i generated events (weights sum to σ)
 
-Shard i is an independent run of n_i generated events, so its weights estimate σ on their own. Read as one sample,
-shard i's weights are scaled by n_i / N (N = Σ n_i): the usual combination of independent samples of one process.
+Shard i is an independent run of n_i generated (or, for an import, read) events, so its weights estimate σ on their
+own. Read as one sample, shard i's weights are scaled by n_i / N (N = Σ n_i over the shards of its process; an
+import's shards carry a ``process``, generated shards are all one): the usual combination of independent runs.
 The per-event truth that is itself a weight (``weight_coefficients``, pb) is scaled alike; sample-level truth that
 differs between shards (σ-polynomial estimates, ``sigma_coefficients``) is combined the same way, and truth equal in
 every shard is kept as it is. Cut flows add up step by step.
@@ -34,7 +35,7 @@ from lfi.errors import EventFileError
 from lfi.events.cutflow import CUTFLOW_KEY
 
 __all__ = ["MANIFEST", "SHARDS_FORMAT", "is_sharded", "read_manifest", "shard_done", "load_sharded",
-           "read_sharded_info", "shard_event_counts"]
+           "read_sharded_info", "shard_event_counts", "run_shares"]
 
 MANIFEST = "manifest.json"
 SHARDS_FORMAT = "lfi-shards"
@@ -70,8 +71,8 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(shards, list) or not shards:
         raise EventFileError(f"{path}: key 'shards' must be a non-empty list")
     for i, entry in enumerate(shards):
-        if not isinstance(entry, dict) or not {"file", "seed", "events"} <= set(entry):
-            raise EventFileError(f"{path}: shard {i} needs the keys 'file', 'seed' and 'events'")
+        if not isinstance(entry, dict) or "file" not in entry or (entry.get("done") and "events" not in entry):
+            raise EventFileError(f"{path}: shard {i} needs the key 'file', and 'events' once it is done")
         if Path(entry["file"]).name != entry["file"]:
             raise EventFileError(f"{path}: shard {i}: file {entry['file']!r} must be a name inside the directory")
     return manifest
@@ -114,8 +115,7 @@ def load_sharded(sample_type: type, directory: str | os.PathLike, events: slice 
     """
     directory = Path(directory)
     manifest, shards = _complete_shards(directory)
-    generated = sum(int(entry["events"]) for entry in shards)
-    fractions = [int(entry["events"]) / generated for entry in shards]
+    fractions = run_shares(shards)
     counts = [int(entry["kept"]) for entry in shards]
     pieces = []
     for entry, fraction, part in zip(shards, fractions, _shard_slices(counts, events, directory)):
@@ -133,6 +133,16 @@ def load_sharded(sample_type: type, directory: str | os.PathLike, events: slice 
     if flows:
         metadata[CUTFLOW_KEY] = flows
     return replace(sample, metadata=metadata)
+
+
+def run_shares(shards: list[dict[str, Any]]) -> list[float]:
+    """Each shard's share n_i / N of its process's events (shards without a ``process`` are all one process): the
+    factor its weights get when the shards are read as one sample."""
+    totals: dict[Any, int] = {}
+    for entry in shards:
+        totals[entry.get("process")] = totals.get(entry.get("process"), 0) + int(entry["events"])
+    return [int(entry["events"]) / totals[entry.get("process")] if totals[entry.get("process")] else 1.0
+            for entry in shards]
 
 
 def _shard_slices(counts: list[int], events: slice | None, directory: Path) -> list[slice | None]:
@@ -162,8 +172,7 @@ def _shared_parts(sample_type: type, directory: str, manifest: str) -> tuple[dic
     (equal in every shard → kept, else the n_i/N-weighted sum) and the summed cut flows. Kept for the last few
     manifests, so that reading a file chunk by chunk opens each shard's header once."""
     shards = json.loads(manifest)["shards"]
-    generated = sum(int(entry["events"]) for entry in shards)
-    fractions = [int(entry["events"]) / generated for entry in shards]
+    fractions = run_shares(shards)
     headers = [sample_type.load(Path(directory) / entry["file"], slice(0, 0)) for entry in shards]
     truth = {}
     for key in headers[0].truth:
@@ -196,9 +205,8 @@ def read_sharded_info(directory: str | os.PathLike) -> dict[str, Any]:
 
     directory = Path(directory)
     manifest, shards = _complete_shards(directory)
-    generated = sum(int(entry["events"]) for entry in shards)
     infos = [read_info(directory / entry["file"]) for entry in shards]
-    fractions = [int(entry["events"]) / generated for entry in shards]
+    fractions = run_shares(shards)
     info = dict(infos[0])
     info["file"] = str(directory)
     info["events"] = sum(i["events"] for i in infos)

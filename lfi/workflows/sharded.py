@@ -1,4 +1,5 @@
-"""Sharded generation: one simulation split into independent shards, run on a local process pool or on a Dask cluster.
+"""Sharded generation and import: one simulation split into independent shards, or several input files imported
+one per shard, run on a local process pool or on a Dask cluster.
 
 Each shard is a complete run of the simulator with its own seed (``simulators.pythia.runner.chunk_seeds`` of the
 master seed) and its share of the events, written atomically to ``DIR/shard_NNNN.h5``; ``DIR/manifest.json`` (written
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -23,7 +25,7 @@ from lfi.errors import OptionError
 from lfi.events.shards import MANIFEST, SHARDS_FORMAT, SHARDS_VERSION, read_manifest
 from lfi.files import atomic_write_text
 
-__all__ = ["simulate_sharded", "make_shard", "shard_plan"]
+__all__ = ["simulate_sharded", "import_sharded", "make_shard", "make_import_shard", "shard_plan"]
 
 log = logging.getLogger("lfi")
 
@@ -119,14 +121,72 @@ def simulate_sharded(simulator: str, n_events: int, out: str | os.PathLike, *, s
     tasks = [{"simulator": simulator, "options": {**options, **_single_process(simulator)}, "events": entry["events"],
               "seed": entry["seed"], "path": str(out / entry["file"])} for entry in todo]
     if tasks:
-        if scheduler:
-            _run_on_dask(tasks, scheduler, progress)
-        else:
-            _run_on_pool(tasks, workers, progress)
-    for entry in manifest["shards"]:
-        entry.update(_shard_record(out / entry["file"]), done=True)
-    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1))
-    return out
+        _run(make_shard, tasks, workers, scheduler, progress)
+    return _complete(out, manifest)
+
+
+def make_import_shard(task: Mapping[str, Any]) -> None:
+    """Read one input file (``lhe`` or ``delphes``) into a shard, add the observables, apply the cuts and write it
+    atomically (runs in a pool process or on a Dask worker).
+
+    Parameters
+    ----------
+    task : mapping
+        ``format``, ``input`` (the file), ``options`` (keyword arguments of the reader, ``process`` included),
+        ``observables`` ({name: expression}), ``cuts`` (expressions), ``path`` (the shard file).
+    """
+    from lfi.events import add_observables, select_events
+    from simulators.io.delphes import read_delphes
+    from simulators.io.lhe import read_lhe
+
+    reader = {"lhe": read_lhe, "delphes": read_delphes}[task["format"]]
+    sample = reader([task["input"]], **task["options"])
+    if task["observables"]:
+        sample = add_observables(sample, task["observables"])
+    if task["cuts"]:
+        sample = select_events(sample, task["cuts"])
+    sample.save(task["path"])
+
+
+def import_sharded(fmt: str, inputs: list[str], out: str | os.PathLike, *, options: Mapping[str, Any],
+                   description: Mapping[str, Any], processes: list[str], observables: Mapping[str, str] | None = None,
+                   cuts: list[str] | None = None, workers: int = 1, scheduler: str | None = None,
+                   progress: bool | None = None) -> Path:
+    """Import every input file into a shard of its own, on ``workers`` local processes or a Dask scheduler.
+
+    Files of one process are independent runs: read as one sample, each shard's weights get its share of its
+    process's events, as :func:`simulators.io.common.assemble` gives them in a single import.
+
+    Parameters
+    ----------
+    fmt : {"lhe", "delphes"}
+    inputs : list of str
+        Input files, one shard each.
+    out : path-like
+        Directory of the sharded sample (as for :func:`simulate_sharded`).
+    options : mapping
+        Keyword arguments of the reader except ``process`` (objects such as the benchmarks are passed as they are).
+    description : mapping
+        The same options as JSON-able values (the command line's), recorded in the manifest and compared on a rerun.
+    processes : list of str
+        The process name of each input.
+    observables, cuts
+        Added and applied in each shard (``--observable``, ``--cut``).
+    """
+    out = Path(out)
+    inputs = [str(Path(i).resolve()) for i in inputs]
+    manifest = {"format": SHARDS_FORMAT, "version": SHARDS_VERSION, "simulator": f"import {fmt}",
+                "options": {**json.loads(json.dumps(description)), "observables": dict(observables or {}),
+                            "cuts": list(cuts or [])}, "seed": None, "events": None,
+                "shards": [{"file": f"shard_{i:04d}.h5", "seed": None, "input": path, "process": process}
+                           for i, (path, process) in enumerate(zip(inputs, processes))]}
+    _prepare_directory(out, manifest)
+    tasks = [{"format": fmt, "input": entry["input"], "options": {**options, "process": entry["process"]},
+              "observables": dict(observables or {}), "cuts": list(cuts or []), "path": str(out / entry["file"])}
+             for entry in manifest["shards"] if not _shard_written(out, entry)]
+    if tasks:
+        _run(make_import_shard, tasks, workers, scheduler, progress)
+    return _complete(out, manifest)
 
 
 def _check_simulator_options(simulator: str, options: Mapping[str, Any]) -> None:
@@ -153,19 +213,18 @@ def _prepare_directory(out: Path, manifest: dict[str, Any]) -> None:
     """Create ``out`` with the manifest, or check that its manifest plans the same run."""
     if (out / MANIFEST).exists():
         old = read_manifest(out)
-        for key in ("simulator", "options", "seed", "events"):
+        for key in ("simulator", "options", "seed") + (("events",) if manifest["events"] is not None else ()):
             if old.get(key) != manifest[key]:
                 raise OptionError(f"{out} holds the shards of another run ({key}: {old.get(key)!r} there, "
                                   f"{manifest[key]!r} now); choose another --out")
-        if [(e["file"], e["seed"], e["events"]) for e in old["shards"]] != \
-                [(e["file"], e["seed"], e["events"]) for e in manifest["shards"]]:
+        if [{k: e.get(k) for k in planned} for e, planned in zip(old["shards"], manifest["shards"])] != \
+                manifest["shards"] or len(old["shards"]) != len(manifest["shards"]):
             raise OptionError(f"{out} holds the shards of another run (a different shard plan: "
                               f"{len(old['shards'])} shards there, {len(manifest['shards'])} now); choose another --out")
     elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OptionError(f"--out {out} exists and is not an empty directory; a sharded sample needs its own directory")
     out.mkdir(parents=True, exist_ok=True)
-    plan = {**manifest, "shards": [{k: e[k] for k in ("file", "seed", "events")} for e in manifest["shards"]]}
-    atomic_write_text(out / MANIFEST, json.dumps(plan, indent=1))
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1))
 
 
 def _shard_written(out: Path, entry: Mapping[str, Any]) -> bool:
@@ -177,46 +236,60 @@ def _shard_written(out: Path, entry: Mapping[str, Any]) -> bool:
     from lfi.events.sample import EventSample
 
     try:
-        return EventSample.load(path, slice(0, 0)).metadata.get("seed") == entry["seed"]
+        metadata = EventSample.load(path, slice(0, 0)).metadata
     except EventFileError:
         return False
+    if "input" in entry:  # an imported shard: the file it was read from
+        return [f.get("path") for f in metadata.get("files", [])] == [entry["input"]]
+    return metadata.get("seed") == entry["seed"]
 
 
 def _shard_record(path: Path) -> dict[str, int]:
+    """Events kept in a shard file and its size; for an import also the events read (its ``files`` metadata)."""
     from lfi.events.hdf5 import read_info
 
-    return {"kept": int(read_info(path)["events"]), "bytes": path.stat().st_size}
+    info = read_info(path)
+    files = (info.get("metadata") or {}).get("files")
+    record = {"kept": int(info["events"]), "bytes": path.stat().st_size}
+    return {**record, "events": int(files[0]["events"])} if files else record
 
 
-def _run_on_pool(tasks: list[dict], workers: int, progress: bool | None) -> None:
+def _complete(out: Path, manifest: dict[str, Any]) -> Path:
+    """Record every shard's events (read from its file), size and completion, and write the completed manifest."""
+    for entry in manifest["shards"]:
+        entry.update(_shard_record(out / entry["file"]), done=True)
+    manifest["events"] = sum(int(entry["events"]) for entry in manifest["shards"])
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1))
+    return out
+
+
+def _run(function, tasks: list[dict], workers: int, scheduler: str | None, progress: bool | None) -> None:
+    """``function(task)`` for every task: on the Dask scheduler if one is given, else on ``workers`` processes."""
     from simulators.pythia.runner import progress_bar, run_workers
 
     bar, advance = progress_bar(progress, len(tasks), [1] * len(tasks), "shards")
     try:
-        run_workers(make_shard, tasks, workers, advance)
+        if scheduler:
+            _run_on_dask(function, tasks, scheduler, advance)
+        else:
+            run_workers(function, tasks, workers, advance)
     finally:
         if bar is not None:
             bar.close()
 
 
-def _run_on_dask(tasks: list[dict], scheduler: str, progress: bool | None) -> None:
+def _run_on_dask(function, tasks: list[dict], scheduler: str, advance) -> None:
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise OptionError("--scheduler needs Dask: pip install 'lfi[cluster]'") from None
-    from simulators.pythia.runner import progress_bar
-
-    bar, advance = progress_bar(progress, len(tasks), [1] * len(tasks), "shards")
     try:
         with Client(scheduler, timeout="30s") as client:
-            futures = client.map(make_shard, tasks, key=[f"lfi-shard-{Path(t['path']).stem}-{t['seed']}" for t in tasks],
-                                 pure=False)
+            run = uuid.uuid4().hex[:8]  # keys unique to this run on a shared scheduler
+            futures = client.map(function, tasks, key=[f"lfi-{run}-{Path(t['path']).stem}" for t in tasks], pure=False)
             for i, future in enumerate(as_completed(futures)):
                 future.result()
                 if advance is not None:
                     advance(i)
     except OSError as err:
         raise OptionError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err})") from None
-    finally:
-        if bar is not None:
-            bar.close()
