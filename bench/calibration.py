@@ -220,6 +220,8 @@ def _row(estimator: str, method: str, args, train_path: Path, test, points, refe
                                            for m in members], reference, axes)
     if model.kind == "ratio" and exact:
         entry["log_r_mse"] = _log_r_mse(model, test, scale)
+    if model.metadata.get("method") in ("nde", "scandal") and exact:
+        entry["log_p_difference"] = _log_p_difference(model, test, scale)
     atomic_write_text(done, json.dumps(entry, indent=2))
     return entry
 
@@ -235,8 +237,10 @@ def _member_ratios(member_maps: list[np.ndarray], reference: np.ndarray, axes) -
 
 def _table(entries: dict, reference: str) -> str:
     ref = "truth" if reference == "truth" else "ref."
+    density = any("log_p_difference" in e for e in entries.values())
     lines = [f"| map | area 68 % | area 95 % | 68 % / {ref} | 95 % / {ref} | MSE(q) in 95 % | MSE(log r) | trimmed "
-             "| training [s] |", "|---|---|---|---|---|---|---|---|---|"]
+             "| training [s] |" + (" log p̂ − log p, mean ± sd |" if density else ""),
+             "|---|---|---|---|---|---|---|---|---|" + ("---|" if density else "")]
     for name, e in entries.items():
         ratio = e.get("area_ratio", {"68.27": 1.0, "95.45": 1.0})
         lr = e.get("log_r_mse", {})
@@ -244,6 +248,9 @@ def _table(entries: dict, reference: str) -> str:
         cells = [_fmt(e["areas"]["68.27"]), _fmt(e["areas"]["95.45"]), _ratio(ratio["68.27"], spread.get("68.27")),
                  _ratio(ratio["95.45"], spread.get("95.45")), _fmt(e.get("mse_in_95")), _fmt(lr.get("mse")), _fmt(lr.get("mse_trimmed")),
                  _fmt(e.get("train_seconds"), ".0f")]
+        if density:
+            d = e.get("log_p_difference")
+            cells.append("–" if d is None else f"{d['mean_over_points']:.3f} ± {d['std_over_points']:.3f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -267,6 +274,22 @@ def _fmt(value, spec: str = ".4g") -> str:
 def _simulate(args, n_events: int, seed: int):
     options = {"workers": args.workers, "level": args.level} if args.simulator == "wbf" else {}
     return simulators.get(args.simulator).simulate(n_events, seed=seed, **options)
+
+
+def _log_p_difference(model, test, scale: float, n_events: int = 20_000) -> dict:
+    """A density estimator's log p̂(x|θ) against the exact log p(x|θ) on test events, at the SM and four points at
+    (±0.5, ±0.5)·scale: per point the mean and standard deviation of the difference over events weighted at that θ
+    (i.e. over x ∼ p(x|θ)); the mean is the normalisation offset, the spread the error in shape."""
+    from lfi.truth import exact_log_likelihood
+
+    events = test[:n_events]
+    theta = np.array([[0.0, 0.0], [0.5, 0.5], [0.5, -0.5], [-0.5, 0.5], [-0.5, -0.5]]) * scale
+    difference = model.grid_log_density(model.grid_state(events), theta) - exact_log_likelihood(events, theta)  # (N, T)
+    weights = np.clip(np.stack([events.weights_at(t) for t in theta], 1), 0, None)  # (N, T) pb
+    mean = (weights * difference).sum(0) / weights.sum(0)
+    std = np.sqrt((weights * (difference - mean) ** 2).sum(0) / weights.sum(0))
+    return {"theta": theta.tolist(), "mean": mean.tolist(), "std": std.tolist(),
+            "mean_over_points": float(mean.mean()), "std_over_points": float(std.mean())}
 
 
 def _log_r_mse(model, test, scale: float, n_events: int = 20_000, n_side: int = 11) -> dict:
