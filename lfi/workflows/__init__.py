@@ -11,8 +11,8 @@ LimitsResult, format_table           (``lfi.workflows.limits``)
 classify, ClassifyResult             event files → K trained classifiers, test metrics, ROC (``lfi.workflows.classification``)
 make_report                          result directories → contours beside ROC, report.md, exports (``lfi.workflows.report``)
 run_pipeline, read_config            a TOML pipeline or scan, unchanged steps reused (``lfi.workflows.pipeline``)
-simulate_sharded                     one simulation as independent shards on a local pool or a Dask cluster
-                                     (``lfi.workflows.sharded``)
+simulate_sharded, import_sharded     one simulation as independent shards, or input files imported one per shard,
+                                     on a local pool or a Dask cluster (``lfi.workflows.sharded``)
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ _LAZY = {
     "run_pipeline": "lfi.workflows.pipeline",
     "read_config": "lfi.workflows.run_config",
     "simulate_sharded": "lfi.workflows.sharded",
+    "import_sharded": "lfi.workflows.sharded",
 }
 
 __all__ = sorted(_LAZY)

@@ -49,7 +49,7 @@ def shard_plan(n_events: int, shards: int, seed: int) -> list[dict[str, Any]]:
             for i, s in enumerate(chunk_seeds(seed, shards))]
 
 
-def make_shard(task: Mapping[str, Any]) -> dict[str, int]:
+def make_shard(task: Mapping[str, Any]) -> None:
     """Simulate one shard and write it atomically (runs in a pool process or on a Dask worker).
 
     Parameters
@@ -57,17 +57,11 @@ def make_shard(task: Mapping[str, Any]) -> dict[str, int]:
     task : mapping
         ``simulator`` (registry name), ``options`` (keyword arguments of its ``simulate``), ``events``, ``seed``,
         ``path`` (the shard file).
-
-    Returns
-    -------
-    dict
-        ``kept`` (events in the file) and ``bytes`` (its size).
     """
     import simulators
 
     sample = simulators.get(task["simulator"]).simulate(int(task["events"]), seed=int(task["seed"]), **task["options"])
-    path = sample.save(task["path"])
-    return {"kept": len(sample), "bytes": path.stat().st_size}
+    sample.save(task["path"])
 
 
 def simulate_sharded(simulator: str, n_events: int, out: str | os.PathLike, *, shards: int, seed: int = 0,
