@@ -320,22 +320,16 @@ def test_madminer_style_variations_are_taken_against_the_reference_benchmark(sam
                                np.log(factor), rtol=1e-10)
 
 
-def test_a_benchmark_used_by_two_nuisances_is_one_line(sample, tmp_path):
+@pytest.mark.parametrize("positive, message", [
+    ([b"jes_up", b"jes_up"], "benchmark 'jes_up' is used twice"),  # one benchmark for two nuisances
+    ([b"jes_up", b"nope"], "nuisance 'pdf': no benchmark 'nope'"),  # a nuisance pointing at a missing benchmark
+])
+def test_a_bad_nuisance_benchmark_is_one_line(sample, tmp_path, positive, message):
     path = write_madminer(_with_nuisances(sample), tmp_path / "mm.h5")
     with h5py.File(path, "a") as f:
         del f["nuisance_parameters/benchmark_positive"]
-        f["nuisance_parameters/benchmark_positive"] = np.array([b"jes_up", b"jes_up"], dtype="S256")
-    with pytest.raises(EventFileError, match="benchmark 'jes_up' is used twice") as err:
-        read_madminer(path)
-    assert "\n" not in str(err.value)
-
-
-def test_a_nuisance_pointing_at_a_missing_benchmark_is_one_line(sample, tmp_path):
-    path = write_madminer(_with_nuisances(sample), tmp_path / "mm.h5")
-    with h5py.File(path, "a") as f:
-        del f["nuisance_parameters/benchmark_positive"]
-        f["nuisance_parameters/benchmark_positive"] = np.array([b"jes_up", b"nope"], dtype="S256")
-    with pytest.raises(EventFileError, match="nuisance 'pdf': no benchmark 'nope'") as err:
+        f["nuisance_parameters/benchmark_positive"] = np.array(positive, dtype="S256")
+    with pytest.raises(EventFileError, match=message) as err:
         read_madminer(path)
     assert "\n" not in str(err.value)
 
