@@ -99,7 +99,7 @@ class AugmentedBatches(IterableDataset):
         """Batches per epoch that this process yields."""
         return self._all_batches() // self.world
 
-    def _draw_events(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    def draw_events(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
         """Indices of n events drawn with probability ∝ w_e(θ_t) for each of T points θ_t, shape (T, n).
 
         Each distinct point costs one pass over the sample (its weights and their cumulative sum), done for a block
@@ -135,7 +135,7 @@ class AugmentedBatches(IterableDataset):
         m = self.events_per_theta
         labels = [(0, theta0)] if self.only_theta0 else [(0, theta0), (1, theta1)]
         # rows: label-major blocks of n_theta points × m events; every row carries its θ0, θ1 and label
-        events = np.concatenate([self._draw_events(theta, m, rng).reshape(-1) for _, theta in labels])
+        events = np.concatenate([self.draw_events(theta, m, rng).reshape(-1) for _, theta in labels])
         t0 = np.tile(np.repeat(theta0, m, axis=0), (per_label, 1))
         t1 = np.tile(np.repeat(theta1, m, axis=0), (per_label, 1))
         y = np.concatenate([np.full(n_theta * m, label, np.float32) for label, _ in labels])

@@ -81,13 +81,17 @@ class EventChunks:
         return sum(b - a for a, b in self.ranges)
 
     @property
+    def weight_sums(self) -> np.ndarray:
+        """Each chunk's weights summed at every benchmark, shape (K, B) in pb; one pass over the chunks, kept."""
+        if not hasattr(self, "_weight_sums"):
+            self._weight_sums = np.array([self.load(i).weights.sum(axis=0) for i in range(len(self.ranges))])
+        return self._weight_sums
+
+    @property
     def cross_sections(self) -> np.ndarray:
         """σ at every benchmark estimated from these chunks alone and scaled to the whole file's events, shape (B,)
-        in pb (as :meth:`EventSample.split` rescales a part); one pass over the chunks, kept."""
-        if not hasattr(self, "_cross_sections"):
-            total = sum(self.load(i).weights.sum(axis=0) for i in range(len(self.ranges)))
-            self._cross_sections = total * (self.file_events / len(self))
-        return self._cross_sections
+        in pb (as :meth:`EventSample.split` rescales a part)."""
+        return self.weight_sums.sum(axis=0) * (self.file_events / len(self))
 
     def load(self, i: int) -> EventSample:
         """Chunk ``i`` as a sample."""
@@ -117,12 +121,9 @@ class StreamingBatches(IterableDataset):
         self.batch_size, self.n_events, self.events_per_theta = batch_size, int(n_events), events_per_theta
         self.only_theta0, self.seed, self.epoch, self.observables = only_theta0, seed, 0, tuple(observables)
         self.rank, self.world = 0, 1
-        sigma = []
-        for i in range(len(chunks.ranges)):  # the pre-pass: each chunk's σ at the morphing basis
-            joint = JointQuantities(chunks.load(i))
-            sigma.append(joint.basis_sigma)
-        self.morpher = joint.morpher
-        self.chunk_sigma = np.array(sigma)  # (K, C) pb
+        first = chunks.load(0)
+        self.morpher = JointQuantities(first).morpher
+        self.chunk_sigma = chunks.weight_sums[:, first.morphing_basis]  # (K, C) pb: each chunk's σ at the basis
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose draws the next iteration yields."""
@@ -175,7 +176,7 @@ class StreamingBatches(IterableDataset):
                 points = np.flatnonzero(counts)
                 if not len(points):
                     continue
-                drawn = chunk._draw_events(theta[points], int(counts.max()), rng)  # (T_k, max) indices in the chunk
+                drawn = chunk.draw_events(theta[points], int(counts.max()), rng)  # (T_k, max) indices in the chunk
                 take = np.arange(drawn.shape[1]) < counts[points, None]
                 repeat = counts[points]
                 rows.append((drawn[take], np.repeat(theta0[points], repeat, axis=0),
