@@ -19,13 +19,17 @@ import numpy as np
 
 from lfi.errors import OptionError
 
-__all__ = ["Process", "simulate_process", "simulator_for", "generate_chunk", "RECONSTRUCTIONS", "CHUNK_EVENTS"]
+__all__ = ["Process", "simulate_process", "simulator_for", "generate_chunk", "RECONSTRUCTIONS", "PARTONS",
+           "CHUNK_EVENTS"]
 
 RECONSTRUCTIONS = {
     "prompt_four_leptons": "simulators.pythia.detector:reconstruct",
     "isolated": "simulators.pythia.isolated:reconstruct_isolated",
 }
 """Reconstruction functions by name (:mod:`simulators.pythia.detector`, :mod:`simulators.pythia.isolated`)."""
+PARTONS = {"top_decays": "simulators.pythia.partons:top_decay_partons"}
+"""Hard-process parton readers by name (:mod:`simulators.pythia.partons`): record → ``partons`` (N, 6, 4) and
+``parton_present`` (N, 6), matched to the jets into the ``jet_partons`` truth (docs/assignment.md §1)."""
 CHUNK_EVENTS = 2000
 """Events per Pythia run; fixed (not tied to the worker count) so that a seed gives the same sample for any K.
 Each run pays Pythia's initialisation once (about 0.6 s, 3–7 % of 1 000 showered events)."""
@@ -55,6 +59,8 @@ class Process:
     global_names : tuple of str
     detector : dict
         Default options of the reconstruction function.
+    partons : str, optional
+        A key of :data:`PARTONS`: store the jet matched to each parton of the hard process as per-event truth.
     """
 
     name: str
@@ -65,6 +71,7 @@ class Process:
     selection: str
     global_names: tuple[str, ...] = ("met", "met_phi")
     detector: dict = field(default_factory=dict)
+    partons: str | None = None
 
 
 def _function(target: str) -> Callable:
@@ -79,7 +86,8 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
     ----------
     task : dict
         ``n`` (events), ``seed``, ``settings`` (list of str), ``reconstruction`` (key of :data:`RECONSTRUCTIONS`),
-        ``detector`` (its options), ``configuration`` (int), ``verbose`` (bool).
+        ``detector`` (its options), ``configuration`` (int), ``verbose`` (bool), ``partons`` (key of
+        :data:`PARTONS` or None).
 
     Returns
     -------
@@ -93,6 +101,7 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
 
     n, verbose = int(task["n"]), bool(task.get("verbose", False))
     reconstruct = _function(RECONSTRUCTIONS[task["reconstruction"]])
+    read_partons = _function(PARTONS[task["partons"]]) if task.get("partons") else None
     pythia = make_pythia(task["settings"], task["seed"], verbose)
     rng = np.random.default_rng([int(task["seed"]), 7])
     objects, weights = [], []
@@ -103,7 +112,10 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
             batch = pythia.nextBatch(size)
             if len(batch.prt) != size:
                 raise RuntimeError(f"Pythia returned {len(batch.prt)} of {size} requested events")
-            objects.append(reconstruct(batch.prt, rng, **task.get("detector", {})))
+            reconstructed = reconstruct(batch.prt, rng, **task.get("detector", {}))
+            if read_partons is not None:
+                reconstructed.update(read_partons(batch.prt))
+            objects.append(reconstructed)
             weights.append(ak.to_numpy(batch.info.weights[:, 0]).astype(np.float64))
             done += size
         info = pythia.infoPython()
@@ -163,7 +175,8 @@ def simulate_process(process: Process, n_events: int, seed: int = 0, *, workers:
     -------
     lfi.events.EventSample
         No parameters, one benchmark ``sm``; weights in pb summing to σ × BR × selection efficiency;
-        ``metadata`` records σ and the cut flow (:mod:`lfi.events.cutflow`: events and σ after every step).
+        ``metadata`` records σ and the cut flow (:mod:`lfi.events.cutflow`: events and σ after every step);
+        ``truth_events["jet_partons"]`` for a process with ``partons``.
     """
     from lfi.events import EventSample
     from lfi.events.cutflow import CUTFLOW_KEY, apply_cuts
@@ -181,7 +194,8 @@ def simulate_process(process: Process, n_events: int, seed: int = 0, *, workers:
     plan = [(c, size) for c in range(n_configs) for size in chunk_sizes(per_config[c], CHUNK_EVENTS)]
     tasks = [
         {"n": size, "seed": s, "configuration": c, "settings": list(process.configurations[c]) + list(pythia_extra),
-         "reconstruction": process.reconstruction, "detector": options, "verbose": verbose}
+         "reconstruction": process.reconstruction, "detector": options, "verbose": verbose,
+         "partons": process.partons}
         for (c, size), s in zip(plan, chunk_seeds(seed, len(plan)))
     ]
     sizes = [size for _, size in plan]
@@ -194,6 +208,12 @@ def simulate_process(process: Process, n_events: int, seed: int = 0, *, workers:
     weights, sigma, sigma_err = _weights(chunks, n_configs)
     objects = {k: np.concatenate([c["objects"][k] for c in chunks]) for k in chunks[0]["objects"]}
     momenta, types, globals_, observables, cuts = process.assemble(objects)
+    truth_events = {}
+    if process.partons:
+        from lfi.assignment.matching import match_partons
+        from lfi.assignment.topology import JET_TRUTH_KEY
+
+        truth_events[JET_TRUTH_KEY] = match_partons(objects["partons"], objects["parton_present"], momenta, types)
     keep, steps = apply_cuts(cuts, weights)
     if not keep.any():
         raise OptionError(f"--events {n_events}: no {process.name} event passed the selection ({process.selection}); "
@@ -230,6 +250,7 @@ def simulate_process(process: Process, n_events: int, seed: int = 0, *, workers:
         process=np.zeros(n_kept, np.int16),
         process_names=[process.name],
         sampled_from=np.zeros(n_kept, np.int16),
+        truth_events={k: v[keep] for k, v in truth_events.items()},
         metadata=metadata,
     )
 

@@ -88,9 +88,10 @@ two Pythia runs of equal σ whose cross sections add (docs/generator.md §6)."""
 
 def semileptonic_process(name: str, description: str, production: tuple[str, ...]):
     """A semi-leptonic t t̄ (+ X) process: ``production`` settings run in both charge configurations, isolated
-    objects, the selection above."""
+    objects, the selection above, and the jet matched to each parton of the top (and Higgs) decays as per-event
+    truth (docs/assignment.md §1)."""
     from .pipeline import Process
 
     return Process(name=name, description=description,
                    configurations=tuple(production + w for w in SEMILEPTONIC_W_DECAYS), reconstruction="isolated",
-                   assemble=assemble_single_lepton, selection=SINGLE_LEPTON_SELECTION)
+                   assemble=assemble_single_lepton, selection=SINGLE_LEPTON_SELECTION, partons="top_decays")
