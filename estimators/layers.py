@@ -233,6 +233,11 @@ class TokenPacking:
         """(B, P, C) → (N, C), the rows of the real objects."""
         return full.reshape(self.batch * self.slots, full.shape[-1]).index_select(0, self.index)
 
+    def scatter(self, rows: Tensor) -> Tensor:
+        """(N, C) → (B, P, C): the real objects' rows back in their slots, zeros in padded slots."""
+        full = rows.new_zeros(self.batch * self.slots, rows.shape[-1])
+        return full.index_copy(0, self.index, rows).view(self.batch, self.slots, rows.shape[-1])
+
     def head_index(self, chunks: int, heads: int) -> Tensor:
         """Where row n, chunk c, head h of the packed rows lands in a (chunks, B, H, P) layout, shape (N·chunks·H,)."""
         key = (chunks, heads)

@@ -9,7 +9,9 @@ Every encoder is an :class:`ObjectEncoder` built with keyword-only, JSON-seriali
 - ``types`` (B, P') long, 0 pad, 1 jet, 2 b-jet, 3 e−, 4 e+, 5 μ−, 6 μ+, 7 γ,
 - ``globals_`` (B, G) float
 
-to a (B, embed_dim) tensor. P' may differ from ``n_objects``: with more slots, the ``n_objects`` objects of
+to a (B, embed_dim) tensor. Encoders with one embedding per object also have ``encode_objects`` (the same
+inputs → per-object embeddings (B, P', embed_dim) in the input slots, and the event embedding), on which the
+jet–parton assignment head sits (:mod:`estimators.assignment`). P' may differ from ``n_objects``: with more slots, the ``n_objects`` objects of
 highest p_T are kept (in their input order) and a warning names how many events lost real objects; encoders
 with a fixed slot layout (``mlp``, ``cnn1d``, ``mixer``) are zero-padded up to ``n_objects``.
 """
@@ -152,3 +154,21 @@ class ObjectEncoder(nn.Module):
 
     def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:  # pragma: no cover
         raise NotImplementedError
+
+    def encode_objects(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-object embeddings (B, P', embed_dim), zero in padded slots, and the event embedding (B, embed_dim).
+
+        The object slots are those of the input (no truncation: P' ≤ ``n_objects`` is required).
+
+        Raises
+        ------
+        OptionError
+            For an encoder without per-object embeddings.
+        """
+        raise OptionError(f"the {type(self).__name__} encoder has no per-object embeddings; use one of those "
+                          "listed in docs/assignment.md §2")
+
+    def _require_all_slots(self, momenta: Tensor) -> None:
+        if momenta.shape[1] > self.n_objects:
+            raise OptionError(f"per-object embeddings need every slot: {momenta.shape[1]} object slots but "
+                              f"n_objects={self.n_objects}")

@@ -77,11 +77,25 @@ class ParticleTransformer(ObjectEncoder):
 
     def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
         """Event embedding, shape (B, embed_dim); see :mod:`estimators.encoders.base` for the inputs."""
+        x, packing, glob = self._particles(momenta, types, globals_)
+        return self._event(x, packing, glob)
+
+    def encode_objects(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-object embeddings after the particle-attention blocks (B, P, D) and the event embedding (B, D)."""
+        self._require_all_slots(momenta)
+        x, packing, glob = self._particles(momenta, types, globals_)
+        return packing.scatter(x), self._event(x, packing, glob)
+
+    def _particles(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, TokenPacking, Tensor]:
+        """The real objects after the particle-attention blocks (N, D), their packing, the scaled globals."""
         inp = self._inputs(momenta, types, globals_)
         packing = TokenPacking(inp.mask)  # per-object layers see the N real objects only
         x = self.embed(packing.gather(inp.x))  # (N, D)
         bias = attention_bias(inp.mask, self.pair_embed, inp.pairs)  # (B, H or 1, P or 1, P)
         for block in self.blocks:
             x = block(x, bias, packing)
-        cls = self.cls_token.view(1, -1) + self.global_embed(inp.glob)  # (B, D)
+        return x, packing, inp.glob
+
+    def _event(self, x: Tensor, packing: TokenPacking, glob: Tensor) -> Tensor:
+        cls = self.cls_token.view(1, -1) + self.global_embed(glob)  # (B, D)
         return self.norm(class_attention(self.cls_blocks, cls, x, packing))

@@ -79,6 +79,8 @@ def model_outputs(model: nn.Module, loss: Loss, batch: dict[str, Tensor], create
         return {"score": model(*inputs)}
     if loss.kind == "classifier":
         return {"logits": model(*inputs)}
+    if loss.kind == "assignment":  # a dict of per-particle log-probabilities and detection logits
+        return model(*inputs)
     theta0 = batch["theta0"]
     if loss.needs_score:
         theta0 = theta0.detach().requires_grad_(True)
