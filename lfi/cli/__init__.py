@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "lfi.cli.fisher",
     "lfi.cli.coverage",
     "lfi.cli.classify",
+    "lfi.cli.assign",
     "lfi.cli.report",
     "lfi.cli.run",
 )

@@ -13,6 +13,8 @@ make_report                          result directories → contours beside ROC,
 run_pipeline, read_config            a TOML pipeline or scan, unchanged steps reused (``lfi.workflows.pipeline``)
 simulate_sharded, import_sharded     one simulation as independent shards, or input files imported one per shard,
                                      on a local pool or a Dask cluster (``lfi.workflows.sharded``)
+train_assigner, assign_file,         jet–parton assignment: train the attention head or fit the χ² baseline,
+assign_events, load_assigner         add the candidates' kinematics to an event file (``lfi.workflows.assignment``)
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ _LAZY = {
     "read_config": "lfi.workflows.run_config",
     "simulate_sharded": "lfi.workflows.sharded",
     "import_sharded": "lfi.workflows.sharded",
+    "train_assigner": "lfi.workflows.assignment",
+    "assign_file": "lfi.workflows.assignment",
+    "assign_events": "lfi.workflows.assignment",
+    "load_assigner": "lfi.workflows.assignment",
 }
 
 __all__ = sorted(_LAZY)
