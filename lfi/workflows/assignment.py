@@ -20,9 +20,11 @@ CHI2_ESTIMATOR = "chi2"
 """The ``--estimator`` name of the χ² permutation fit."""
 
 
-def train_assigner(data: str | os.PathLike, estimator: str, topology: str, out: str | os.PathLike, *,
+def train_assigner(data, estimator: str, topology: str, out: str | os.PathLike, *,
                    options: dict | None = None, config=None, max_jets: int = 10, progress: bool = True):
-    """Train (``part``, …) or fit (``chi2``) an assigner on an event file with ``jet_partons`` truth; save it.
+    """Train (``part``, …) or fit (``chi2``) an assigner on events with ``jet_partons`` truth; save it.
+
+    ``data`` is an event file or an :class:`lfi.events.EventSample`.
 
     Returns
     -------
@@ -32,9 +34,9 @@ def train_assigner(data: str | os.PathLike, estimator: str, topology: str, out: 
     from lfi.assignment.topology import JET_TRUTH_KEY
     from lfi.events import EventSample
 
-    sample = EventSample.load(data)
+    sample = data if isinstance(data, EventSample) else EventSample.load(data)
     if JET_TRUTH_KEY not in sample.truth_events:
-        raise OptionError(f"{data}: no {JET_TRUTH_KEY!r} truth in the events (simulate tth or ttbar to get it)")
+        raise OptionError(f"{data if sample is not data else 'the events'}: no {JET_TRUTH_KEY!r} truth in the events (simulate tth or ttbar to get it)")
     if estimator == CHI2_ESTIMATOR:
         if options:
             raise OptionError(f"--estimator chi2 takes no --option (got {', '.join(options)})")
