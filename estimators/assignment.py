@@ -34,7 +34,7 @@ from lfi.errors import ModelError, OptionError
 from lfi.files import atomic_write, atomic_write_text
 from lfi.objects import BJET, JET
 
-__all__ = ["SymmetricTensorAttention", "AssignmentModel", "ASSIGNMENT_KIND", "INVALID_LOGIT"]
+__all__ = ["SymmetricTensorAttention", "AssignmentModel", "decode", "ASSIGNMENT_KIND", "INVALID_LOGIT"]
 
 ASSIGNMENT_KIND = "assignment"
 """The ``kind`` in a saved assignment model's ``config.json``."""
