@@ -291,7 +291,7 @@ def test_simulated_tth_carries_matched_jets(tth_file):
     full = present.all(axis=1)
     n_jets = sample.observables["n_jets"]
     assert not full[n_jets < 6].any()  # six partons need six jets
-    assert 0.05 < full.mean() < 0.35  # about 0.15 (docs/generator.md §7)
+    assert 0.05 < full.mean() < 0.35  # about 0.15 (docs/generator.md §8)
 
 
 def test_assign_commands_train_apply_and_refuse_clashes(tth_file, tmp_path, capsys):

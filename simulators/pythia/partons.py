@@ -3,7 +3,7 @@ assignment (docs/assignment.md §1).
 
 The decay products are taken from the event record after initial-state recoil: the daughters of the *last* copy
 of each top, W and Higgs boson (status −23 or 23), not the ``process`` record, whose momenta precede the recoil
-(docs/generator.md §7). Their momenta are those at the decay, before final-state radiation.
+(docs/generator.md §8). Their momenta are those at the decay, before final-state radiation.
 
 ==========  ==========================================================================================
 slot        parton
