@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from estimators.encoders import build_encoder
+from estimators.encoders.base import ObjectEncoder
 from estimators.layers import mlp
 from lfi.assignment.topology import topology as topology_named
 from lfi.errors import ModelError, OptionError
@@ -114,7 +115,7 @@ class AssignmentModel(nn.Module):
     Parameters
     ----------
     encoder : str
-        Registry name of an encoder with per-object embeddings (``part``).
+        Registry name of an encoder with per-object embeddings (``part``, ``sett``, ``particlenet``).
     encoder_config : dict
         Its hyper-parameters; ``n_objects`` must cover every object slot of the events.
     topology : str
@@ -135,8 +136,11 @@ class AssignmentModel(nn.Module):
         if unknown:
             raise OptionError(f"unknown assignment head option(s) {', '.join(unknown)}; valid: dim, candidates")
         self.encoder = build_encoder(encoder, **encoder_config)
+        if type(self.encoder).encode_objects is ObjectEncoder.encode_objects:
+            self.encoder.encode_objects(None, None, None)  # raises the encoder's one-line refusal
         width = self.encoder.embed_dim
-        self.heads = nn.ModuleList(SymmetricTensorAttention(width, p.rank, p.symmetric, int(self.head_config["dim"]))
+        self.heads = nn.ModuleList(SymmetricTensorAttention(self.encoder.object_dim, p.rank, p.symmetric,
+                                                            int(self.head_config["dim"]))
                                    for p in self.topology.particles)
         self.detection = mlp([width, width, len(self.topology.particles)], norm_input=True)
         self.metadata = dict(metadata or {})

@@ -334,3 +334,31 @@ def test_saved_model_predicts_the_same_after_loading(tmp_path):
     for x, y in zip(a["assignment"], b["assignment"]):
         np.testing.assert_array_equal(x, y)
     np.testing.assert_allclose(a["assignment_probability"], b["assignment_probability"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("encoder, options", [("part", {"embed_dims": [16], "num_layers": 1}),
+                                              ("sett", {"dim": 16, "num_layers": 1}),
+                                              ("particlenet", {"conv_dims": [[16, 16]], "embed_dim": 16})])
+def test_object_embeddings_follow_the_objects_and_pool_to_the_event_embedding(encoder, options):
+    from estimators.encoders import build_encoder
+
+    torch.manual_seed(0)
+    model = build_encoder(encoder, n_objects=7, n_globals=2, **options).eval()
+    objects, types, globals_, _ = known_truth_events(6, seed=7)
+    inputs = _tensors(objects, types, globals_)
+    with torch.no_grad():
+        per_object, event = model.encode_objects(*inputs)
+        assert per_object.shape == (len(objects), 7, model.object_dim)
+        torch.testing.assert_close(event, model(*inputs))
+        order = torch.tensor([3, 0, 6, 1, 5, 2, 4])
+        moved, _ = model.encode_objects(inputs[0][:, order], inputs[1][:, order], inputs[2])
+    torch.testing.assert_close(moved, per_object[:, order], rtol=1e-4, atol=1e-5)
+
+
+def test_encoders_without_object_embeddings_refuse_the_head():
+    from estimators.assignment import AssignmentModel
+    from lfi.errors import OptionError
+
+    for encoder in ("mlp", "mixer", "iaformer"):
+        with pytest.raises(OptionError, match="no per-object embeddings"):
+            AssignmentModel(encoder, {"n_objects": 7, "n_globals": 2}, "ttbar")

@@ -86,6 +86,11 @@ class ObjectEncoder(nn.Module):
         self.config.update({k: _jsonable(v) for k, v in (config or {}).items()})
 
     @property
+    def object_dim(self) -> int:
+        """Width of the per-object embeddings of :meth:`encode_objects` (``embed_dim`` unless an encoder says)."""
+        return self.embed_dim
+
+    @property
     def n_pair_channels(self) -> int:
         """C: selected pair features plus one channel for the interaction matrix, if any."""
         return len(self.pair) + (self.interaction != "none")

@@ -115,10 +115,23 @@ class ParticleNet(ObjectEncoder):
             n_in = dims[-1]
         self.blocks = nn.ModuleList(blocks)
         self.embed_dim = int(embed_dim)
+        self._object_width = n_in
         self.head = mlp([n_in + self.scaler.n_global_features, embed_dim], final_activation=True)
+
+    @property
+    def object_dim(self) -> int:
+        """Width of the per-object embeddings: the last EdgeConv block's."""
+        return self._object_width
 
     def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
         """Event embedding, shape (B, embed_dim)."""
+        return self.encode_objects(momenta, types, globals_, all_slots=False)[1]
+
+    def encode_objects(self, momenta: Tensor, types: Tensor, globals_: Tensor,
+                       all_slots: bool = True) -> tuple[Tensor, Tensor]:
+        """Per-object embeddings after the EdgeConv blocks (B, P, object_dim) and the event embedding (B, embed_dim)."""
+        if all_slots:
+            self._require_all_slots(momenta)
         inp = self._inputs(momenta, types, globals_)
         pair = self.pair_proj(inp.pairs) if self.pair_proj is not None else None  # (B, P, P, pair_dim)
         dist = pair_features(inp.momenta, inp.types, ("delta_r",))[..., 0]
@@ -128,4 +141,4 @@ class ParticleNet(ObjectEncoder):
                 dist = torch.cdist(x.detach().float(), x.detach().float())
             idx, valid = knn(dist, inp.mask, self.k)
             x = block(x, idx, valid, inp.mask, pair)
-        return self.head(torch.cat([masked_mean(x, inp.mask), inp.glob], dim=1))
+        return x, self.head(torch.cat([masked_mean(x, inp.mask), inp.glob], dim=1))

@@ -106,13 +106,26 @@ class SetTransformer(ObjectEncoder):
 
     def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
         """Event embedding, shape (B, embed_dim)."""
+        x, packing, glob = self._particles(momenta, types, globals_)
+        return self._event(x, packing, glob)
+
+    def encode_objects(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-object embeddings after the SABs (B, P, dim) and the event embedding (B, dim)."""
+        self._require_all_slots(momenta)
+        x, packing, glob = self._particles(momenta, types, globals_)
+        return packing.scatter(x), self._event(x, packing, glob)
+
+    def _particles(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, TokenPacking, Tensor]:
         inp = self._inputs(momenta, types, globals_)
         packing = TokenPacking(inp.mask)  # per-object layers see the N real objects only
         x = self.embed(packing.gather(inp.x))  # (N, D)
         bias = attention_bias(inp.mask, self.pair_embed, inp.pairs)  # (B, H or 1, P or 1, P)
         for sab in self.sabs:
             x = sab(x, bias, packing=packing)
-        seed = self.seed.view(1, -1) + self.global_embed(inp.glob)  # (B, D)
+        return x, packing, inp.glob
+
+    def _event(self, x: Tensor, packing: TokenPacking, glob: Tensor) -> Tensor:
+        seed = self.seed.view(1, -1) + self.global_embed(glob)  # (B, D)
         # PMA: the seed asks; the objects and the seed itself answer (so an event without objects stays finite
         # and independent of the number of padded slots).
         pma_packing = packing.with_leading_token()
