@@ -56,8 +56,10 @@ class FlowEstimator(nn.Module):
         The K observables x, in this order.
     n_parameters : int
         D, the number of parameters θ the flow is conditioned on.
-    transform : {"maf", "nsf"}
-        Masked autoregressive flow (affine) or neural spline flow (rational-quadratic splines).
+    transform : {"nsf", "maf"}
+        Neural spline flow (rational-quadratic splines; the default: on the toy its 95 % contour is 1.18 × the
+        exact one's area against 1.52 × for the affine flow at the same budget, ``results/flows_toy_long_nsf``)
+        or masked autoregressive flow (affine).
     transforms : int
         Number of stacked autoregressive transforms.
     hidden : sequence of int
@@ -73,7 +75,7 @@ class FlowEstimator(nn.Module):
     encoder_name = "flow"
     kind = "ratio"
 
-    def __init__(self, *, observables: Sequence[str], n_parameters: int, transform: str = "maf", transforms: int = 5,
+    def __init__(self, *, observables: Sequence[str], n_parameters: int, transform: str = "nsf", transforms: int = 5,
                  hidden: Sequence[int] = (64, 64), bins: int = 8, log_positive: bool = True,
                  metadata: dict | None = None):
         super().__init__()
