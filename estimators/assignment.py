@@ -97,8 +97,9 @@ class SymmetricTensorAttention(nn.Module):
         elif self.rank == 2:
             logits = torch.einsum("bid,de,bje->bij", x, s, x)
         else:
-            inner = torch.einsum("bkf,def->bkde", x, s)
-            logits = torch.einsum("bid,bje,bkde->bijk", x, x, inner)
+            inner = torch.einsum("bkf,def->bkde", x, s)  # contracted pairwise: (B, P, P, dim) at most
+            pair = torch.einsum("bje,bkde->bjkd", x, inner)
+            logits = torch.einsum("bid,bjkd->bijk", x, pair)
         b, p = is_jet.shape
         valid = _tuple_mask(p, self.rank, self.symmetric, is_jet.device).unsqueeze(0)
         for axis in range(self.rank):
