@@ -23,7 +23,8 @@ from lfi.events import EventSample
 from lfi.limits.observed import extended_observed_t, q_from_t, sally_observed_q
 from lfi.protocols import RatioEstimator, ScoreEstimator
 
-__all__ = ["observed_estimator_map", "observed_histogram_map", "observed_truth_map"]
+__all__ = ["observed_estimator_map", "observed_histogram_map", "observed_truth_map", "observed_truth_t", "observed_bins",
+           "counts_or_ones"]
 
 log = logging.getLogger("lfi.limits")
 
@@ -45,7 +46,7 @@ def observed_estimator_map(estimator: RatioEstimator | ScoreEstimator, sample: E
     counts : ndarray, shape (M,), optional
         How often each observed event counts (default 1).
     """
-    counts = _counts(counts, data)
+    counts = counts_or_ones(counts, data)
     joint = JointQuantities(sample)
     if estimator.kind == "ratio":
         state = estimator.grid_state(data, device=device)
@@ -85,6 +86,23 @@ def observed_histogram_map(sample: EventSample, data: EventSample, observables: 
                            chunk: int = DEFAULT_CHUNK, counts: np.ndarray | None = None) -> np.ndarray:
     """Observed q(θ) of a 1-D or 2-D histogram: observed counts per bin against the yields L·Σ_{i∈b} w_i(θ) of the
     simulated events; bins as for the expected map (weighted quantiles at ``theta_ref``, or the reference edges)."""
+    index, n_bins_total, observed = observed_bins(sample, data, observables, theta_ref, binning=binning, n_bins=n_bins,
+                                                  counts=counts)
+    simulated = np.bincount(index, minlength=n_bins_total) > 0
+    joint = JointQuantities(sample)
+    t = np.empty(len(points))
+    for start in range(0, len(points), chunk):
+        block = points[start : start + chunk]
+        nu = lumi * limits.bin_sums(index, joint.weights(block), n_bins_total).T  # (Tc, B)
+        t[start : start + chunk] = limits.binned_asimov_q(nu[:, simulated], observed[simulated])
+    return q_from_t(t)
+
+
+def observed_bins(sample: EventSample, data: EventSample, observables: Sequence[str], theta_ref: np.ndarray, *,
+                  binning: str = "auto", n_bins: int | None = None,
+                  counts: np.ndarray | None = None) -> tuple[np.ndarray, int, np.ndarray]:
+    """The bin of every simulated event (N,), the number of bins and the observed counts per bin, zero in bins
+    without simulated events (they predict nothing; a warning says how many observed events that leaves out)."""
     for source, events in (("sample", sample), ("data", data)):
         missing = [name for name in observables if name not in events.observables]
         if missing:
@@ -98,37 +116,37 @@ def observed_histogram_map(sample: EventSample, data: EventSample, observables: 
         edges = limits.quantile_edges(x, sample.weights_at(np.asarray(theta_ref, float)), n_bins)
     index, n_bins_total = limits.bin_index(x, edges)
     data_index, _ = limits.bin_index(x_data, edges)
-    observed = np.bincount(data_index, weights=_counts(counts, data), minlength=n_bins_total)
+    observed = np.bincount(data_index, weights=counts_or_ones(counts, data), minlength=n_bins_total)
     simulated = np.bincount(index, minlength=n_bins_total) > 0  # a bin without simulated events predicts nothing
     if np.any(observed[~simulated] > 0):
         log.warning("histogram %s: %g observed events fall in %d bins without simulated events and are left out; use "
                     "fewer bins or a larger simulated sample", ",".join(observables), observed[~simulated].sum(),
                     int(np.sum(~simulated & (observed > 0))))
-    joint = JointQuantities(sample)
-    t = np.empty(len(points))
-    for start in range(0, len(points), chunk):
-        block = points[start : start + chunk]
-        nu = lumi * limits.bin_sums(index, joint.weights(block), n_bins_total).T  # (Tc, B)
-        t[start : start + chunk] = limits.binned_asimov_q(nu[:, simulated], observed[simulated])
-    return q_from_t(t)
+    return index, n_bins_total, np.where(simulated, observed, 0.0)
 
 
 def observed_truth_map(sample: EventSample, data: EventSample, points: np.ndarray, lumi: float, *,
                        chunk: int = DEFAULT_CHUNK, counts: np.ndarray | None = None) -> np.ndarray:
     """Observed q(θ) with the exact likelihood: exact log p(x|θ) of the observed events (the data must carry the
     parton-level truth, as pseudo-data drawn from a sample with truth does) and the exact σ(θ)."""
+    return q_from_t(observed_truth_t(sample, data, points, lumi, chunk=chunk, counts=counts))
+
+
+def observed_truth_t(sample: EventSample, data: EventSample, points: np.ndarray, lumi: float, *,
+                     chunk: int = DEFAULT_CHUNK, counts: np.ndarray | None = None) -> np.ndarray:
+    """The observed −2 log L(θ) of :func:`observed_truth_map` before its minimum is subtracted, shape (T,)."""
     from lfi.truth import exact_cross_section, exact_log_likelihood
 
-    counts = _counts(counts, data)
+    counts = counts_or_ones(counts, data)
     sums, sigma = np.empty(len(points)), np.empty(len(points))
     for start in range(0, len(points), chunk):
         block = points[start : start + chunk]
         sums[start : start + chunk] = counts @ exact_log_likelihood(data, block)
         sigma[start : start + chunk] = exact_cross_section(sample, block)
-    return q_from_t(extended_observed_t(sums, sigma, lumi, counts.sum()))
+    return extended_observed_t(sums, sigma, lumi, counts.sum())
 
 
-def _counts(counts: np.ndarray | None, data: EventSample) -> np.ndarray:
+def counts_or_ones(counts: np.ndarray | None, data: EventSample) -> np.ndarray:
     if counts is None:
         return np.ones(len(data))
     counts = np.asarray(counts, dtype=np.float64)

@@ -1,5 +1,6 @@
 """Expected likelihood maps with nuisance parameters profiled: ratio estimators and the truth (unbinned),
-histograms (binned) and SALLY (linearised, through the Fisher information) (docs/statistics.md §14).
+histograms (binned) and SALLY (linearised, through the Fisher information) (docs/statistics.md §14); and the
+observed profiled maps of the truth and histograms that the toys of ``lfi coverage --nuisance`` use (§15).
 
 The nuisance model comes from the sample's stored variations (:meth:`lfi.events.EventSample.nuisance_model`)
 and from normalisation uncertainties per process; :mod:`lfi.limits.nuisance` does the profiling. Shapes: N test
@@ -17,9 +18,11 @@ from lfi.augment.joint import JointQuantities
 from lfi.errors import OptionError, UnknownNameError
 from lfi.events import EventSample
 from lfi.limits.information import profile_information
+from lfi.limits.observed import q_from_t
 from lfi.limits.nuisance import NuisanceModel, profiled_binned_q, profiled_unbinned_q
 
-__all__ = ["nuisance_model_for", "profiled_unbinned_map", "profiled_histogram_map", "profiled_sally_map"]
+__all__ = ["nuisance_model_for", "profiled_unbinned_map", "profiled_histogram_map", "profiled_sally_map",
+           "observed_profiled_truth_map", "observed_profiled_histogram_map"]
 
 _PROFILE_BLOCK = 4_000_000  # (event, grid point, nuisance²) entries per block of the Newton step
 
@@ -110,3 +113,56 @@ def profiled_sally_map(score: np.ndarray, sample: EventSample, points: np.ndarra
     theta_true = np.asarray(theta_true, float)
     info = score_information(sample, score, lumi, theta_true, nuisances=model)
     return limits.sally_q(points, profile_information(info, list(range(sample.n_parameters))), theta_true)
+
+
+def observed_profiled_truth_map(sample: EventSample, data: EventSample, points: np.ndarray, lumi: float,
+                                model: NuisanceModel, data_model: NuisanceModel, *, centre: np.ndarray | None = None,
+                                counts: np.ndarray | None = None, chunk: int = 128) -> np.ndarray:
+    """Observed q(θ) = t(θ) − min t with t(θ) = min_ν of the exact likelihood with nuisances, shape (T,).
+
+    The factor of an observed event is its own exp(a ν + b ν²) (``data_model``, e.g. the source events a toy drew),
+    exact where the event's variation weights depend on x alone (parton level, normalisations).
+
+    Parameters
+    ----------
+    model : NuisanceModel
+        The simulated events' coefficients (σ(θ, ν)).
+    data_model : NuisanceModel
+        The observed events' coefficients.
+    centre : ndarray, shape (K,), optional
+        Global observables of the constraints (default 0).
+    """
+    from lfi.evaluate_observed import counts_or_ones, observed_truth_t
+
+    counts = counts_or_ones(counts, data)
+    observed = (counts @ data_model.linear, counts @ data_model.quadratic)
+    t_fixed = observed_truth_t(sample, data, points, lumi, counts=counts)
+    joint = JointQuantities(sample)
+    out = np.empty(len(points))
+    step = _block(sample, model, chunk)
+    for start in range(0, len(points), step):
+        block = slice(start, start + step)
+        out[block] = profiled_unbinned_q(t_fixed[block], joint.weights(points[block]), None, model, lumi,
+                                         observed=observed, centre=centre)[0]
+    return q_from_t(out)
+
+
+def observed_profiled_histogram_map(sample: EventSample, data: EventSample, observables: Sequence[str],
+                                    points: np.ndarray, theta_ref: np.ndarray, lumi: float, model: NuisanceModel, *,
+                                    centre: np.ndarray | None = None, binning: str = "auto", n_bins: int | None = None,
+                                    counts: np.ndarray | None = None, chunk: int = 128) -> np.ndarray:
+    """Observed q(θ) of a histogram with the nuisances profiled (the bins of
+    :func:`lfi.evaluate_observed.observed_histogram_map`), shape (T,)."""
+    from lfi.evaluate_observed import observed_bins
+
+    index, n_total, observed = observed_bins(sample, data, observables, theta_ref, binning=binning, n_bins=n_bins,
+                                             counts=counts)
+    joint = JointQuantities(sample)
+    w_ref = sample.weights_at(np.asarray(theta_ref, float))
+    out = np.empty(len(points))
+    step = _block(sample, model, chunk)
+    for start in range(0, len(points), step):
+        block = slice(start, start + step)
+        out[block] = profiled_binned_q(index, n_total, joint.weights(points[block]), w_ref, model, lumi,
+                                       counts=observed, centre=centre)[0]
+    return q_from_t(out)

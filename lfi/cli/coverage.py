@@ -8,7 +8,7 @@ __all__ = ["add_commands"]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    from lfi.cli.limits import add_map_inputs
+    from lfi.cli.limits import add_map_inputs, add_nuisance_options
 
     p = subparsers.add_parser(
         "coverage", help="do the Wilks contours cover? pseudo-experiments at chosen θ points",
@@ -24,19 +24,22 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--grid", default=None, metavar="SPEC", help='"low:high:n,low:high:n" (default as lfi limits)')
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
+    add_nuisance_options(p, "toys also draw the constraints' global observables and the truth and histogram maps "
+                            "are recomputed with them profiled (<map>_profiled)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfi.cli.limits import histogram_specs, luminosity_and_output, parse_point
+    from lfi.cli.limits import histogram_specs, luminosity_and_output, parse_normalisations, parse_point
     from lfi.workflows.coverage import coverage_study, format_coverage, write_coverage
 
     lumi = luminosity_and_output(args)
     result = coverage_study(args.data, args.source, lumi=lumi.pb, test_points=[parse_point(a, "--at") for a in args.at],
                             toys=args.toys, truth=args.truth, histograms=histogram_specs(args.histogram),
                             models=args.model, grid=args.grid, binning=args.binning, seed=args.seed,
-                            device=args.device)
+                            device=args.device, nuisances=[n for n in (args.nuisance or "").split(",") if n],
+                            normalisations=parse_normalisations(args.normalisation))
     written = write_coverage(result, args.out)
     print(format_coverage(result))
     print(f"figure: {written[-1]}")

@@ -14,12 +14,12 @@ from lfi.errors import EventFileError, OptionError
 from lfi.events.sample import EventSample
 from lfi.limits.checks import check_lumi
 
-__all__ = ["draw_pseudodata"]
+__all__ = ["draw_pseudodata", "pseudodata_indices"]
 
 
-def draw_pseudodata(sample: EventSample, theta: np.ndarray, lumi: float, *, seed: int = 0,
-                    source: str = "<memory>") -> EventSample:
-    """Unweighted pseudo-data at θ.
+def pseudodata_indices(sample: EventSample, theta: np.ndarray, lumi: float, *, seed: int = 0,
+                       source: str = "<memory>") -> np.ndarray:
+    """The events of one pseudo-experiment at θ: indices into ``sample``, sorted, with repeats, shape (n,).
 
     Parameters
     ----------
@@ -35,9 +35,8 @@ def draw_pseudodata(sample: EventSample, theta: np.ndarray, lumi: float, *, seed
 
     Returns
     -------
-    EventSample
-        The drawn events; every weight is 1/L (so a column sums to n/L, the observed σ in pb) and
-        ``metadata["pseudodata"]`` records θ, L, the seed, the expected and the drawn number of events.
+    ndarray of int, shape (n,)
+        n ~ Poisson(L·σ(θ)).
 
     Raises
     ------
@@ -63,7 +62,22 @@ def draw_pseudodata(sample: EventSample, theta: np.ndarray, lumi: float, *, seed
     rng = np.random.default_rng(seed)
     expected = lumi * sigma
     n = int(rng.poisson(expected))
-    index = np.sort(rng.choice(len(sample), size=n, p=weights / sigma))
+    return np.sort(rng.choice(len(sample), size=n, p=weights / sigma))
+
+
+def draw_pseudodata(sample: EventSample, theta: np.ndarray, lumi: float, *, seed: int = 0,
+                    source: str = "<memory>") -> EventSample:
+    """Unweighted pseudo-data at θ: the events :func:`pseudodata_indices` draws.
+
+    Returns
+    -------
+    EventSample
+        The drawn events; every weight is 1/L (so a column sums to n/L, the observed σ in pb) and
+        ``metadata["pseudodata"]`` records θ, L, the seed, the expected and the drawn number of events.
+    """
+    index = pseudodata_indices(sample, theta, lumi, seed=seed, source=source)
+    theta = np.asarray(theta, dtype=np.float64).reshape(-1)
+    expected, n = float(lumi * sample.weights_at(theta).sum()), len(index)
     drawn = sample.select(index)
     drawn.weights = np.full_like(drawn.weights, 1.0 / lumi)
     drawn.metadata = {**drawn.metadata, "pseudodata": {

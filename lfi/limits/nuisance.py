@@ -171,9 +171,9 @@ class NuisanceModel:
         rate = self.rate_part(weights)
         return NuisanceModel(self.names, self.linear - rate.linear, self.quadratic - rate.quadratic)
 
-def _check(weights: np.ndarray, weights_true: np.ndarray, model: NuisanceModel) -> tuple[np.ndarray, np.ndarray]:
+def _check(weights: np.ndarray, weights_true: np.ndarray | None, model: NuisanceModel) -> tuple[np.ndarray, np.ndarray]:
     w = np.asarray(weights, dtype=np.float64)
-    w_true = np.asarray(weights_true, dtype=np.float64)
+    w_true = np.zeros(w.shape[0]) if weights_true is None else np.asarray(weights_true, dtype=np.float64)
     if w.ndim != 2 or w_true.shape != (w.shape[0],) or model.linear.shape[0] != w.shape[0]:
         raise ValueError(f"need weights (N, T), weights_true (N,) and a model of N events; got {w.shape}, "
                          f"{w_true.shape} and {model.linear.shape[0]} events")
@@ -224,9 +224,14 @@ def _factor_terms(model: NuisanceModel, weights: np.ndarray, nu: np.ndarray, der
     return wf, d
 
 
-def profiled_unbinned_q(q_fixed: np.ndarray, weights: np.ndarray, weights_true: np.ndarray, model: NuisanceModel,
-                        lumi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Profiled Asimov q(θ) = min_ν q(θ, ν) for an unbinned likelihood (ratio estimators, the truth).
+def profiled_unbinned_q(q_fixed: np.ndarray, weights: np.ndarray, weights_true: np.ndarray | None, model: NuisanceModel,
+                        lumi: float, *, observed: tuple[np.ndarray, np.ndarray] | None = None,
+                        centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Profiled Asimov q(θ) = min_ν q(θ, ν) for an unbinned likelihood (ratio estimators, the truth), or the
+    profiled observed t(θ) with ``observed``.
+
+    q(θ, ν) = q_fixed(θ) + 2L(σ(θ, ν) − σ(θ)) − 2 Σ_data log f(x, ν) + |ν − a|², where the data term is the
+    Asimov data set's (L·w_e(θ*) per simulated event) or, with ``observed``, the observed events' own.
 
     Parameters
     ----------
@@ -234,17 +239,22 @@ def profiled_unbinned_q(q_fixed: np.ndarray, weights: np.ndarray, weights_true: 
         q(θ) with ν = 0 (the usual map), computed with σ(θ) = Σ_e weights[e, t].
     weights : array_like, shape (N, T)
         w_e(θ_t) in pb; their sum is σ(θ_t).
-    weights_true : array_like, shape (N,)
-        w_e(θ*) in pb.
+    weights_true : array_like, shape (N,), or None
+        w_e(θ*) in pb (the Asimov data set); None with ``observed``.
     model : NuisanceModel
         Coefficients of the same N events.
     lumi : float
         pb⁻¹.
+    observed : (ndarray, ndarray), optional
+        Σ over the observed events of their coefficients a_ek and b_ek (each (K,)), log f = aν + bν²; ``q_fixed``
+        is then the observed fixed-nuisance t(θ).
+    centre : ndarray, shape (K,), optional
+        The global observables a of the constraints (default 0; toys draw them from N(0, 1)).
 
     Returns
     -------
     q : ndarray, shape (T,)
-        ≤ q_fixed.
+        ≤ q_fixed + |a|² (the value at ν = 0).
     nu_hat : ndarray, shape (T, K)
         The profiled nuisances per grid point.
     """
@@ -253,43 +263,62 @@ def profiled_unbinned_q(q_fixed: np.ndarray, weights: np.ndarray, weights_true: 
     q_fixed = np.asarray(q_fixed, dtype=np.float64)
     if q_fixed.shape != (w.shape[1],):
         raise ValueError(f"q_fixed must have shape (T,) = ({w.shape[1]},), got {q_fixed.shape}")
-    n = lumi * w_true.sum()
-    mean_linear = w_true @ model.linear / w_true.sum()  # (K,)
-    mean_quadratic = w_true @ model.quadratic / w_true.sum()
+    if observed is None:
+        if weights_true is None:
+            raise ValueError("give weights_true (Asimov data) or observed (observed data)")
+        n = lumi * w_true.sum()
+        data_linear, data_quadratic = n * (w_true @ model.linear) / w_true.sum(), n * (w_true @ model.quadratic) / w_true.sum()
+    else:
+        data_linear, data_quadratic = (np.asarray(v, dtype=np.float64).reshape(model.n_nuisances) for v in observed)
+    a = _centre(centre, model)
     sigma = w.sum(axis=0)
     finite = np.isfinite(q_fixed)
     eye = np.eye(model.n_nuisances)
 
     def objective(nu: np.ndarray, derivatives: bool):
         wf, d = _factor_terms(model, w, nu, derivatives)
-        value = (q_fixed + 2.0 * lumi * (wf.sum(axis=0) - sigma) - 2.0 * n * (nu @ mean_linear + nu**2 @ mean_quadratic)
-                 + np.sum(nu**2, axis=1))
+        value = (q_fixed + 2.0 * lumi * (wf.sum(axis=0) - sigma) - 2.0 * (nu @ data_linear + nu**2 @ data_quadratic)
+                 + np.sum((nu - a) ** 2, axis=1))
         value = np.where(finite, value, np.inf)
         if not derivatives:
             return value, None, None
-        gradient = (2.0 * lumi * np.einsum("nt,ntk->tk", wf, d) - 2.0 * n * (mean_linear + 2.0 * nu * mean_quadratic)
-                    + 2.0 * nu)
+        gradient = (2.0 * lumi * np.einsum("nt,ntk->tk", wf, d) - 2.0 * (data_linear + 2.0 * nu * data_quadratic)
+                    + 2.0 * (nu - a))
         hessian = 2.0 * lumi * (np.einsum("nt,ntk,ntl->tkl", wf, d, d)
                                 + 2.0 * np.einsum("nt,nk->tk", wf, model.quadratic)[:, :, None] * eye)
-        hessian += (2.0 - 4.0 * n * mean_quadratic)[None, :, None] * eye
+        hessian += (2.0 - 4.0 * data_quadratic)[None, :, None] * eye
         return value, np.where(finite[:, None], gradient, 0.0), np.where(finite[:, None, None], hessian, eye)
 
     value, nu = _newton(objective, len(q_fixed), model.n_nuisances)
-    return np.where(finite, np.minimum(value, q_fixed), q_fixed), nu
+    at_zero = q_fixed + float(a @ a)
+    return np.where(finite, np.minimum(value, at_zero), at_zero), nu
+
+
+def _centre(centre: np.ndarray | None, model: NuisanceModel) -> np.ndarray:
+    if centre is None:
+        return np.zeros(model.n_nuisances)
+    a = np.asarray(centre, dtype=np.float64).reshape(-1)
+    if a.shape != (model.n_nuisances,) or not np.all(np.isfinite(a)):
+        raise ValueError(f"centre must be {model.n_nuisances} finite numbers, got {a.tolist()}")
+    return a
 
 
 def profiled_binned_q(bins: np.ndarray, n_bins: int, weights: np.ndarray, weights_true: np.ndarray,
-                      model: NuisanceModel, lumi: float) -> tuple[np.ndarray, np.ndarray]:
+                      model: NuisanceModel, lumi: float, *, counts: np.ndarray | None = None,
+                      centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Profiled Asimov q(θ) of a histogram: ν_b(θ, ν) = L Σ_{e∈b} w_e(θ) f_e(ν) against the Asimov counts at
-    (θ*, ν = 0), with the constraint |ν|².
+    (θ*, ν = 0), or against observed ``counts``, with the constraint |ν − a|².
 
     Parameters
     ----------
     bins : array_like of int, shape (N,)
         Bin of every event (:func:`lfi.limits.histogram.bin_index`).
     n_bins : int
-    weights, weights_true, model, lumi
+    weights, weights_true, model, lumi, centre
         As in :func:`profiled_unbinned_q`.
+    counts : ndarray, shape (n_bins,), optional
+        Observed counts per bin (default: the Asimov counts L Σ_{e∈b} w_e(θ*)); the value is then the observed
+        −2 log L up to a constant.
 
     Returns
     -------
@@ -304,7 +333,10 @@ def profiled_binned_q(bins: np.ndarray, n_bins: int, weights: np.ndarray, weight
     if index.shape != (w.shape[0],) or (len(index) and (index.min() < 0 or index.max() >= n_bins)):
         raise ValueError(f"bins must be (N,) = ({w.shape[0]},) integers in [0, {n_bins})")
     onehot = sparse.csr_matrix((np.ones(len(index)), (index, np.arange(len(index)))), shape=(n_bins, len(index)))
-    counts = lumi * (onehot @ w_true)  # (B,)
+    counts = lumi * (onehot @ w_true) if counts is None else np.asarray(counts, dtype=np.float64)  # (B,)
+    if counts.shape != (n_bins,):
+        raise ValueError(f"counts must have shape ({n_bins},), got {counts.shape}")
+    a = _centre(centre, model)
     data = counts > 0
     eye = np.eye(model.n_nuisances)
     n_points, k = w.shape[1], model.n_nuisances
@@ -316,7 +348,7 @@ def profiled_binned_q(bins: np.ndarray, n_bins: int, weights: np.ndarray, weight
             logs = np.where(data, counts * np.log(np.where(data, yields, 1.0) / np.where(data, counts, 1.0)), 0.0)
         excluded = np.any(data & (yields <= 0), axis=1)
         with np.errstate(invalid="ignore"):  # inf − inf after an overflowing trial step: NaN, rejected
-            value = np.where(excluded, np.inf, 2.0 * np.sum(yields - counts - logs, axis=1) + np.sum(nu**2, axis=1))
+            value = np.where(excluded, np.inf, 2.0 * np.sum(yields - counts - logs, axis=1) + np.sum((nu - a) ** 2, axis=1))
         if not derivatives:
             return value, None, None
         first = lumi * (onehot @ (wf[:, :, None] * d).reshape(len(w), -1)).reshape(n_bins, n_points, k)  # ∂ν_b
@@ -324,7 +356,7 @@ def profiled_binned_q(bins: np.ndarray, n_bins: int, weights: np.ndarray, weight
                                                            + 2.0 * model.quadratic[:, None, :, None] * eye)
                                    ).reshape(len(w), -1)).reshape(n_bins, n_points, k, k)
         ratio = np.where(data[None, :], counts[None, :] / np.where(yields > 0, yields, 1.0), 0.0)  # (T, B)
-        gradient = 2.0 * np.einsum("tb,btk->tk", 1.0 - ratio, first) + 2.0 * nu
+        gradient = 2.0 * np.einsum("tb,btk->tk", 1.0 - ratio, first) + 2.0 * (nu - a)
         hessian = (2.0 * np.einsum("tb,btkl->tkl", 1.0 - ratio, second)
                    + 2.0 * np.einsum("tb,btk,btl->tkl", ratio / np.where(yields > 0, yields, 1.0), first, first)
                    + 2.0 * eye)

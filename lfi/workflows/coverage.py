@@ -7,7 +7,14 @@ probabilities w_i(θ)/Σw(θ) (:func:`lfi.events.draw_pseudodata`), the observed
 (:mod:`lfi.evaluate_observed`) on the grid plus θ itself, and q_k = t(θ) − min t. θ is inside the CL region of toy k
 when q_k ≤ the Wilks threshold; the fraction over toys estimates the coverage, with the binomial standard error
 √(p(1 − p)/K). The CL quantile of the q_k is the Neyman critical value at θ: a contour drawn at that level covers by
-construction. Nuisances are not profiled in the toys (the observed maps are fixed-nuisance maps).
+construction.
+
+With nuisances (``nuisances``, ``normalisations``), every toy also draws the global observables a ~ N(0, 1) of the
+constraints (the data stay at ν = 0), and the truth and histogram maps are recomputed with ν profiled
+(:func:`lfi.evaluate_profiled.observed_profiled_truth_map`, ``…_histogram_map``) as ``<map>_profiled``: the coverage
+of the profiled contours. A drawn event's nuisance factor is its source event's, so the unbinned truth is exact
+where the variations depend on x alone (parton level, normalisations); trained estimators would need a learned
+nuisance ratio and are refused.
 """
 
 from __future__ import annotations
@@ -16,13 +23,13 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from lfi import limits
 from lfi.errors import EventFileError, OptionError
-from lfi.events import EventSample, draw_pseudodata
+from lfi.events import EventSample, pseudodata_indices
 from lfi.files import atomic_write_text
 
 __all__ = ["coverage_study", "write_coverage", "format_coverage"]
@@ -45,11 +52,41 @@ def _observed_maps(sample, data, points, theta, lumi, truth, histograms, loaded,
     return maps
 
 
+def _nuisance_models(sample, pool, nuisances, normalisations):
+    """The nuisance model of the simulated sample and of the source sample (the toys' events), same names."""
+    from lfi.evaluate_profiled import nuisance_model_for
+
+    model = nuisance_model_for(sample, nuisances, normalisations)
+    pool_model = nuisance_model_for(pool, nuisances, normalisations)
+    if pool_model.names != model.names:
+        raise EventFileError(f"the source's nuisances {list(pool_model.names)} differ from the sample's {list(model.names)}")
+    return model, pool_model
+
+
+def _profiled_maps(sample, pseudo, index, points, theta, lumi, truth, histograms, binning, models_for, rng) -> dict:
+    """The profiled observed maps of one toy, with global observables drawn from N(0, 1)."""
+    from lfi.evaluate_profiled import observed_profiled_histogram_map, observed_profiled_truth_map
+    from lfi.limits.nuisance import NuisanceModel
+
+    model, pool_model = models_for
+    centre = rng.standard_normal(model.n_nuisances)
+    maps = {}
+    if truth:
+        data_model = NuisanceModel(pool_model.names, pool_model.linear[index], pool_model.quadratic[index])
+        maps["truth_profiled"] = observed_profiled_truth_map(sample, pseudo, points, lumi, model, data_model,
+                                                             centre=centre)
+    for names in histograms:
+        maps["histogram_" + "_".join(names) + "_profiled"] = observed_profiled_histogram_map(
+            sample, pseudo, names, points, theta, lumi, model, centre=centre, binning=binning)
+    return maps
+
+
 def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: float,
                    test_points: Sequence[Sequence[float]], toys: int = 200, truth: bool = False,
                    histograms: Sequence[Sequence[str]] = (), models: Sequence[str | os.PathLike] = (),
                    grid: str | None = None, binning: str = "auto", seed: int = 0, device: str = "cpu",
-                   cl: Sequence[float] = DEFAULT_CL, progress: bool | None = None) -> dict:
+                   cl: Sequence[float] = DEFAULT_CL, progress: bool | None = None, nuisances: Sequence[str] = (),
+                   normalisations: Mapping[str, float] | None = None) -> dict:
     """Coverage of the Wilks contours and Neyman critical values at each test point, for every requested map.
 
     Parameters
@@ -64,6 +101,9 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
     test_points : sequence of (D,) points
     toys : int
         Pseudo-experiments per test point.
+    nuisances, normalisations
+        Stored variations to profile (names or ``["all"]``) and log-normal normalisations (process → δ), as in
+        ``lfi limits --nuisance/--normalisation``: adds the ``<map>_profiled`` maps.
 
     Returns
     -------
@@ -80,6 +120,10 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
         raise OptionError(f"--toys must be positive, got {toys}")
     if not (truth or histograms or models):
         raise OptionError("nothing to test: give --truth, --histogram or --model")
+    profiling = bool(list(nuisances) or normalisations)
+    if profiling and models:
+        raise OptionError("--nuisance/--normalisation with --model: profiled toys of trained estimators need a learned "
+                          "nuisance ratio per event, which is not available; use --truth and --histogram")
     sample, pool = EventSample.load(data), EventSample.load(source)
     if pool.parameters != sample.parameters:
         raise EventFileError(f"--source {source}: parameters {pool.parameters} differ from {data}'s {sample.parameters}")
@@ -98,18 +142,27 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
     labels = {"truth": map_label("truth")} if truth else {}
     labels |= {"histogram_" + "_".join(names): map_label("histogram_" + "_".join(names), {"observables": list(names)})
                for names in histograms}
+    models_for = _nuisance_models(sample, pool, nuisances, normalisations) if profiling else None
+    if profiling:
+        labels |= {f"{name}_profiled": map_label(f"{name}_profiled", {"profiled": True}) for name in list(labels)}
     result = {"data": str(data), "source": str(source), "lumi_pb": float(lumi), "toys": int(toys), "seed": int(seed),
-              "grid": grid or default_grid(sample), "wilks_thresholds": thresholds, "labels": labels, "points": []}
+              "grid": grid or default_grid(sample), "wilks_thresholds": thresholds, "labels": labels, "points": [],
+              "nuisances": list(models_for[0].names) if profiling else []}
     bar = tqdm(total=len(points) * int(toys), desc="toys", unit="toy", disable=None if progress is None else not progress)
     for j, theta in enumerate(points):
         with_theta = np.vstack([grid_points, theta])
         q_values: dict[str, list[float]] = {}
         counts = []
         for k in range(int(toys)):
-            pseudo = draw_pseudodata(pool, theta, lumi, seed=seed + 1_000_003 * j + k, source=str(source))
+            toy_seed = seed + 1_000_003 * j + k
+            index = pseudodata_indices(pool, theta, lumi, seed=toy_seed, source=str(source))
+            pseudo = pool.select(index)
             counts.append(len(pseudo))
-            for name, q in _observed_maps(sample, pseudo, with_theta, theta, lumi, truth, histograms, loaded,
-                                          binning, device).items():
+            maps = _observed_maps(sample, pseudo, with_theta, theta, lumi, truth, histograms, loaded, binning, device)
+            if profiling:
+                maps |= _profiled_maps(sample, pseudo, index, with_theta, theta, lumi, truth, histograms, binning,
+                                       models_for, np.random.default_rng([toy_seed, 17]))
+            for name, q in maps.items():
                 q_values.setdefault(name, []).append(float(q[-1]))
             bar.update()
         entry = {"theta": theta.tolist(), "expected_events": float(lumi * pool.weights_at(theta).sum()),
