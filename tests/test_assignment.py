@@ -308,11 +308,16 @@ def test_assign_commands_train_apply_and_refuse_clashes(tth_file, tmp_path, caps
     assert main(["assign", "--data", str(tth_file), "--model", str(chi2_dir), "--out", str(with_chi2)]) == 0
     both = tmp_path / "both.h5"
     assert main(["assign", "--data", str(with_chi2), "--model", str(nn_dir), "--out", str(both),
-                 "--prefix", "nn_"]) == 0
+                 "--prefix", "nn_", "--as-globals"]) == 0
     sample = EventSample.load(both)
     for name in ("m_t_had", "m_higgs", "chi2", "nn_m_t_had", "nn_p_assign_higgs", "nn_p_detect_t_lep"):
         assert name in sample.observables and np.all(np.isfinite(sample.observables[name]))
     assert np.all((sample.observables["nn_p_detect_higgs"] >= 0) & (sample.observables["nn_p_detect_higgs"] <= 1))
+    # --as-globals: the network's observables are also event-level inputs (the χ² ones, added without it, are not)
+    assert sample.global_names[:2] == ["met", "met_phi"] and "nn_m_higgs" in sample.global_names
+    assert "m_higgs" not in sample.global_names
+    np.testing.assert_allclose(sample.globals_[:, sample.global_names.index("nn_m_higgs")],
+                               sample.observables["nn_m_higgs"], rtol=1e-6)
     assigned = sample.observables["m_t_had"] > 0
     assert np.all(assigned == (sample.observables["n_jets"] >= 6))  # χ² assigns every event with six jets
     capsys.readouterr()

@@ -42,6 +42,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--model", required=True, metavar="DIR", help="a directory written by lfi assign-train")
     a.add_argument("--out", required=True, metavar="FILE", help="output event file")
     a.add_argument("--prefix", default="", help="put in front of every new observable name")
+    a.add_argument("--as-globals", action="store_true",
+                   help="also append them to the event-level inputs, so classifiers (e.g. --estimator bdt) use them")
     a.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N")
     a.set_defaults(func=run_assign)
 
@@ -65,7 +67,8 @@ def run_train(args: argparse.Namespace) -> int:
 def run_assign(args: argparse.Namespace) -> int:
     from lfi.workflows.assignment import assign_file
 
-    result = assign_file(args.data, args.model, args.out, prefix=args.prefix, device=args.device)
+    result = assign_file(args.data, args.model, args.out, prefix=args.prefix, as_globals=args.as_globals,
+                         device=args.device)
     print(f"{result['events']} events, {100 * result['assigned']:.1f} % with every particle assigned; "
           f"added {', '.join(result['observables'])}")
     print(f"wrote {args.out}")

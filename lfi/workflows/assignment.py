@@ -108,8 +108,11 @@ def assign_events(assigner, sample, *, device: str = "cpu") -> dict:
 
 
 def assign_file(data: str | os.PathLike, model: str | os.PathLike, out: str | os.PathLike, *, prefix: str = "",
-                device: str = "cpu") -> dict:
+                as_globals: bool = False, device: str = "cpu") -> dict:
     """Add an assigner's observables (names with ``prefix``) to an event file, written to ``out`` atomically.
+
+    With ``as_globals`` they are also appended to the event-level inputs (``globals``), which every encoder and the
+    ``bdt`` read: a classifier trained on the new file sees the assignment ("assignment + BDT").
 
     Returns
     -------
@@ -136,6 +139,14 @@ def assign_file(data: str | os.PathLike, model: str | os.PathLike, out: str | os
                           "under other names")
     metadata = {**sample.metadata, "assignment": {"model": str(model), "prefix": prefix,
                                                   "topology": result["topology"].name}}
-    replace(sample, observables={**sample.observables, **added}, metadata=metadata).save(out)
+    extra = {}
+    if as_globals:
+        clash = sorted(set(added) & set(sample.global_names))
+        if clash:
+            raise OptionError(f"{data}: already has the global(s) {', '.join(clash)}; pass --prefix")
+        columns = np.column_stack([added[k] for k in added]).astype(sample.globals_.dtype)
+        extra = {"globals_": np.concatenate([sample.globals_, columns], axis=1),
+                 "global_names": [*sample.global_names, *added]}
+    replace(sample, observables={**sample.observables, **added}, metadata=metadata, **extra).save(out)
     assigned = np.all([np.all(a >= 0, axis=1) for a in result["assignment"]], axis=0)
     return {"observables": list(added), "events": len(sample), "assigned": float(assigned.mean()) if len(sample) else 0.0}
