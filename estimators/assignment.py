@@ -29,10 +29,10 @@ from torch import Tensor, nn
 
 from estimators.encoders import build_encoder
 from estimators.encoders.base import ObjectEncoder
+from estimators.estimator import CONFIG_FILE as _CONFIG, WEIGHTS_FILE as _WEIGHTS, save_model_files
 from estimators.layers import mlp
 from lfi.assignment.topology import topology as topology_named
 from lfi.errors import ModelError, OptionError
-from lfi.files import atomic_write, atomic_write_text
 from lfi.objects import BJET, JET
 
 __all__ = ["SymmetricTensorAttention", "AssignmentModel", "decode", "ASSIGNMENT_KIND", "INVALID_LOGIT"]
@@ -41,7 +41,6 @@ ASSIGNMENT_KIND = "assignment"
 """The ``kind`` in a saved assignment model's ``config.json``."""
 INVALID_LOGIT = -1.0e4
 """Logit of an invalid tuple: exp(−10⁴) vanishes in float16, bfloat16 and float32, and sums stay finite."""
-_CONFIG, _WEIGHTS = "config.json", "weights.pt"
 
 
 def _tuple_mask(slots: int, rank: int, symmetric: bool, device: torch.device) -> Tensor:
@@ -198,18 +197,9 @@ class AssignmentModel(nn.Module):
                 "assignment_probability": np.concatenate([p[1] for p in parts]).astype(np.float64),
                 "detection_probability": np.concatenate([p[2] for p in parts]).astype(np.float64)}
 
-    @property
-    def size(self) -> dict[str, int]:
-        return {"parameters": sum(p.numel() for p in self.parameters() if p.requires_grad)}
-
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``weights.pt`` (state dict incl. the input scaling) into ``directory``."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(directory / _CONFIG, json.dumps(self.config, indent=2))
-        with atomic_write(directory / _WEIGHTS) as tmp:
-            torch.save(self.state_dict(), tmp)
-        return directory
+        return save_model_files(directory, self.config, self)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, map_location: str | torch.device = "cpu") -> "AssignmentModel":

@@ -20,13 +20,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import IterableDataset
 
 from estimators.assignment import AssignmentModel
 from estimators.encoders import parse_options
 from estimators.network_training import options_as_text
 from lfi.assignment.topology import JET_TRUTH_KEY, topology as topology_named
 from lfi.errors import OptionError
+from lfi.train.class_batches import IndexedBatches
 from lfi.train.distributed import is_main_process
 from lfi.train.trainer import CHECKPOINT_FILE, TrainConfig, fit
 
@@ -63,8 +63,8 @@ def assignment_targets(topology: str, jet_partons: np.ndarray, n_slots: int) -> 
     return np.where(present, target, 0).astype(np.int64), present
 
 
-class AssignmentBatches(IterableDataset):
-    """Batches of events with their assignment targets; shuffled each epoch when ``shuffle``.
+class AssignmentBatches(IndexedBatches):
+    """Batches of events with their assignment targets (:class:`lfi.train.class_batches.IndexedBatches`).
 
     Yields dicts with ``momenta`` (B, P, 4) float32, ``types`` (B, P) int64, ``globals`` (B, G) float32,
     ``target`` (B, K) int64 and ``present`` (B, K) bool.
@@ -72,41 +72,18 @@ class AssignmentBatches(IterableDataset):
 
     def __init__(self, sample, index: np.ndarray, target: np.ndarray, present: np.ndarray, *, batch_size: int,
                  shuffle: bool = True, seed: int = 0) -> None:
-        super().__init__()
-        self.sample, self.index, self.target, self.present = sample, np.asarray(index), target, present
-        self.batch_size, self.shuffle, self.seed, self.epoch = int(batch_size), shuffle, seed, 0
-        self.rank, self.world = 0, 1
+        super().__init__(index, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        self.sample, self.target, self.present = sample, target, present
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def set_rank(self, rank: int, world: int) -> None:
-        """Yield every ``world``-th batch from ``rank`` (data-parallel training), the same count on each rank."""
-        if self._all_batches() < world:
-            raise OptionError(f"{self._all_batches()} batch(es) cannot feed {world} processes: lower the batch size")
-        self.rank, self.world = rank, world
-
-    def _all_batches(self) -> int:
-        return -(-len(self.index) // self.batch_size)
-
-    def __len__(self) -> int:
-        mine = len(range(self._all_batches())[self.rank :: self.world])
-        return min(mine, self._all_batches() // self.world) if self.shuffle else mine
-
-    def __iter__(self):
-        order = np.arange(len(self.index))
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
-        s = self.sample
-        for batch in range(self._all_batches())[self.rank :: self.world][: len(self)]:
-            rows = self.index[order[batch * self.batch_size : (batch + 1) * self.batch_size]]
-            yield {
-                "momenta": torch.from_numpy(np.ascontiguousarray(s.momenta[rows], np.float32)),
-                "types": torch.from_numpy(s.types[rows].astype(np.int64)),
-                "globals": torch.from_numpy(np.ascontiguousarray(s.globals_[rows], np.float32)),
-                "target": torch.from_numpy(self.target[rows]),
-                "present": torch.from_numpy(self.present[rows]),
-            }
+    def make_batch(self, rows: np.ndarray) -> dict:
+        s, events = self.sample, self.index[rows]
+        return {
+            "momenta": torch.from_numpy(np.ascontiguousarray(s.momenta[events], np.float32)),
+            "types": torch.from_numpy(s.types[events].astype(np.int64)),
+            "globals": torch.from_numpy(np.ascontiguousarray(s.globals_[events], np.float32)),
+            "target": torch.from_numpy(self.target[events]),
+            "present": torch.from_numpy(self.present[events]),
+        }
 
 
 def train_assignment(sample, topology: str, encoder: str, out: str | Path, *, options: dict | None = None,

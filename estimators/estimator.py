@@ -24,9 +24,20 @@ from lfi.errors import ModelError, OptionError, UnknownNameError, first_line
 from lfi.files import atomic_write, atomic_write_text
 from lfi.train.progress import require_finished
 
-__all__ = ["Estimator", "build", "CONFIG_FILE", "WEIGHTS_FILE"]
+__all__ = ["Estimator", "build", "save_model_files", "CONFIG_FILE", "WEIGHTS_FILE"]
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.pt"
+
+
+def save_model_files(directory: str | os.PathLike, config: dict[str, Any], module: nn.Module) -> Path:
+    """Write ``config.json`` (``config`` as JSON) and ``weights.pt`` (the module's state dict) into ``directory``,
+    each atomically (a temporary name, then a rename); returns the directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(directory / CONFIG_FILE, json.dumps(config, indent=2))
+    with atomic_write(directory / WEIGHTS_FILE) as tmp:
+        torch.save(module.state_dict(), tmp)
+    return directory
 
 
 class Estimator(nn.Module):
@@ -159,11 +170,7 @@ class Estimator(nn.Module):
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``weights.pt`` into ``directory`` (each atomically)."""
-        directory = Path(directory)
-        atomic_write_text(directory / CONFIG_FILE, json.dumps(self.config, indent=2))
-        with atomic_write(directory / WEIGHTS_FILE) as tmp:
-            torch.save(self.state_dict(), tmp)
-        return directory
+        return save_model_files(directory, self.config, self)
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "Estimator":

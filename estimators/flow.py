@@ -29,14 +29,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from estimators.estimator import CONFIG_FILE, WEIGHTS_FILE, save_model_files
 from lfi.errors import ModelError, OptionError, UnknownOptionError, first_line
-from lfi.files import atomic_write, atomic_write_text
 from lfi.train.progress import require_finished
 from lfi.train.setup import as_list
 
 __all__ = ["FlowEstimator", "flow_options", "parse_flow_options", "TRANSFORMS"]
 
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.pt"
 #: Valid values of the ``transform`` option: masked affine autoregressive flow, neural spline flow.
 TRANSFORMS = ("maf", "nsf")
 def _zuko():
@@ -222,12 +221,7 @@ class FlowEstimator(nn.Module):
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``weights.pt`` into ``directory`` (each atomically)."""
-        directory = Path(directory)
-        atomic_write_text(directory / CONFIG_FILE, json.dumps({"encoder": "flow", "encoder_config": self.config},
-                                                              indent=2))
-        with atomic_write(directory / WEIGHTS_FILE) as tmp:
-            torch.save(self.state_dict(), tmp)
-        return directory
+        return save_model_files(directory, {"encoder": "flow", "encoder_config": self.config}, self)
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> "FlowEstimator":

@@ -66,8 +66,15 @@ def nuisance_model_for(sample: EventSample, names: Sequence[str] = (),
         raise OptionError(f"--nuisance/--normalisation: {err}") from None
 
 
-def _block(sample: EventSample, model: NuisanceModel, chunk: int) -> int:
-    return max(1, min(chunk, _PROFILE_BLOCK // max(1, len(sample) * model.n_nuisances ** 2)))
+def _in_blocks(sample: EventSample, model: NuisanceModel, chunk: int, n_points: int, compute) -> np.ndarray:
+    """``compute(block)`` for consecutive slices of the grid, sized so that a Newton step's (event, point,
+    nuisance²) arrays stay near :data:`_PROFILE_BLOCK` entries; concatenated, shape (T,)."""
+    step = max(1, min(chunk, _PROFILE_BLOCK // max(1, len(sample) * model.n_nuisances ** 2)))
+    out = np.empty(n_points)
+    for start in range(0, n_points, step):
+        block = slice(start, start + step)
+        out[block] = compute(block)
+    return out
 
 
 def profiled_unbinned_map(q_fixed: np.ndarray, sample: EventSample, points: np.ndarray, theta_true: np.ndarray,
@@ -75,12 +82,8 @@ def profiled_unbinned_map(q_fixed: np.ndarray, sample: EventSample, points: np.n
     """min_ν q(θ, ν) of an unbinned map (ratio estimator or truth) from its fixed-nuisance map ``q_fixed`` (T,)."""
     joint = JointQuantities(sample)
     w_true = sample.weights_at(np.asarray(theta_true, float))
-    out = np.empty(len(points))
-    step = _block(sample, model, chunk)
-    for start in range(0, len(points), step):
-        block = slice(start, start + step)
-        out[block] = profiled_unbinned_q(q_fixed[block], joint.weights(points[block]), w_true, model, lumi)[0]
-    return out
+    return _in_blocks(sample, model, chunk, len(points), lambda block: profiled_unbinned_q(
+        q_fixed[block], joint.weights(points[block]), w_true, model, lumi)[0])
 
 
 def profiled_histogram_map(sample: EventSample, observables: Sequence[str], points: np.ndarray,
@@ -93,12 +96,8 @@ def profiled_histogram_map(sample: EventSample, observables: Sequence[str], poin
     x, edges = histogram_binning(sample, observables, w_true, binning=binning, n_bins=n_bins)
     bins, n = limits.bin_index(x, edges)
     joint = JointQuantities(sample)
-    out = np.empty(len(points))
-    step = _block(sample, model, chunk)
-    for start in range(0, len(points), step):
-        block = slice(start, start + step)
-        out[block] = profiled_binned_q(bins, n, joint.weights(points[block]), w_true, model, lumi)[0]
-    return out
+    return _in_blocks(sample, model, chunk, len(points), lambda block: profiled_binned_q(
+        bins, n, joint.weights(points[block]), w_true, model, lumi)[0])
 
 
 def profiled_sally_map(score: np.ndarray, sample: EventSample, points: np.ndarray, theta_true: np.ndarray,
@@ -138,13 +137,8 @@ def observed_profiled_truth_map(sample: EventSample, data: EventSample, points: 
     observed = (counts @ data_model.linear, counts @ data_model.quadratic)
     t_fixed = observed_truth_t(sample, data, points, lumi, counts=counts)
     joint = JointQuantities(sample)
-    out = np.empty(len(points))
-    step = _block(sample, model, chunk)
-    for start in range(0, len(points), step):
-        block = slice(start, start + step)
-        out[block] = profiled_unbinned_q(t_fixed[block], joint.weights(points[block]), None, model, lumi,
-                                         observed=observed, centre=centre)[0]
-    return q_from_t(out)
+    return q_from_t(_in_blocks(sample, model, chunk, len(points), lambda block: profiled_unbinned_q(
+        t_fixed[block], joint.weights(points[block]), None, model, lumi, observed=observed, centre=centre)[0]))
 
 
 def observed_profiled_histogram_map(sample: EventSample, data: EventSample, observables: Sequence[str],
@@ -159,10 +153,5 @@ def observed_profiled_histogram_map(sample: EventSample, data: EventSample, obse
                                              counts=counts)
     joint = JointQuantities(sample)
     w_ref = sample.weights_at(np.asarray(theta_ref, float))
-    out = np.empty(len(points))
-    step = _block(sample, model, chunk)
-    for start in range(0, len(points), step):
-        block = slice(start, start + step)
-        out[block] = profiled_binned_q(index, n_total, joint.weights(points[block]), w_ref, model, lumi,
-                                       counts=observed, centre=centre)[0]
-    return q_from_t(out)
+    return q_from_t(_in_blocks(sample, model, chunk, len(points), lambda block: profiled_binned_q(
+        index, n_total, joint.weights(points[block]), w_ref, model, lumi, counts=observed, centre=centre)[0]))

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from estimators.features import N_TYPES, InputScaler, interaction_matrix, parse_interaction, parse_pair
 from lfi.errors import OptionError
 
-__all__ = ["ObjectEncoder", "EncoderInputs"]
+__all__ = ["ObjectEncoder", "PackedObjectEncoder", "EncoderInputs"]
 
 
 class EncoderInputs(NamedTuple):
@@ -177,3 +177,19 @@ class ObjectEncoder(nn.Module):
         if momenta.shape[1] > self.n_objects:
             raise OptionError(f"per-object embeddings need every slot: {momenta.shape[1]} object slots but "
                               f"n_objects={self.n_objects}")
+
+
+class PackedObjectEncoder(ObjectEncoder):
+    """An encoder whose per-object layers run on the packed real objects and then pool them into the event
+    embedding: subclasses define ``_particles`` (inputs → packed objects (N, D), their :class:`TokenPacking`, the
+    scaled globals) and ``_event`` (those → (B, D)); ``forward`` and ``encode_objects`` follow."""
+
+    def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
+        """Event embedding, shape (B, embed_dim); see the module docstring for the inputs."""
+        return self._event(*self._particles(momenta, types, globals_))
+
+    def encode_objects(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-object embeddings after the per-object blocks (B, P, D) and the event embedding (B, D)."""
+        self._require_all_slots(momenta)
+        x, packing, glob = self._particles(momenta, types, globals_)
+        return packing.scatter(x), self._event(x, packing, glob)

@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from estimators.encoders.base import ObjectEncoder
+from estimators.encoders.base import PackedObjectEncoder
 from estimators.features import OBJECT_FEATURES
 from estimators.layers import (AttentionBlock, ClassAttentionBlock, PairEmbedding, TokenPacking, attention_bias,
                                class_attention, mlp)
@@ -23,7 +23,7 @@ from estimators.layers import (AttentionBlock, ClassAttentionBlock, PairEmbeddin
 __all__ = ["ParticleTransformer"]
 
 
-class ParticleTransformer(ObjectEncoder):
+class ParticleTransformer(PackedObjectEncoder):
     """ParT encoder (``part``).
 
     Parameters
@@ -74,17 +74,6 @@ class ParticleTransformer(ObjectEncoder):
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         self.global_embed = mlp([self.scaler.n_global_features, d])
         self.norm = nn.LayerNorm(d)
-
-    def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
-        """Event embedding, shape (B, embed_dim); see :mod:`estimators.encoders.base` for the inputs."""
-        x, packing, glob = self._particles(momenta, types, globals_)
-        return self._event(x, packing, glob)
-
-    def encode_objects(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-object embeddings after the particle-attention blocks (B, P, D) and the event embedding (B, D)."""
-        self._require_all_slots(momenta)
-        x, packing, glob = self._particles(momenta, types, globals_)
-        return packing.scatter(x), self._event(x, packing, glob)
 
     def _particles(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, TokenPacking, Tensor]:
         """The real objects after the particle-attention blocks (N, D), their packing, the scaled globals."""

@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from estimators.encoders.base import ObjectEncoder
+from estimators.encoders.base import PackedObjectEncoder
 from estimators.features import OBJECT_FEATURES
 from estimators.layers import BiasedAttention, PairEmbedding, TokenPacking, attention_bias, mlp, padding_bias
 
@@ -65,7 +65,7 @@ class _MAB(nn.Module):
         return self.norm2(h + self.rff(h))
 
 
-class SetTransformer(ObjectEncoder):
+class SetTransformer(PackedObjectEncoder):
     """Set Transformer encoder.
 
     Parameters
@@ -103,17 +103,6 @@ class SetTransformer(ObjectEncoder):
         nn.init.trunc_normal_(self.seed, std=0.02)
         self.global_embed = mlp([self.scaler.n_global_features, dim])
         self.pma = _MAB(dim, num_heads, ffn_ratio)
-
-    def forward(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> Tensor:
-        """Event embedding, shape (B, embed_dim)."""
-        x, packing, glob = self._particles(momenta, types, globals_)
-        return self._event(x, packing, glob)
-
-    def encode_objects(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-object embeddings after the SABs (B, P, dim) and the event embedding (B, dim)."""
-        self._require_all_slots(momenta)
-        x, packing, glob = self._particles(momenta, types, globals_)
-        return packing.scatter(x), self._event(x, packing, glob)
 
     def _particles(self, momenta: Tensor, types: Tensor, globals_: Tensor) -> tuple[Tensor, TokenPacking, Tensor]:
         inp = self._inputs(momenta, types, globals_)

@@ -1,5 +1,6 @@
-"""Batches of labelled events for classifier training (``lfi classify``): shuffled each epoch, with
-class-balanced training weights (:func:`lfi.events.labelled.balanced_weights`)."""
+"""Batches over a fixed set of events (:class:`IndexedBatches`: a new order each epoch, shareable over torchrun
+processes), and the labelled batches of classifier training (``lfi classify``) with class-balanced training weights
+(:func:`lfi.events.labelled.balanced_weights`)."""
 
 from __future__ import annotations
 
@@ -9,39 +10,28 @@ from torch.utils.data import IterableDataset
 
 from lfi.errors import OptionError
 
-__all__ = ["ClassBatches"]
+__all__ = ["ClassBatches", "IndexedBatches"]
 
 
-class ClassBatches(IterableDataset):
-    """Iterable of classifier batches over a subset of :class:`lfi.events.labelled.LabelledEvents`.
+class IndexedBatches(IterableDataset):
+    """Batches over a fixed set of events, in a new order every epoch when ``shuffle``, shareable over data-parallel
+    processes; subclasses say what a batch holds (:meth:`make_batch`).
 
     Parameters
     ----------
-    events : LabelledEvents
     index : ndarray of int
         The events of this split.
-    weights : ndarray, shape (len(index),)
-        Training weight of each of them.
     batch_size : int
     shuffle : bool
         A new order every epoch (``default_rng([seed, epoch])``); validation batches keep the given order.
     seed : int
-
-    Yields
-    ------
-    dict
-        ``momenta`` (B, P, 4) float32, ``types`` (B, P) int64, ``globals`` (B, G) float32, ``label`` (B,) int64,
-        ``weight`` (B,) float32.
     """
 
-    def __init__(self, events, index: np.ndarray, weights: np.ndarray, *, batch_size: int = 256, shuffle: bool = True,
-                 seed: int = 0):
+    def __init__(self, index: np.ndarray, *, batch_size: int = 256, shuffle: bool = True, seed: int = 0):
         super().__init__()
         if batch_size < 1:
             raise OptionError(f"batch_size must be ≥ 1, got {batch_size}")
-        if len(index) != len(weights):
-            raise ValueError(f"{len(index)} events but {len(weights)} weights")
-        self.events, self.index, self.weights = events, np.asarray(index), np.asarray(weights, np.float32)
+        self.index = np.asarray(index)
         self.batch_size, self.shuffle, self.seed, self.epoch = int(batch_size), shuffle, seed, 0
         self.rank, self.world = 0, 1
 
@@ -69,15 +59,47 @@ class ClassBatches(IterableDataset):
         order = np.arange(len(self.index))
         if self.shuffle:
             order = np.random.default_rng([self.seed, self.epoch]).permutation(order)
-        e = self.events
         for batch in range(self._all_batches())[self.rank :: self.world][: len(self)]:
-            start = batch * self.batch_size
-            rows = order[start : start + self.batch_size]
-            events = self.index[rows]
-            yield {
-                "momenta": torch.from_numpy(e.momenta[events]),
-                "types": torch.from_numpy(e.types[events].astype(np.int64)),
-                "globals": torch.from_numpy(e.globals_[events]),
-                "label": torch.from_numpy(e.labels[events]),
-                "weight": torch.from_numpy(self.weights[rows]),
-            }
+            yield self.make_batch(order[batch * self.batch_size : (batch + 1) * self.batch_size])
+
+    def make_batch(self, rows: np.ndarray) -> dict:  # pragma: no cover - every subclass defines it
+        """The batch of the split's positions ``rows`` (events ``self.index[rows]``)."""
+        raise NotImplementedError
+
+
+class ClassBatches(IndexedBatches):
+    """Iterable of classifier batches over a subset of :class:`lfi.events.labelled.LabelledEvents`.
+
+    Parameters
+    ----------
+    events : LabelledEvents
+    index : ndarray of int
+        The events of this split.
+    weights : ndarray, shape (len(index),)
+        Training weight of each of them.
+    batch_size, shuffle, seed
+        As for :class:`IndexedBatches`.
+
+    Yields
+    ------
+    dict
+        ``momenta`` (B, P, 4) float32, ``types`` (B, P) int64, ``globals`` (B, G) float32, ``label`` (B,) int64,
+        ``weight`` (B,) float32.
+    """
+
+    def __init__(self, events, index: np.ndarray, weights: np.ndarray, *, batch_size: int = 256, shuffle: bool = True,
+                 seed: int = 0):
+        super().__init__(index, batch_size=batch_size, shuffle=shuffle, seed=seed)
+        if len(index) != len(weights):
+            raise ValueError(f"{len(index)} events but {len(weights)} weights")
+        self.events, self.weights = events, np.asarray(weights, np.float32)
+
+    def make_batch(self, rows: np.ndarray) -> dict:
+        e, events = self.events, self.index[rows]
+        return {
+            "momenta": torch.from_numpy(e.momenta[events]),
+            "types": torch.from_numpy(e.types[events].astype(np.int64)),
+            "globals": torch.from_numpy(e.globals_[events]),
+            "label": torch.from_numpy(e.labels[events]),
+            "weight": torch.from_numpy(self.weights[rows]),
+        }
