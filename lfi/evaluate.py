@@ -64,18 +64,19 @@ def ratio_map(estimator: RatioEstimator, sample: EventSample, points: np.ndarray
 
 def score_map(estimator: ScoreEstimator, sample: EventSample, points: np.ndarray, theta_true: np.ndarray,
               lumi: float, *, method: str = "sally", chunk: int = DEFAULT_CHUNK, n_bins: int = 20,
-              device: str = "cpu") -> np.ndarray:
+              device: str = "cpu", score: np.ndarray | None = None) -> np.ndarray:
     """Asimov q(θ) of a score estimator: SALLY (linearised, Fisher information) or SALLINO (1-D histograms).
 
     The score is the one learnt at the estimator's reference point θ_ref; SALLY's Fisher information adds the
-    rate term ∇σ∇σᵀ/σ at θ_ref from the morphed cross section.
+    rate term ∇σ∇σᵀ/σ at θ_ref from the morphed cross section. ``score`` (N, D), if given, is the estimator's
+    t̂(x) of the sample's events, already computed (one forward pass serves several maps).
     """
     if estimator.kind != "score":
         raise ValueError(f"score_map needs a score estimator, this one is a {estimator.kind} estimator")
     if method not in ("sally", "sallino"):
         raise OptionError(f"score method must be sally or sallino, got {method!r}")
     theta_ref = np.asarray(estimator.metadata.get("reference", np.zeros(sample.n_parameters)), float)
-    score = estimator.score(sample, device=device)
+    score = estimator.score(sample, device=device) if score is None else np.asarray(score, dtype=np.float64)
     w_true = _true_weights(sample, theta_true)
     joint = JointQuantities(sample)
     if method == "sally":
@@ -95,14 +96,17 @@ def score_map(estimator: ScoreEstimator, sample: EventSample, points: np.ndarray
 
 
 def estimator_map(estimator: RatioEstimator | ScoreEstimator, sample: EventSample, points: np.ndarray,
-                  theta_true: np.ndarray, lumi: float, *, device: str = "cpu", chunk: int = DEFAULT_CHUNK) -> np.ndarray:
+                  theta_true: np.ndarray, lumi: float, *, device: str = "cpu", chunk: int = DEFAULT_CHUNK,
+                  score: np.ndarray | None = None) -> np.ndarray:
     """Asimov q(θ) of any trained estimator, shape (T,): :func:`ratio_map` for ratio estimators,
-    :func:`score_map` with the estimator's own method (``sally`` or ``sallino``) for score estimators."""
+    :func:`score_map` with the estimator's own method (``sally`` or ``sallino``) for score estimators (with
+    ``score``, its t̂(x) already computed)."""
     if estimator.kind == "ratio":
         return ratio_map(estimator, sample, points, theta_true, lumi, device=device, chunk=chunk)
     if estimator.kind == "score":
         method = estimator.metadata.get("method", "sally")
-        return score_map(estimator, sample, points, theta_true, lumi, method=method, device=device, chunk=chunk)
+        return score_map(estimator, sample, points, theta_true, lumi, method=method, device=device, chunk=chunk,
+                         score=score)
     raise OptionError(f"a {estimator.kind} estimator gives no likelihood map (train a ratio or score method)")
 
 

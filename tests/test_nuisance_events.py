@@ -133,3 +133,30 @@ def test_limits_refuse_an_unknown_nuisance_or_process_in_one_line(wbf, tmp_path,
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and expected in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_profiled_sally_map_reuses_the_score_of_its_fixed_map(wbf, tmp_path, monkeypatch):
+    """One forward pass over the test sample serves SALLY's map and its profiled map."""
+    import json
+
+    from estimators.estimator import Estimator
+    from lfi.cli import main
+
+    path = wbf.save(tmp_path / "wbf.h5")
+    model = tmp_path / "sally"
+    assert main(["train", "--data", str(path), "--estimator", "mlp", "--method", "sally", "--epochs", "1",
+                 "--out", str(model)]) == 0
+    calls = []
+    original = Estimator.score
+
+    def counted(self, sample, **kwargs):
+        calls.append(len(sample))
+        return original(self, sample, **kwargs)
+
+    monkeypatch.setattr(Estimator, "score", counted)
+    out = tmp_path / "limits"
+    assert main(["limits", "--data", str(path), "--model", str(model), "--nuisance", "mu_f", "--lumi", "300/fb",
+                 "--grid", "-20:20:9,-20:20:9", "--out", str(out)]) == 0
+    assert calls == [len(wbf)]
+    maps = json.loads((out / "limits.json").read_text())["maps"]
+    assert maps["sally_sally_profiled"]["areas"]["95.45"] >= maps["sally_sally"]["areas"]["95.45"]

@@ -199,12 +199,16 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
                                                                         binning=binning, chunk=chunk)
         described["histogram_" + "_".join(names)] = {"observables": list(names)}
     training = {}
+    scores: dict[str, np.ndarray] = {}  # one forward pass per score estimator, for its map and its profiled map
     for name, estimator, directory in loaded:
         if streamed is None:
-            result.maps[name] = _model_map(estimator, directory, sample, points, theta_true, lumi, device, chunk)
+            if estimator.kind == "score" and nuisance_model is not None:
+                scores[name] = estimator.score(sample, device=device)
+            result.maps[name] = _model_map(estimator, directory, sample, points, theta_true, lumi, device, chunk,
+                                           scores.get(name))
         members = getattr(estimator, "members", None) if streamed is None else None  # spread: each member's map
         if members:
-            result.member_maps[name] = [_model_map(m, directory, sample, points, theta_true, lumi, device, chunk)
+            result.member_maps[name] = [_model_map(m, directory, sample, points, theta_true, lumi, device, chunk, None)
                                         for m in members]
         described[name] = {"model": {"estimator": _estimator_name(estimator), "method": estimator.metadata.get("method"),
                                      "directory": str(directory), **({"members": len(members)} if members else {})}}
@@ -218,7 +222,7 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
 
         for name, (q, description) in profiled_maps(result.maps, loaded, histograms, sample, points, axes, theta_true,
                                                     lumi, nuisance_model, binning=binning, chunk=chunk,
-                                                    device=device).items():
+                                                    scores=scores).items():
             result.maps[f"{name}_profiled"] = q
             described[f"{name}_profiled"] = {**described.get(name, {}), "profiled": description}
     if data_events is not None:
@@ -346,9 +350,9 @@ def _member_spread(member_maps: list[np.ndarray], axes: list[np.ndarray]) -> dic
 
 
 def _model_map(estimator, directory: Path, sample: EventSample, points: np.ndarray, theta_true: np.ndarray,
-               lumi: float, device: str, chunk: int) -> np.ndarray:
+               lumi: float, device: str, chunk: int, score: np.ndarray | None) -> np.ndarray:
     try:
-        return estimator_map(estimator, sample, points, theta_true, lumi, device=device, chunk=chunk)
+        return estimator_map(estimator, sample, points, theta_true, lumi, device=device, chunk=chunk, score=score)
     except RuntimeError as err:
         import torch
 

@@ -28,10 +28,12 @@ def _one_map(kind: str, what, q_fixed: np.ndarray, sample: EventSample, points: 
 
 def profiled_maps(maps: dict[str, np.ndarray], loaded, histograms: list[list[str]], sample: EventSample,
                   points: np.ndarray, axes: list[np.ndarray], theta_true: np.ndarray, lumi: float,
-                  model: NuisanceModel, *, binning: str, chunk: int, device: str) -> dict[str, tuple[np.ndarray, dict]]:
+                  model: NuisanceModel, *, binning: str, chunk: int,
+                  scores: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, dict]]:
     """``{name: (q_profiled (T,), description)}`` for every expected map that can be profiled; the description has
     the nuisances and the contour areas with only the rate part and only the shape part of the nuisances
-    profiled. SALLINO maps are left out (with a warning): a histogram per direction has no single nuisance fit."""
+    profiled. SALLINO maps are left out (with a warning): a histogram per direction has no single nuisance fit.
+    ``scores`` holds t̂(x) (N, D) of every score estimator by name, as computed for its fixed-ν map."""
     jobs: dict[str, tuple[str, object, np.ndarray | None]] = {}
     if "truth" in maps:
         jobs["truth"] = ("unbinned", None, None)
@@ -47,7 +49,7 @@ def profiled_maps(maps: dict[str, np.ndarray], loaded, histograms: list[list[str
                             "information would be expanded around another point than its map", name,
                             reference.tolist(), theta_true.tolist())
                 continue
-            jobs[name] = ("sally", None, estimator.score(sample, device=device))
+            jobs[name] = ("sally", None, scores[name])
         else:
             log.warning("%s: SALLINO maps are not profiled (one histogram per direction has no single nuisance fit); "
                         "profile SALLY or a ratio method instead", name)
