@@ -116,7 +116,8 @@ def histogram_information(sample: EventSample, observables: Sequence[str], lumi:
     return _constrained(binned_information(bins, n, w, grad, lumi), nuisances)
 
 
-def truth_information(sample: EventSample, lumi: float, theta: Sequence[float] | None = None) -> np.ndarray:
+def truth_information(sample: EventSample, lumi: float, theta: Sequence[float] | None = None, *,
+                      nuisances: NuisanceModel | None = None) -> np.ndarray:
     """Information of the sample's exact likelihood: the curvature of the truth's expected −Δlog L at θ,
 
         I = L ∇∇ᵀσ(θ) − L σ(θ) E_θ[∇∇ᵀ log dσ(x|θ)],
@@ -126,6 +127,20 @@ def truth_information(sample: EventSample, lumi: float, theta: Sequence[float] |
     ellipses are the linearisation of the truth contours. In expectation it equals the outer-product form
     L σ E[t tᵀ] + L ∇σ ∇σᵀ/σ of :func:`joint_information` and :func:`score_information`; on a finite sample the two
     differ at O(1/√N).
+
+    With ``nuisances`` the density is dσ(x|θ)·f(x, ν), log f = aν + bν² per event (exact at parton level, where
+    the factors depend on x alone), and σ(θ, ν) = Σ_e w_e(θ) f_e(ν). At ν = 0 the b terms of ∂²σ and of
+    E[∂² log f] cancel, which leaves the blocks
+
+        I_θν = L Σ_e ∂_θ w_e a_eᵀ,    I_νν = L Σ_e w_e a_e a_eᵀ + 1 (the standard-normal constraints),
+
+    exactly half the Hessian of the truth Asimov q(θ, ν) of :func:`lfi.limits.nuisance.profiled_unbinned_q` at
+    (θ*, 0); profiling ν (:func:`lfi.limits.information.profile_information`) gives the curvature of the profiled
+    truth map.
+
+    Returns
+    -------
+    ndarray, shape (D, D), or (D + K, D + K) with ``nuisances``
 
     Raises
     ------
@@ -149,7 +164,15 @@ def truth_information(sample: EventSample, lumi: float, theta: Sequence[float] |
     sigma = float(alpha @ sigma_coefficients)
     expected_curvature = np.einsum("n,nde->de", w, curvature) / w.sum()
     info = check_lumi(lumi) * (dd_alpha @ sigma_coefficients - sigma * expected_curvature)
-    return 0.5 * (info + info.T)
+    info = 0.5 * (info + info.T)
+    if nuisances is None:
+        return info
+    w_all, grad = _weights_and_gradients(sample, point, nuisances)  # ∂w/∂ν_k = w·a_k at ν = 0
+    d = sample.n_parameters
+    mixed = weighted_information(w_all, grad, lumi)  # L Σ ∂w ∂wᵀ/w: its θν and νν blocks are the ones above
+    full = mixed.copy()
+    full[:d, :d] = info
+    return _constrained(full, nuisances)
 
 
 def score_information(sample: EventSample, score: np.ndarray, lumi: float,

@@ -307,3 +307,25 @@ def test_exact_joint_score_with_nuisances_gives_the_joint_information_over_theta
     score = JointQuantities(toy).score(np.arange(len(toy)), np.zeros(2))
     np.testing.assert_allclose(fisher.score_information(toy, score, LUMI, nuisances=model),
                                fisher.joint_information(toy, LUMI, nuisances=model), rtol=1e-10, atol=1e-12)
+
+
+def test_truth_information_with_nuisances_is_the_curvature_of_the_profiled_truth_map():
+    """Profiling ν out of the (θ, ν) truth information gives half the Hessian of the profiled truth Asimov map."""
+    from lfi.evaluate_profiled import nuisance_model_for, profiled_unbinned_map
+
+    lumi = 3e6  # pb⁻¹: enough events that the constraints do not dominate and profiling matters
+    sample = simulators.get("wbf").simulate(1500, seed=4, level="parton", nuisances=True)
+    model = nuisance_model_for(sample, ["all"], {"wbf": 0.1})
+    info = fisher.truth_information(sample, lumi, nuisances=model)
+    assert info.shape == (5, 5)
+    np.testing.assert_allclose(info[:2, :2], fisher.truth_information(sample, lumi), rtol=1e-12)
+    # the θν and νν blocks are those of the joint information over (θ, ν)
+    np.testing.assert_allclose(info[:, 2:], fisher.joint_information(sample, lumi, nuisances=model)[:, 2:], rtol=1e-12)
+
+    def profiled(points):
+        return profiled_unbinned_map(truth_map(sample, points, np.zeros(2), lumi), sample, points, np.zeros(2), lumi,
+                                     model)
+
+    profiled_info = profile_information(info, [0, 1])
+    np.testing.assert_allclose(0.5 * _curvature(profiled, np.array([0.02, 0.02])), profiled_info, rtol=1e-4)
+    assert profiled_info[0, 0] < 0.95 * info[0, 0]  # the nuisances cost information here, so the check has teeth

@@ -78,8 +78,8 @@ def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float]
     The joint (weights) and rate-only information are always there; ``truth`` adds the exact likelihood's,
     ``histograms`` the 1-D/2-D histograms of named observables, ``models`` SALLY's (trained at θ, else a warning),
     ``along`` the information histogram along each named observable. With ``nuisances`` (stored variations by
-    name, or ``["all"]``) or ``normalisations`` (process → δ), every matrix but the truth is also given with the
-    nuisances profiled, as ``<name>_profiled``.
+    name, or ``["all"]``) or ``normalisations`` (process → δ), every matrix is also given with the nuisances
+    profiled, as ``<name>_profiled``.
 
     Raises
     ------
@@ -111,8 +111,6 @@ def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float]
 
 def _fill(result: FisherResult, sample: EventSample, lumi: float, point: np.ndarray, truth: bool, histograms,
           binning: str, loaded: list, device: str, model, along) -> None:
-    if truth:
-        result.matrices["truth"] = fisher.truth_information(sample, lumi, point)
     dim = sample.n_parameters
 
     def add(name: str, info: np.ndarray, label: str | None = None) -> None:
@@ -124,6 +122,8 @@ def _fill(result: FisherResult, sample: EventSample, lumi: float, point: np.ndar
             result.matrices[f"{name}_profiled"] = profile_information(info, range(dim))
             result.labels[f"{name}_profiled"] = f"{label or information_label(name)}, ν profiled"
 
+    if truth:
+        add("truth", fisher.truth_information(sample, lumi, point, nuisances=model))
     add("joint", fisher.joint_information(sample, lumi, point, nuisances=model))
     add("rate", fisher.rate_only_information(sample, lumi, point, nuisances=model))
     for observables in histograms:
