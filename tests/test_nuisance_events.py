@@ -160,3 +160,29 @@ def test_a_profiled_sally_map_reuses_the_score_of_its_fixed_map(wbf, tmp_path, m
     assert calls == [len(wbf)]
     maps = json.loads((out / "limits.json").read_text())["maps"]
     assert maps["sally_sally_profiled"]["areas"]["95.45"] >= maps["sally_sally"]["areas"]["95.45"]
+
+
+def test_detector_level_stores_the_shower_variations_and_they_keep_the_total_rate():
+    """ISR/FSR μ_R weights from Pythia's uncertainty bands: stored as the nuisances isr and fsr, and unitary (the
+    shower does not change the total cross section, so every factor averages to 1 over all generated events)."""
+    from simulators.pythia.variations import SHOWER_VARIATIONS, shower_settings
+    from simulators.wbf.generate import generate_chunk, pythia_settings
+
+    chunk = generate_chunk({"n": 400, "seed": 11, "level": "detector", "settings": pythia_settings(
+        "detector", extra=tuple(shower_settings())), "shower_variations": True})
+    factors = chunk["shower_factors"]
+    assert factors.shape == (400, 2 * len(SHOWER_VARIATIONS)) and np.all(factors > 0)
+    mean, error = factors.mean(axis=0), factors.std(axis=0) / np.sqrt(len(factors))
+    assert np.all(np.abs(mean - 1.0) < 4 * error), (mean, error)
+    assert np.all(factors.std(axis=0) > 0.01)  # a real per-event effect
+
+    sample = simulators.get("wbf").simulate(150, seed=5, level="detector", nuisances=True)
+    assert sample.nuisance_names == ["mu_f", "pdf", "isr", "fsr"]
+    model = sample.nuisance_model()
+    sm = sample.weights[:, 0]
+    for k, name in enumerate(("isr", "fsr"), start=2):
+        for sign, side in ((1.0, "up"), (-1.0, "down")):
+            nu = np.zeros(4)
+            nu[k] = sign
+            np.testing.assert_allclose(sm * np.exp(model.log_factors(nu)[:, 0]),
+                                       sample.weights[:, sample.benchmark_index(f"{name}_{side}")], rtol=1e-10)

@@ -123,14 +123,16 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
     ----------
     task : dict
         ``n`` (events), ``seed``, ``level``, ``settings`` (list of str), ``verbose`` (bool),
-        ``detector`` (dict of options for :func:`simulators.pythia.detector.reconstruct`, detector level).
+        ``detector`` (dict of options for :func:`simulators.pythia.detector.reconstruct`, detector level),
+        ``shower_variations`` (bool: the settings include :func:`simulators.pythia.variations.shower_settings`).
 
     Returns
     -------
     dict
         Per-event arrays ``ids`` (N, 4), ``partons`` (N, 5, 4) = in1, in2, out1, out2, H in GeV,
         ``leptons`` (N, 4, 4), ``lepton_ids`` (N, 2), ``alpha_em``, ``x1``, ``x2`` (Pythia's), ``q2_fac`` (GeV²) and the
-        PDFs x·f of the incoming partons ``xf1``, ``xf2`` (N,),
+        PDFs x·f of the incoming partons ``xf1``, ``xf2`` (N,), with ``shower_variations`` the factors
+        ``shower_factors`` (N, 4) of :func:`simulators.pythia.variations.shower_factors`,
         at detector level also ``objects`` (dict of reconstructed arrays); and the run summary
         ``sigma_pb``, ``sigma_err_pb``, ``sigma_code_pb`` ({906: σ, 907: σ}), ``n_accepted``, ``params``
         (Pythia's electroweak parameters as used).
@@ -150,6 +152,14 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
             if len(batch.prt) != size:
                 raise RuntimeError(f"Pythia returned {len(batch.prt)} of {size} requested events")
             parts.append(_hard_from_batch(batch.prt, batch.info))
+            if task.get("shower_variations"):
+                import awkward as ak
+
+                from simulators.pythia.variations import shower_factors
+
+                info = pythia.infoPython()
+                names = [info.weightNameByIndex(i) for i in range(info.numberOfWeights())]
+                parts[-1]["shower_factors"] = shower_factors(ak.to_numpy(batch.info.weights), names)
             if level == "detector":
                 from simulators.pythia.detector import reconstruct
 

@@ -15,6 +15,7 @@ import numpy as np
 from lfi.errors import OptionError
 from lfi.events.cutflow import CUTFLOW_KEY, apply_cuts
 from lfi.objects import JET, lepton_types, pt
+from simulators.pythia.variations import SHOWER_VARIATIONS, shower_settings
 
 from .generate import LEVELS, generate_chunk, pythia_settings
 from .matrix_element import EWInputs
@@ -130,7 +131,9 @@ def simulate(
         Store the hard-process variations as nuisance benchmarks at the SM (format version 2): ``mu_f`` (μ_F × 2
         up, × ½ down) and ``pdf`` (CTEQ6L1 instead of NNPDF2.3 LO, up only), see :mod:`simulators.pythia.variations`;
         and what they were computed from as per-event truth: ``pdf_x`` (x1, x2), ``pdf_q2_fac`` (GeV²), ``pdf_xf``
-        (Pythia's x·f of both incoming partons).
+        (Pythia's x·f of both incoming partons). At detector level also the shower nuisances ``isr`` and ``fsr``
+        (Pythia's uncertainty bands, μ_R of the shower × ½ up, × 2 down; a seed then gives other events than
+        without nuisances).
 
     Returns
     -------
@@ -148,12 +151,15 @@ def simulate(
         raise OptionError(f"workers must be ≥ 1, got {workers}")
     components, morpher = _benchmarks(theta_range)
     ew = EWInputs.madminer()
-    settings = pythia_settings(level, m_ll_min, ew, tuple(pythia_extra))
+    shower = bool(nuisances) and level == "detector"
+    extra = tuple(shower_settings()) if shower else ()
+    settings = pythia_settings(level, m_ll_min, ew, extra + tuple(pythia_extra))
     from simulators.pythia.runner import chunk_seeds, chunk_sizes, progress_bar, run_workers
 
     sizes = chunk_sizes(n_events, CHUNK_EVENTS[level])
     tasks = [
-        {"n": k, "seed": s, "level": level, "settings": settings, "verbose": verbose, "detector": detector or {}}
+        {"n": k, "seed": s, "level": level, "settings": settings, "verbose": verbose, "detector": detector or {},
+         "shower_variations": shower}
         for k, s in zip(sizes, chunk_seeds(seed, len(sizes)))
     ]
     bar, advance = progress_bar(progress, int(n_events), sizes, "wbf")
@@ -200,6 +206,13 @@ def simulate(
         variation_names, factors, nuisance_names, nuisance_benchmarks = _hard_variations(_rows(data, keep), len(names))
         truth_events |= {"pdf_x": np.stack([data["x1"], data["x2"]], 1), "pdf_q2_fac": data["q2_fac"],
                          "pdf_xf": np.stack([data["xf1"], data["xf2"]], 1)}
+        if shower:
+            first = len(names) + len(variation_names)
+            variation_names += [f"{n}_{side}" for n in SHOWER_VARIATIONS for side in ("up", "down")]
+            factors = np.hstack([factors, data["shower_factors"][keep]])
+            nuisance_names += list(SHOWER_VARIATIONS)
+            nuisance_benchmarks = np.vstack([nuisance_benchmarks, first + 2 * np.arange(len(SHOWER_VARIATIONS))[:, None]
+                                             + np.array([[0, 1]])])
         names += variation_names
         theta = np.vstack([theta, np.zeros((len(variation_names), 2))])
         weights = np.hstack([weights, weights[:, :1] * factors])
