@@ -254,10 +254,18 @@ class BDTEstimator:
         n_classes = int(max(y.max(), yv.max())) + 1
         if n_classes < 2 or y.min() < 0:
             raise ValueError(f"bdt classifier needs labels 0..K-1 with K >= 2, got {sorted(set(y.tolist()))[:5]}")
-        self.n_parameters, self.task = 0, "classifier"
         if n_classes == 2:
-            return self._train(self._params("binary"), x, y, xv, yv, "binary_logloss", w, wv)
+            return self.fit_binary_columns(x, y, xv, yv, weights=w, val_weights=wv)
+        self.n_parameters, self.task = 0, "classifier"
         return self._train(self._params("multiclass", num_class=n_classes), x, y, xv, yv, "multi_logloss", w, wv)
+
+    def fit_binary_columns(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *,
+                           weights: np.ndarray | None = None, val_weights: np.ndarray | None = None) -> "BDTEstimator":
+        """Fit a two-class classifier on precomputed feature rows (:meth:`columns`), shapes (N, F) and (N,) labels
+        0/1, with optional per-row weights. With weights, the margin estimates log(Σ_{y=1} w / Σ_{y=0} w) at x:
+        the log ratio of the two weighted densities including their totals."""
+        self.n_parameters, self.task = 0, "classifier"
+        return self._train(self._params("binary"), x, y, x_val, y_val, "binary_logloss", weights, val_weights)
 
     # ------------------------------------------------------------------ prediction
     def _require(self, task: str) -> None:
@@ -298,11 +306,15 @@ class BDTEstimator:
 
     def signal_score(self, momenta, types, globals_) -> np.ndarray:
         """Signal log-odds (raw margin) of a two-class classifier fit for every event, shape (N,), float64."""
+        return self.binary_margin(self.columns(momenta, types, globals_))
+
+    def binary_margin(self, x: np.ndarray) -> np.ndarray:
+        """Raw margin (log-odds of class 1) of a two-class classifier fit for precomputed rows ``x`` (N, F);
+        shape (N,), float64."""
         self._require("classifier")
-        raw = self.booster.predict(self.columns(momenta, types, globals_), raw_score=True,
-                                   num_iteration=self.booster.best_iteration or None)
+        raw = self.booster.predict(x, raw_score=True, num_iteration=self.booster.best_iteration or None)
         if np.ndim(raw) != 1:
-            raise ValueError("signal_score needs a two-class classifier fit")
+            raise ValueError("the margin of one class needs a two-class classifier fit")
         return np.asarray(raw, np.float64)
 
     @property

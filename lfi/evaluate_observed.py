@@ -23,8 +23,8 @@ from lfi.events import EventSample
 from lfi.limits.observed import extended_observed_t, q_from_t, sally_observed_q
 from lfi.protocols import RatioEstimator, ScoreEstimator
 
-__all__ = ["observed_estimator_map", "observed_histogram_map", "observed_truth_map", "observed_truth_t", "observed_bins",
-           "counts_or_ones"]
+__all__ = ["observed_estimator_map", "observed_histogram_map", "observed_truth_map", "observed_truth_t",
+           "observed_ratio_t", "observed_bins", "counts_or_ones"]
 
 log = logging.getLogger("lfi.limits")
 
@@ -46,16 +46,11 @@ def observed_estimator_map(estimator: RatioEstimator | ScoreEstimator, sample: E
     counts : ndarray, shape (M,), optional
         How often each observed event counts (default 1).
     """
+    if estimator.kind == "ratio":
+        return q_from_t(observed_ratio_t(estimator, sample, data, points, lumi, device=device, chunk=chunk,
+                                         counts=counts))
     counts = counts_or_ones(counts, data)
     joint = JointQuantities(sample)
-    if estimator.kind == "ratio":
-        state = estimator.grid_state(data, device=device)
-        sums, sigma = np.empty(len(points)), np.empty(len(points))
-        for start in range(0, len(points), chunk):
-            block = points[start : start + chunk]
-            sums[start : start + chunk] = counts @ estimator.grid_log_density(state, block)
-            sigma[start : start + chunk] = joint.sigma(block)
-        return q_from_t(extended_observed_t(sums, sigma, lumi, counts.sum()))
     if estimator.kind != "score":
         raise OptionError(f"a {estimator.kind} estimator gives no likelihood map (train a ratio or score method)")
     score_ref = np.asarray(estimator.metadata.get("reference", np.zeros(sample.n_parameters)), float)
@@ -123,6 +118,22 @@ def observed_bins(sample: EventSample, data: EventSample, observables: Sequence[
                     "fewer bins or a larger simulated sample", ",".join(observables), observed[~simulated].sum(),
                     int(np.sum(~simulated & (observed > 0))))
     return index, n_bins_total, np.where(simulated, observed, 0.0)
+
+
+def observed_ratio_t(estimator: RatioEstimator, sample: EventSample, data: EventSample, points: np.ndarray,
+                     lumi: float, *, device: str = "cpu", chunk: int = DEFAULT_CHUNK,
+                     counts: np.ndarray | None = None) -> np.ndarray:
+    """The observed −2 log L(θ) of a ratio estimator before its minimum is subtracted, shape (T,): the learned
+    log p̂(x|θ) of the observed events (up to a θ-independent constant) and the morphed σ(θ) of ``sample``."""
+    counts = counts_or_ones(counts, data)
+    joint = JointQuantities(sample)
+    state = estimator.grid_state(data, device=device)
+    sums, sigma = np.empty(len(points)), np.empty(len(points))
+    for start in range(0, len(points), chunk):
+        block = points[start : start + chunk]
+        sums[start : start + chunk] = counts @ estimator.grid_log_density(state, block)
+        sigma[start : start + chunk] = joint.sigma(block)
+    return extended_observed_t(sums, sigma, lumi, counts.sum())
 
 
 def observed_truth_map(sample: EventSample, data: EventSample, points: np.ndarray, lumi: float, *,

@@ -20,27 +20,35 @@ from lfi.events import EventSample
 from lfi.limits.information import profile_information
 from lfi.limits.observed import q_from_t
 from lfi.limits.nuisance import NuisanceModel, profiled_binned_q, profiled_unbinned_q
+from lfi.protocols import NuisanceFactors
 
 __all__ = ["nuisance_model_for", "profiled_unbinned_map", "profiled_histogram_map", "profiled_sally_map",
-           "observed_profiled_truth_map", "observed_profiled_histogram_map"]
+           "observed_profiled_unbinned_map", "observed_profiled_histogram_map"]
 
 _PROFILE_BLOCK = 4_000_000  # (event, grid point, nuisance²) entries per block of the Newton step
 
 
 def nuisance_model_for(sample: EventSample, names: Sequence[str] = (),
-                       normalisations: Mapping[str, float] | None = None) -> NuisanceModel:
+                       normalisations: Mapping[str, float] | None = None,
+                       learned: NuisanceFactors | None = None) -> NuisanceModel:
     """The nuisances to profile: stored variations by name (``"all"`` for every one) and a log-normal normalisation
     uncertainty per process (process name → relative uncertainty δ).
+
+    With ``learned`` (a nuisance model of ``lfi nuisance-train``) the named nuisances are the learned ones, their
+    factors f̂(x) evaluated on the sample's events (§16), and the sample needs no stored variations.
 
     Raises
     ------
     lfi.errors.UnknownNameError
-        A nuisance or process the sample does not have (the message lists those it has).
+        A nuisance or process the sample (or the learned model) does not have (the message lists those it has).
     lfi.errors.OptionError
         Nothing to profile, or δ ≤ −1.
     """
-    names = list(sample.nuisance_names) if list(names) == ["all"] else list(dict.fromkeys(names))
     models = []
+    if learned is not None:
+        models.append(learned.nuisance_model(sample, list(names) or ["all"]))
+        names = []
+    names = list(sample.nuisance_names) if list(names) == ["all"] else list(dict.fromkeys(names))
     if names:
         unknown = [n for n in names if n not in sample.nuisance_names]
         if unknown:
@@ -114,28 +122,32 @@ def profiled_sally_map(score: np.ndarray, sample: EventSample, points: np.ndarra
     return limits.sally_q(points, profile_information(info, list(range(sample.n_parameters))), theta_true)
 
 
-def observed_profiled_truth_map(sample: EventSample, data: EventSample, points: np.ndarray, lumi: float,
-                                model: NuisanceModel, data_model: NuisanceModel, *, centre: np.ndarray | None = None,
-                                counts: np.ndarray | None = None, chunk: int = 128) -> np.ndarray:
-    """Observed q(θ) = t(θ) − min t with t(θ) = min_ν of the exact likelihood with nuisances, shape (T,).
-
-    The factor of an observed event is its own exp(a ν + b ν²) (``data_model``, e.g. the source events a toy drew),
-    exact where the event's variation weights depend on x alone (parton level, normalisations).
+def observed_profiled_unbinned_map(t_fixed: np.ndarray, sample: EventSample, points: np.ndarray, lumi: float,
+                                   model: NuisanceModel, data_model: NuisanceModel, *, centre: np.ndarray | None = None,
+                                   counts: np.ndarray | None = None, chunk: int = 128) -> np.ndarray:
+    """Observed q(θ) = t(θ) − min t of an unbinned likelihood (the truth or a ratio estimator) with the nuisances
+    profiled, t(θ) = min_ν t(θ, ν), shape (T,).
 
     Parameters
     ----------
+    t_fixed : ndarray, shape (T,)
+        The observed −2 log L(θ) with ν = 0 (:func:`lfi.evaluate_observed.observed_truth_t`,
+        :func:`lfi.evaluate_observed.observed_ratio_t`).
     model : NuisanceModel
         The simulated events' coefficients (σ(θ, ν)).
     data_model : NuisanceModel
-        The observed events' coefficients.
+        The observed events' coefficients, exp(aν + bν²) per event: a learned f̂(x) (exact for its own model), or a
+        source event's stored factors for the events a toy drew (exact where they depend on x alone: parton level,
+        normalisations).
     centre : ndarray, shape (K,), optional
         Global observables of the constraints (default 0).
+    counts : ndarray, shape (M,), optional
+        How often each observed event counts (default 1).
     """
-    from lfi.evaluate_observed import counts_or_ones, observed_truth_t
+    from lfi.evaluate_observed import counts_or_ones
 
-    counts = counts_or_ones(counts, data)
+    counts = counts_or_ones(counts, data_model.linear)  # one per observed event
     observed = (counts @ data_model.linear, counts @ data_model.quadratic)
-    t_fixed = observed_truth_t(sample, data, points, lumi, counts=counts)
     joint = JointQuantities(sample)
     return q_from_t(_in_blocks(sample, model, chunk, len(points), lambda block: profiled_unbinned_q(
         t_fixed[block], joint.weights(points[block]), None, model, lumi, observed=observed, centre=centre)[0]))

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["RatioEstimator", "ScoreEstimator", "EventClassifier", "SavedEstimator"]
+__all__ = ["RatioEstimator", "ScoreEstimator", "EventClassifier", "SavedEstimator", "NuisanceFactors"]
 
 
 @runtime_checkable
@@ -72,4 +72,20 @@ class EventClassifier(SavedEstimator, Protocol):
     @property
     def size(self) -> dict[str, int]:
         """The model's size for tables: ``{"parameters": n}`` or ``{"trees": n, "leaves": m}``."""
+        ...
+
+
+@runtime_checkable
+class NuisanceFactors(SavedEstimator, Protocol):
+    """Learned nuisance factors f̂(x, ν) as a function of the observed event (``kind == "nuisance_ratio"``), as
+    ``lfi nuisance-train`` fits them (docs/statistics.md §16)."""
+
+    @property
+    def names(self) -> list[str]:
+        """The nuisances it learned, in order."""
+        ...
+
+    def nuisance_model(self, sample, names=("all",)):
+        """The coefficients a(x), b(x) of log f̂ = aν + bν² on the events of ``sample``
+        (:class:`lfi.limits.nuisance.NuisanceModel`, N × K)."""
         ...

@@ -62,8 +62,8 @@ def test_observed_profiled_maps_against_independent_computations(toy_file_of):
 
     from lfi import limits
     from lfi.evaluate_observed import observed_truth_t
-    from lfi.evaluate_profiled import (nuisance_model_for, observed_profiled_histogram_map, observed_profiled_truth_map,
-                                       profiled_histogram_map)
+    from lfi.evaluate_profiled import (nuisance_model_for, observed_profiled_histogram_map,
+                                       observed_profiled_unbinned_map, profiled_histogram_map)
     from lfi.events import EventSample, draw_pseudodata
     from lfi.limits.observed import q_from_t
 
@@ -78,8 +78,8 @@ def test_observed_profiled_maps_against_independent_computations(toy_file_of):
 
     data = draw_pseudodata(EventSample.load(toy_file_of(20_000, 6)), theta, lumi, seed=3)
     data_model = nuisance_model_for(data, normalisations={"toy": delta})
-    got = observed_profiled_truth_map(sample, data, points, lumi, model, data_model, centre=[centre])
     t_fixed = observed_truth_t(sample, data, points, lumi)
+    got = observed_profiled_unbinned_map(t_fixed, sample, points, lumi, model, data_model, centre=[centre])
     sigma = np.array([sample.weights_at(p).sum() for p in points])
 
     def profiled(t, s):

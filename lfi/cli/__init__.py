@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "lfi.cli.merge",
     "lfi.cli.select",
     "lfi.cli.train",
+    "lfi.cli.nuisance",
     "lfi.cli.sample",
     "lfi.cli.pseudodata",
     "lfi.cli.limits",

@@ -25,21 +25,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     add_nuisance_options(p, "toys also draw the constraints' global observables and the truth and histogram maps "
-                            "are recomputed with them profiled (<map>_profiled)")
+                            "(and ratio models' with --nuisance-model) are recomputed with them profiled "
+                            "(<map>_profiled)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfi.cli.limits import histogram_specs, luminosity_and_output, parse_normalisations, parse_point
+    from lfi.cli.limits import histogram_specs, luminosity_and_output, nuisance_arguments, parse_point
     from lfi.workflows.coverage import coverage_study, format_coverage, write_coverage
 
     lumi = luminosity_and_output(args)
     result = coverage_study(args.data, args.source, lumi=lumi.pb, test_points=[parse_point(a, "--at") for a in args.at],
                             toys=args.toys, truth=args.truth, histograms=histogram_specs(args.histogram),
                             models=args.model, grid=args.grid, binning=args.binning, seed=args.seed,
-                            device=args.device, nuisances=[n for n in (args.nuisance or "").split(",") if n],
-                            normalisations=parse_normalisations(args.normalisation))
+                            device=args.device, **nuisance_arguments(args))
     written = write_coverage(result, args.out)
     print(format_coverage(result))
     print(f"figure: {written[-1]}")

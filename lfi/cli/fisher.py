@@ -34,7 +34,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfi.cli.limits import histogram_specs, luminosity_and_output, parse_normalisations, parse_point
+    from lfi.cli.limits import histogram_specs, luminosity_and_output, nuisance_arguments, parse_point
     from lfi.workflows.fisher import fisher_table, format_fisher_table, write_fisher
 
     lumi = luminosity_and_output(args)
@@ -42,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     histograms = histogram_specs(args.histogram)
     result = fisher_table(args.data, lumi=lumi.pb, theta=theta, models=args.model, histograms=histograms,
                           truth=args.truth, binning=args.binning, along=args.along, device=args.device,
-                          nuisances=[n for n in (args.nuisance or "").split(",") if n],
-                          normalisations=parse_normalisations(args.normalisation))
+                          **nuisance_arguments(args))
     written = write_fisher(result, args.out, contours=args.contours)
     print(f"L = {lumi.text}, θ* = {', '.join(f'{v:g}' for v in result.theta)}")
     print(format_fisher_table(result))

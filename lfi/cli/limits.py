@@ -6,8 +6,8 @@ import argparse
 
 from lfi.errors import OptionError
 
-__all__ = ["add_commands", "add_map_inputs", "add_nuisance_options", "parse_point", "parse_normalisations",
-           "luminosity_and_output", "histogram_specs"]
+__all__ = ["add_commands", "add_map_inputs", "add_nuisance_options", "nuisance_arguments", "parse_point",
+           "parse_normalisations", "luminosity_and_output", "histogram_specs"]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -49,11 +49,21 @@ def add_map_inputs(p: argparse.ArgumentParser, *, data_help: str, model_help: st
 
 
 def add_nuisance_options(p: argparse.ArgumentParser, what: str) -> None:
-    """--nuisance and --normalisation (lfi limits, lfi fisher); ``what`` says what profiling them adds."""
+    """--nuisance, --normalisation and --nuisance-model (lfi limits, fisher, coverage); ``what`` says what profiling
+    them adds."""
     p.add_argument("--nuisance", default=None, metavar="NAME[,NAME]",
                    help=f"profile these stored nuisance variations (all: every one; lfi info lists them): {what}")
     p.add_argument("--normalisation", action="append", default=[], metavar="PROCESS=DELTA",
                    help="a log-normal normalisation uncertainty of a process, profiled (repeatable), e.g. wbf=0.05")
+    p.add_argument("--nuisance-model", default=None, metavar="DIR",
+                   help="nuisance factors learned as a function of the event (lfi nuisance-train) instead of the "
+                        "stored per-event factors; --nuisance then picks among its nuisances (default all)")
+
+
+def nuisance_arguments(args: argparse.Namespace) -> dict:
+    """The keyword arguments of the nuisance options for expected_limits, fisher_table and coverage_study."""
+    return {"nuisances": [n for n in (args.nuisance or "").split(",") if n],
+            "normalisations": parse_normalisations(args.normalisation), "nuisance_model": args.nuisance_model}
 
 
 def parse_point(text: str, option: str) -> list[float]:
@@ -102,9 +112,7 @@ def run(args: argparse.Namespace) -> int:
     theta_true = None if args.true is None else parse_point(args.true, "--true")
     result = expected_limits(args.data, models=args.model, histograms=histograms, truth=args.truth, lumi=lumi.pb,
                              grid=args.grid, theta_true=theta_true, binning=args.binning, device=args.device,
-                             observed=args.observed,
-                             nuisances=[n for n in (args.nuisance or "").split(",") if n],
-                             normalisations=parse_normalisations(args.normalisation), stream=args.stream)
+                             observed=args.observed, stream=args.stream, **nuisance_arguments(args))
     written = write_limits(result, args.out)
     print(f"L = {lumi.text}: {result.summary['expected_events']:.4g} expected events at θ* = "
           f"{', '.join(f'{v:g}' for v in result.theta_true)}"

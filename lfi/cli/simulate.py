@@ -34,7 +34,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--range", default=None, metavar="LOW:HIGH[,LOW:HIGH]",
                    help="wbf: parameter box for the morphing basis, e.g. -16.5:16.5 (TeV^-2, both parameters)")
     p.add_argument("--nuisances", action="store_true",
-                   help="wbf: store the factorisation-scale and PDF variations as nuisance benchmarks")
+                   help="wbf: store the factorisation-scale and PDF variations (and at detector level the ISR/FSR "
+                        "shower variations) as nuisance benchmarks")
     p.add_argument("--shards", type=int, default=None, metavar="S",
                    help="split the run into S independent shards written into the directory --out (resumable: a rerun "
                         "writes only the missing shards); with --workers K they run K at a time")

@@ -156,6 +156,27 @@ class EventSample:
         """
         from lfi.limits.nuisance import NuisanceModel
 
+        nominal, up, down = self.nuisance_variations()
+        try:
+            return NuisanceModel.from_variations(self.nuisance_names, nominal, up, down)
+        except ValueError as err:
+            raise EventFileError(str(err)) from None
+
+    def nuisance_variations(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The weights of the stored nuisance variations and of their nominal.
+
+        Returns
+        -------
+        nominal : ndarray, shape (N,)
+            Weights at the variations' θ in pb (see :meth:`nuisance_model`).
+        up, down : ndarray, shape (N, K)
+            Weights of the ν_k = +1 and ν_k = −1 variations in pb; a column of NaN for a one-sided nuisance.
+
+        Raises
+        ------
+        EventFileError
+            As :meth:`nuisance_model`.
+        """
         if not self.nuisance_names:
             raise EventFileError("this sample stores no nuisance variations (simulate with nuisances, or import a "
                                  "MadMiner file with nuisance benchmarks)")
@@ -163,10 +184,7 @@ class EventSample:
         theta = self.benchmark_theta[up_index[0]]
         nominal = self._nominal_weights(theta, self.benchmark_names[up_index[0]])
         down = np.where(down_index[None, :] >= 0, self.weights[:, np.maximum(down_index, 0)], np.nan)
-        try:
-            return NuisanceModel.from_variations(self.nuisance_names, nominal, self.weights[:, up_index], down)
-        except ValueError as err:
-            raise EventFileError(str(err)) from None
+        return nominal, self.weights[:, up_index], down
 
     def _nominal_weights(self, theta: np.ndarray, variation: str) -> np.ndarray:
         """The stored physics benchmark at θ where there is one (exactly what the variations were scaled from),

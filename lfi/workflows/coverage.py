@@ -11,10 +11,11 @@ construction.
 
 With nuisances (``nuisances``, ``normalisations``), every toy also draws the global observables a ~ N(0, 1) of the
 constraints (the data stay at ν = 0), and the truth and histogram maps are recomputed with ν profiled
-(:func:`lfi.evaluate_profiled.observed_profiled_truth_map`, ``…_histogram_map``) as ``<map>_profiled``: the coverage
-of the profiled contours. A drawn event's nuisance factor is its source event's, so the unbinned truth is exact
-where the variations depend on x alone (parton level, normalisations); trained estimators would need a learned
-nuisance ratio and are refused.
+(:func:`lfi.evaluate_profiled.observed_profiled_unbinned_map`, ``…_histogram_map``) as ``<map>_profiled``: the
+coverage of the profiled contours. A drawn event's nuisance factor is its source event's: with stored variations
+the unbinned truth is exact where they depend on x alone (parton level, normalisations); with a learned nuisance
+model (``nuisance_model``, ``lfi nuisance-train``) the factor is f̂(x) of the event itself, and ratio estimators are
+profiled too.
 """
 
 from __future__ import annotations
@@ -52,29 +53,31 @@ def _observed_maps(sample, data, points, theta, lumi, truth, histograms, loaded,
     return maps
 
 
-def _nuisance_models(sample, pool, nuisances, normalisations):
+def _nuisance_models(sample, pool, nuisances, normalisations, nuisance_model):
     """The nuisance model of the simulated sample and of the source sample (the toys' events), same names."""
-    from lfi.evaluate_profiled import nuisance_model_for
+    from lfi.workflows.nuisance_ratio import profiling_models
 
-    model = nuisance_model_for(sample, nuisances, normalisations)
-    pool_model = nuisance_model_for(pool, nuisances, normalisations)
+    model, pool_model = profiling_models([sample, pool], nuisances, normalisations, nuisance_model)
     if pool_model.names != model.names:
         raise EventFileError(f"the source's nuisances {list(pool_model.names)} differ from the sample's {list(model.names)}")
     return model, pool_model
 
 
-def _profiled_maps(sample, pseudo, index, points, theta, lumi, truth, histograms, binning, models_for, rng) -> dict:
+def _profiled_maps(sample, pseudo, index, points, theta, lumi, truth, histograms, loaded, binning, device, models_for,
+                   rng) -> dict:
     """The profiled observed maps of one toy, with global observables drawn from N(0, 1)."""
-    from lfi.evaluate_profiled import observed_profiled_histogram_map, observed_profiled_truth_map
+    from lfi.evaluate_observed import observed_ratio_t, observed_truth_t
+    from lfi.evaluate_profiled import observed_profiled_histogram_map, observed_profiled_unbinned_map
     from lfi.limits.nuisance import NuisanceModel
 
     model, pool_model = models_for
     centre = rng.standard_normal(model.n_nuisances)
-    maps = {}
-    if truth:
-        data_model = NuisanceModel(pool_model.names, pool_model.linear[index], pool_model.quadratic[index])
-        maps["truth_profiled"] = observed_profiled_truth_map(sample, pseudo, points, lumi, model, data_model,
-                                                             centre=centre)
+    data_model = NuisanceModel(pool_model.names, pool_model.linear[index], pool_model.quadratic[index])
+    unbinned = {"truth": observed_truth_t(sample, pseudo, points, lumi)} if truth else {}
+    unbinned |= {name: observed_ratio_t(estimator, sample, pseudo, points, lumi, device=device)
+                 for name, estimator, _ in loaded if estimator.kind == "ratio"}
+    maps = {f"{name}_profiled": observed_profiled_unbinned_map(t, sample, points, lumi, model, data_model, centre=centre)
+            for name, t in unbinned.items()}
     for names in histograms:
         maps["histogram_" + "_".join(names) + "_profiled"] = observed_profiled_histogram_map(
             sample, pseudo, names, points, theta, lumi, model, centre=centre, binning=binning)
@@ -86,7 +89,8 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
                    histograms: Sequence[Sequence[str]] = (), models: Sequence[str | os.PathLike] = (),
                    grid: str | None = None, binning: str = "auto", seed: int = 0, device: str = "cpu",
                    cl: Sequence[float] = DEFAULT_CL, progress: bool | None = None, nuisances: Sequence[str] = (),
-                   normalisations: Mapping[str, float] | None = None) -> dict:
+                   normalisations: Mapping[str, float] | None = None,
+                   nuisance_model: str | os.PathLike | None = None) -> dict:
     """Coverage of the Wilks contours and Neyman critical values at each test point, for every requested map.
 
     Parameters
@@ -104,6 +108,9 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
     nuisances, normalisations
         Stored variations to profile (names or ``["all"]``) and log-normal normalisations (process → δ), as in
         ``lfi limits --nuisance/--normalisation``: adds the ``<map>_profiled`` maps.
+    nuisance_model : path-like, optional
+        A directory of ``lfi nuisance-train``: the nuisances are its learned factors f̂(x) (``nuisances`` then
+        selects among them), which also profiles ratio estimators' maps.
 
     Returns
     -------
@@ -120,10 +127,11 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
         raise OptionError(f"--toys must be positive, got {toys}")
     if not (truth or histograms or models):
         raise OptionError("nothing to test: give --truth, --histogram or --model")
-    profiling = bool(list(nuisances) or normalisations)
-    if profiling and models:
-        raise OptionError("--nuisance/--normalisation with --model: profiled toys of trained estimators need a learned "
-                          "nuisance ratio per event, which is not available; use --truth and --histogram")
+    profiling = bool(list(nuisances) or normalisations or nuisance_model)
+    if profiling and models and nuisance_model is None:
+        raise OptionError("--nuisance/--normalisation with --model: a trained estimator's observed events need their "
+                          "nuisance factors as a function of x; learn them with lfi nuisance-train and give "
+                          "--nuisance-model DIR")
     sample, pool = EventSample.load(data), EventSample.load(source)
     if pool.parameters != sample.parameters:
         raise EventFileError(f"--source {source}: parameters {pool.parameters} differ from {data}'s {sample.parameters}")
@@ -142,9 +150,14 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
     labels = {"truth": map_label("truth")} if truth else {}
     labels |= {"histogram_" + "_".join(names): map_label("histogram_" + "_".join(names), {"observables": list(names)})
                for names in histograms}
-    models_for = _nuisance_models(sample, pool, nuisances, normalisations) if profiling else None
+    models_for = _nuisance_models(sample, pool, nuisances, normalisations, nuisance_model) if profiling else None
+    profiled_models = [name for name, estimator, _ in loaded if estimator.kind == "ratio"] if profiling else []
+    if profiling and len(profiled_models) < len(loaded):
+        log.warning("score estimators are not profiled in the toys (SALLY's observed likelihood has no nuisance fit); "
+                    "profile a ratio method instead")
     if profiling:
-        labels |= {f"{name}_profiled": map_label(f"{name}_profiled", {"profiled": True}) for name in list(labels)}
+        labels |= {f"{name}_profiled": map_label(f"{name}_profiled", {"profiled": True})
+                   for name in list(labels) + profiled_models}
     result = {"data": str(data), "source": str(source), "lumi_pb": float(lumi), "toys": int(toys), "seed": int(seed),
               "grid": grid or default_grid(sample), "wilks_thresholds": thresholds, "labels": labels, "points": [],
               "nuisances": list(models_for[0].names) if profiling else []}
@@ -160,8 +173,8 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
             counts.append(len(pseudo))
             maps = _observed_maps(sample, pseudo, with_theta, theta, lumi, truth, histograms, loaded, binning, device)
             if profiling:
-                maps |= _profiled_maps(sample, pseudo, index, with_theta, theta, lumi, truth, histograms, binning,
-                                       models_for, np.random.default_rng([toy_seed, 17]))
+                maps |= _profiled_maps(sample, pseudo, index, with_theta, theta, lumi, truth, histograms, loaded,
+                                       binning, device, models_for, np.random.default_rng([toy_seed, 17]))
             for name, q in maps.items():
                 q_values.setdefault(name, []).append(float(q[-1]))
             bar.update()

@@ -72,14 +72,16 @@ def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float]
                  models: Sequence[str | os.PathLike] = (), histograms: Sequence[Sequence[str]] = (),
                  truth: bool = False, binning: str = "auto", along: Sequence[str] = (),
                  device: str = "cpu", nuisances: Sequence[str] = (),
-                 normalisations: dict[str, float] | None = None) -> FisherResult:
+                 normalisations: dict[str, float] | None = None,
+                 nuisance_model: str | os.PathLike | None = None) -> FisherResult:
     """Every requested information matrix of the sample in ``data`` at θ (default: the SM).
 
     The joint (weights) and rate-only information are always there; ``truth`` adds the exact likelihood's,
     ``histograms`` the 1-D/2-D histograms of named observables, ``models`` SALLY's (trained at θ, else a warning),
     ``along`` the information histogram along each named observable. With ``nuisances`` (stored variations by
     name, or ``["all"]``) or ``normalisations`` (process → δ), every matrix is also given with the nuisances
-    profiled, as ``<name>_profiled``.
+    profiled, as ``<name>_profiled``; ``nuisance_model`` (a directory of ``lfi nuisance-train``) takes the nuisances'
+    factors from its learned f̂(x) instead of the stored ones.
 
     Raises
     ------
@@ -98,10 +100,10 @@ def fisher_table(data: str | os.PathLike, *, lumi: float, theta: Sequence[float]
     device = resolve_model_device(device) if models else device
     loaded = _sally_models(models, sample, path) if models else []
     model = None
-    if nuisances or normalisations:
-        from lfi.evaluate_profiled import nuisance_model_for
+    if nuisances or normalisations or nuisance_model:
+        from lfi.workflows.nuisance_ratio import profiling_models
 
-        model = nuisance_model_for(sample, nuisances, normalisations)
+        [model] = profiling_models([sample], nuisances, normalisations, nuisance_model)
     span = np.asarray(sample.benchmark_theta, dtype=float)
     result = FisherResult(parameters=list(sample.parameters), units=sample.units, theta=point, lumi=float(lumi),
                           data=str(path), frame=list(zip(span.min(axis=0).tolist(), span.max(axis=0).tolist())))

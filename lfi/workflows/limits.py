@@ -81,7 +81,8 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
                     grid: str | Sequence[np.ndarray] | None = None, theta_true: Sequence[float] | None = None,
                     binning: str = "auto", device: str = "cpu",
                     observed: str | os.PathLike | None = None, nuisances: Sequence[str] = (),
-                    normalisations: dict[str, float] | None = None, stream: int | None = None) -> LimitsResult:
+                    normalisations: dict[str, float] | None = None, stream: int | None = None,
+                    nuisance_model: str | os.PathLike | None = None) -> LimitsResult:
     """Expected (Asimov) likelihood maps of estimators, histograms and the truth on a θ grid, and with
     ``observed`` the same maps for an observed event sample.
 
@@ -120,6 +121,9 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         Stored nuisance variations to profile (``["all"]`` for every one); with ``normalisations`` (process →
         relative uncertainty) every expected map is also computed with the nuisances profiled and stored as
         ``<name>_profiled`` (:mod:`lfi.workflows.limits_profiled`).
+    nuisance_model : path-like, optional
+        A directory of ``lfi nuisance-train``: the nuisances are its learned factors f̂(x) on the sample's events
+        instead of the stored per-event factors (``nuisances`` then picks among them; default all).
 
     Raises
     ------
@@ -140,9 +144,9 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         if binning == "reference":
             limits.reference_edges(names)
     data = Path(data)
-    if stream is not None and (stream < 1 or observed is not None or nuisances or normalisations):
+    if stream is not None and (stream < 1 or observed is not None or nuisances or normalisations or nuisance_model):
         raise OptionError("--stream N (N ≥ 1 events per chunk) makes the expected maps only: not with --observed, "
-                          "--nuisance or --normalisation")
+                          "--nuisance, --normalisation or --nuisance-model")
     sample = EventSample.load(data) if stream is None else EventSample.load(data, slice(0, stream))  # stream: 1st chunk
     if grid is None:
         grid = default_grid(sample)
@@ -168,11 +172,11 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
         if not has_exact_likelihood(sample):
             raise EventFileError(f"--truth: {data} carries no exact likelihood (needs /truth/events/"
                                  "density_coefficients and /truth/sigma_coefficients; the toy has them)")
-    nuisance_model = None
-    if nuisances or normalisations:
-        from lfi.evaluate_profiled import nuisance_model_for
+    profile = None
+    if nuisances or normalisations or nuisance_model:
+        from lfi.workflows.nuisance_ratio import profiling_models
 
-        nuisance_model = nuisance_model_for(sample, nuisances, normalisations)
+        [profile] = profiling_models([sample], nuisances, normalisations, nuisance_model)
     n_points = int(np.prod([len(a) for a in axes]))
     grid_spec = grid if isinstance(grid, str) else ",".join(f"{a[0]:g}:{a[-1]:g}:{len(a)}" for a in axes)
     chunk = chunk_for_memory(grid_spec, n_points, len(sample), len(axes), len(models) + len(histograms) + truth)
@@ -202,7 +206,7 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
     scores: dict[str, np.ndarray] = {}  # one forward pass per score estimator, for its map and its profiled map
     for name, estimator, directory in loaded:
         if streamed is None:
-            if estimator.kind == "score" and nuisance_model is not None:
+            if estimator.kind == "score" and profile is not None:
                 scores[name] = estimator.score(sample, device=device)
             result.maps[name] = _model_map(estimator, directory, sample, points, theta_true, lumi, device, chunk,
                                            scores.get(name))
@@ -217,11 +221,11 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
             training[name] = record
     sigma_of = JointQuantities(sample).sigma if streamed is None else streamed.sigma
     _describe_local_maps(loaded, result.maps, described, sigma_of, points, theta_true, lumi)
-    if nuisance_model is not None:
+    if profile is not None:
         from lfi.workflows.limits_profiled import profiled_maps
 
         for name, (q, description) in profiled_maps(result.maps, loaded, histograms, sample, points, axes, theta_true,
-                                                    lumi, nuisance_model, binning=binning, chunk=chunk,
+                                                    lumi, profile, binning=binning, chunk=chunk,
                                                     scores=scores).items():
             result.maps[f"{name}_profiled"] = q
             described[f"{name}_profiled"] = {**described.get(name, {}), "profiled": description}
