@@ -14,6 +14,7 @@ parse_options, PERMUTATION_INVARIANT
 ObjectEncoder, InputScaler                                  the encoder base class and the input standardisation
 HEADS                                                       classifier, ratio, morphing_ratio, amplitude_ratio, score
 BDTEstimator                                                the ``bdt``: LightGBM on flattened objects (CARL, classifier)
+NuisanceRatio                                               learned nuisance factors E[w_var/w | x], a bdt per variation
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _LAZY = {
     "InputScaler": "estimators.features",
     "HEADS": "estimators.heads",
     "BDTEstimator": "estimators.bdt",
+    "NuisanceRatio": "estimators.nuisance_ratio",
 }
 
 __all__ = sorted(_LAZY)

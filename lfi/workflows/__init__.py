@@ -15,6 +15,8 @@ simulate_sharded, import_sharded     one simulation as independent shards, or in
                                      on a local pool or a Dask cluster (``lfi.workflows.sharded``)
 train_assigner, assign_file,         jet–parton assignment: train the attention head or fit the χ² baseline,
 assign_events, load_assigner         add the candidates' kinematics to an event file (``lfi.workflows.assignment``)
+train_nuisance_ratio,                event file with nuisance variations → learned factors f̂(x) per variation, and
+load_nuisance_ratio                  back (``lfi.workflows.nuisance_ratio``)
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ _LAZY = {
     "simulate_sharded": "lfi.workflows.sharded",
     "import_sharded": "lfi.workflows.sharded",
     "train_assigner": "lfi.workflows.assignment",
+    "train_nuisance_ratio": "lfi.workflows.nuisance_ratio",
+    "load_nuisance_ratio": "lfi.workflows.nuisance_ratio",
     "assign_file": "lfi.workflows.assignment",
     "assign_events": "lfi.workflows.assignment",
     "load_assigner": "lfi.workflows.assignment",
