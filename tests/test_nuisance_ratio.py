@@ -108,6 +108,8 @@ def test_learned_factors_give_the_profiled_truth_of_the_stored_ones_and_profile_
         assert learned["truth_profiled"]["areas"][cl] == pytest.approx(stored["truth_profiled"]["areas"][cl], rel=0.01)
         assert stored["truth_profiled"]["areas"][cl] > 1.05 * stored["truth"]["areas"][cl]  # the nuisance matters
     assert learned["truth_profiled"]["profiled"]["nuisances"] == ["x"]
+    assert learned["truth_profiled"]["profiled"]["nuisance_model"] == str(files / "nuisance")
+    assert "nuisance_model" not in stored["truth_profiled"]["profiled"]
     fixed, profiled = (np.load(files / "learned" / f"q_alices_alices{suffix}.npy") for suffix in ("", "_profiled"))
     assert np.all(profiled <= fixed + 1e-9) and np.max(fixed - profiled) > 0.1
 

@@ -228,7 +228,8 @@ def expected_limits(data: str | os.PathLike, *, models: Sequence[str | os.PathLi
                                                     lumi, profile, binning=binning, chunk=chunk,
                                                     scores=scores).items():
             result.maps[f"{name}_profiled"] = q
-            described[f"{name}_profiled"] = {**described.get(name, {}), "profiled": description}
+            factors = {"nuisance_model": str(nuisance_model)} if nuisance_model is not None else {}
+            described[f"{name}_profiled"] = {**described.get(name, {}), "profiled": description | factors}
     if data_events is not None:
         observed_maps = _observed_maps(data_events, sample, loaded, histograms, truth, points, theta_true, lumi,
                                        binning, device, chunk)
