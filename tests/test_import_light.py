@@ -42,7 +42,7 @@ def test_estimators_public_api_is_pinned_and_resolves():
 
     expected = {"build", "load", "Estimator", "ENCODERS", "PERMUTATION_INVARIANT", "build_encoder", "encoder_class",
                 "encoder_options", "parse_options", "ObjectEncoder", "InputScaler", "HEADS", "BDTEstimator",
-                "train", "estimator_class", "estimator_names", "FAMILIES"}
+                "train", "estimator_class", "estimator_names", "FAMILIES", "NuisanceRatio"}
     assert set(dir(estimators)) == expected
     for name in expected:
         assert getattr(estimators, name) is not None
