@@ -344,7 +344,7 @@ def profiled_binned_q(bins: np.ndarray, n_bins: int, weights: np.ndarray, weight
     def objective(nu: np.ndarray, derivatives: bool):
         wf, d = _factor_terms(model, w, nu, derivatives)
         yields = lumi * (onehot @ wf).T  # (T, B)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a far trial step: rejected, halved
             logs = np.where(data, counts * np.log(np.where(data, yields, 1.0) / np.where(data, counts, 1.0)), 0.0)
         excluded = np.any(data & (yields <= 0), axis=1)
         with np.errstate(invalid="ignore"):  # inf − inf after an overflowing trial step: NaN, rejected
