@@ -39,8 +39,11 @@ log = logging.getLogger("lfi.limits")
 DEFAULT_CL = (0.6827, 0.9545)
 
 
-def _observed_maps(sample, data, points, theta, lumi, truth, histograms, loaded, binning, device) -> dict:
+def _observed_maps(sample, data, points, theta, lumi, truth, histograms, loaded, ratio_t, binning, device) -> dict:
+    """The observed maps of one toy; ``ratio_t`` holds the ratio estimators' observed −2 log L, computed once for
+    their fixed and profiled maps."""
     from lfi.evaluate_observed import observed_estimator_map, observed_histogram_map, observed_truth_map
+    from lfi.limits.observed import q_from_t
 
     maps = {}
     if truth:
@@ -49,7 +52,8 @@ def _observed_maps(sample, data, points, theta, lumi, truth, histograms, loaded,
         maps["histogram_" + "_".join(names)] = observed_histogram_map(sample, data, names, points, theta, lumi,
                                                                       binning=binning)
     for name, estimator, _ in loaded:
-        maps[name] = observed_estimator_map(estimator, sample, data, points, theta, lumi, device=device)
+        maps[name] = (q_from_t(ratio_t[name]) if name in ratio_t else
+                      observed_estimator_map(estimator, sample, data, points, theta, lumi, device=device))
     return maps
 
 
@@ -63,19 +67,17 @@ def _nuisance_models(sample, pool, nuisances, normalisations, nuisance_model):
     return model, pool_model
 
 
-def _profiled_maps(sample, pseudo, index, points, theta, lumi, truth, histograms, loaded, binning, device, models_for,
+def _profiled_maps(sample, pseudo, index, points, theta, lumi, truth, histograms, ratio_t, binning, models_for,
                    rng) -> dict:
     """The profiled observed maps of one toy, with global observables drawn from N(0, 1)."""
-    from lfi.evaluate_observed import observed_ratio_t, observed_truth_t
+    from lfi.evaluate_observed import observed_truth_t
     from lfi.evaluate_profiled import observed_profiled_histogram_map, observed_profiled_unbinned_map
     from lfi.limits.nuisance import NuisanceModel
 
     model, pool_model = models_for
     centre = rng.standard_normal(model.n_nuisances)
     data_model = NuisanceModel(pool_model.names, pool_model.linear[index], pool_model.quadratic[index])
-    unbinned = {"truth": observed_truth_t(sample, pseudo, points, lumi)} if truth else {}
-    unbinned |= {name: observed_ratio_t(estimator, sample, pseudo, points, lumi, device=device)
-                 for name, estimator, _ in loaded if estimator.kind == "ratio"}
+    unbinned = ({"truth": observed_truth_t(sample, pseudo, points, lumi)} if truth else {}) | ratio_t
     maps = {f"{name}_profiled": observed_profiled_unbinned_map(t, sample, points, lumi, model, data_model, centre=centre)
             for name, t in unbinned.items()}
     for names in histograms:
@@ -120,6 +122,7 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
     """
     from tqdm.auto import tqdm
 
+    from lfi.evaluate_observed import observed_ratio_t
     from lfi.workflows.limits_checks import default_grid, resolve_grid
     from lfi.workflows.limits_models import load_models, resolve_model_device
 
@@ -171,10 +174,13 @@ def coverage_study(data: str | os.PathLike, source: str | os.PathLike, *, lumi: 
             index = pseudodata_indices(pool, theta, lumi, seed=toy_seed, source=str(source))
             pseudo = pool.select(index)
             counts.append(len(pseudo))
-            maps = _observed_maps(sample, pseudo, with_theta, theta, lumi, truth, histograms, loaded, binning, device)
+            ratio_t = {name: observed_ratio_t(estimator, sample, pseudo, with_theta, lumi, device=device)
+                       for name, estimator, _ in loaded if estimator.kind == "ratio"}
+            maps = _observed_maps(sample, pseudo, with_theta, theta, lumi, truth, histograms, loaded, ratio_t, binning,
+                                  device)
             if profiling:
-                maps |= _profiled_maps(sample, pseudo, index, with_theta, theta, lumi, truth, histograms, loaded,
-                                       binning, device, models_for, np.random.default_rng([toy_seed, 17]))
+                maps |= _profiled_maps(sample, pseudo, index, with_theta, theta, lumi, truth, histograms, ratio_t,
+                                       binning, models_for, np.random.default_rng([toy_seed, 17]))
             for name, q in maps.items():
                 q_values.setdefault(name, []).append(float(q[-1]))
             bar.update()
