@@ -156,9 +156,9 @@ def truth_information(sample: EventSample, lumi: float, theta: Sequence[float] |
     d_alpha, dd_alpha = morpher.monomial_gradients(point[None])[0], morpher.monomial_hessians(point[None])[0]
     density = np.asarray(sample.truth_events[DENSITY_KEY], dtype=np.float64)  # (N, C)
     sigma_coefficients = np.asarray(sample.truth[SIGMA_KEY], dtype=np.float64)
-    w = JointQuantities(sample).weights_and_gradients(point)[0]
-    keep = w != 0.0
-    density, w = density[keep], w[keep]
+    w_all, grad = _weights_and_gradients(sample, point, nuisances)  # with nuisances ∂w/∂ν_k = w·a_k at ν = 0
+    keep = w_all != 0.0
+    density, w = density[keep], w_all[keep]
     value, gradient, hessian = density @ alpha, density @ d_alpha.T, np.einsum("nc,dec->nde", density, dd_alpha)
     curvature = hessian / value[:, None, None] - np.einsum("nd,ne->nde", gradient, gradient) / value[:, None, None] ** 2
     sigma = float(alpha @ sigma_coefficients)
@@ -167,11 +167,8 @@ def truth_information(sample: EventSample, lumi: float, theta: Sequence[float] |
     info = 0.5 * (info + info.T)
     if nuisances is None:
         return info
-    w_all, grad = _weights_and_gradients(sample, point, nuisances)  # ∂w/∂ν_k = w·a_k at ν = 0
-    d = sample.n_parameters
-    mixed = weighted_information(w_all, grad, lumi)  # L Σ ∂w ∂wᵀ/w: its θν and νν blocks are the ones above
-    full = mixed.copy()
-    full[:d, :d] = info
+    full = weighted_information(w_all, grad, lumi)  # L Σ ∂w ∂wᵀ/w: its θν and νν blocks are the ones above
+    full[: sample.n_parameters, : sample.n_parameters] = info
     return _constrained(full, nuisances)
 
 

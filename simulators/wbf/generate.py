@@ -145,7 +145,7 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
     with silenced(not verbose):
         parts, objects = [], []
         rng = np.random.default_rng([int(task["seed"]), 7])
-        done = 0
+        done, weight_names = 0, None
         while done < n:
             size = min(_BATCH[level], n - done)
             batch = pythia.nextBatch(size)
@@ -157,9 +157,10 @@ def generate_chunk(task: dict[str, Any]) -> dict[str, Any]:
 
                 from simulators.pythia.variations import shower_factors
 
-                info = pythia.infoPython()
-                names = [info.weightNameByIndex(i) for i in range(info.numberOfWeights())]
-                parts[-1]["shower_factors"] = shower_factors(ak.to_numpy(batch.info.weights), names)
+                if weight_names is None:  # fixed by the settings: read once
+                    info = pythia.infoPython()
+                    weight_names = [info.weightNameByIndex(i) for i in range(info.numberOfWeights())]
+                parts[-1]["shower_factors"] = shower_factors(ak.to_numpy(batch.info.weights), weight_names)
             if level == "detector":
                 from simulators.pythia.detector import reconstruct
 
