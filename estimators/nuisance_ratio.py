@@ -132,7 +132,7 @@ class NuisanceRatio:
                 model = BDTEstimator(n_objects=template.n_objects, n_globals=template.n_globals, **settings,
                                      metadata={"nuisance": name, "variation": benchmark})
                 classifiers[benchmark] = _fit_one(model, rows, nominal * scale, varied * scale, is_val)
-                losses[benchmark] = model.history[-1]["val_loss"] if model.history else None
+                losses[benchmark] = min((h["val_loss"] for h in model.history), default=None)  # the kept round's
         metadata = {"events": len(sample), "validation": float(validation), "seed": int(seed),
                     "options": dict(settings), "validation_loss": losses}
         return cls(variations, classifiers, metadata)

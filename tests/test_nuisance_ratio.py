@@ -11,7 +11,7 @@ import pytest
 
 from estimators.nuisance_ratio import NuisanceRatio
 from lfi.cli import main
-from lfi.errors import EventFileError, LfiError, UnknownNameError
+from lfi.errors import EventFileError, LfiError, OptionError, UnknownNameError, UnknownOptionError
 from lfi.events import EventSample
 
 SPREAD = 0.5  # standard deviation of the hidden (z-dependent) part of the up variation's log factor
@@ -78,6 +78,10 @@ def test_save_load_round_trip_and_one_line_errors(varied, learned, tmp_path):
         learned.nuisance_model(varied, ["y"])
     with pytest.raises(UnknownNameError, match="no nuisance 'y' in the sample; it has x"):
         NuisanceRatio.fit(varied, ["y"])
+    with pytest.raises(OptionError, match="validation must lie in \\(0, 1\\), got 1.5"):
+        NuisanceRatio.fit(varied, validation=1.5)
+    with pytest.raises(UnknownOptionError, match="unknown option 'leaves' for bdt"):
+        NuisanceRatio.fit(varied, options={"leaves": "7"})
     with pytest.raises(EventFileError, match="stores no nuisance variations"):
         NuisanceRatio.fit(replace(varied, nuisance_names=[], nuisance_benchmarks=None))
 
